@@ -1,0 +1,33 @@
+package dev.vectorgrad.bench;
+
+import dev.vectorgrad.tensor.Parallel;
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+
+/** Entry point of the {@code ./vectorgrad} launcher: dispatches to a subcommand. */
+public final class Main {
+    private Main() {}
+
+    public static void main(String[] args) throws Exception {
+        if (args.length == 0) {
+            System.err.println("usage: ./vectorgrad <command> [options]  (./vectorgrad --help lists them)");
+            System.exit(2);
+        }
+        String[] rest = Arrays.copyOfRange(args, 1, args.length);
+        switch (args[0]) {
+            case "info" -> info();
+            default -> {
+                System.err.println("vectorgrad: unknown command '" + args[0] + "' (./vectorgrad --help lists them)");
+                System.exit(2);
+            }
+        }
+    }
+
+    static void info() {
+        var species = FloatVector.SPECIES_PREFERRED;
+        System.out.println("vectorgrad 0.1.0");
+        System.out.println("JDK: " + System.getProperty("java.vm.vendor") + " " + Runtime.version() + " (" + System.getProperty("java.home") + ")");
+        System.out.println("vector species: " + species + ", lanes: " + species.length() + " floats (" + species.vectorBitSize() + " bits)");
+        System.out.println("threads: " + Parallel.threads() + " (of " + Runtime.getRuntime().availableProcessors() + " processors)");
+    }
+}

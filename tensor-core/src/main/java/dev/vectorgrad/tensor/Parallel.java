@@ -1,0 +1,207 @@
+package dev.vectorgrad.tensor;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.IntConsumer;
+
+/**
+ * The engine's one shared thread pool.
+ *
+ * <p>Its size comes from the system property {@code vectorgrad.threads}, else the environment variable
+ * {@code VECTORGRAD_THREADS}, else the number of available processors; {@link #setThreads(int)} changes it
+ * at run time. Work is handed out as numbered tasks: {@link #forRange(int, IntConsumer)} runs
+ * {@code body.accept(i)} once for every {@code i} in {@code [0, tasks)}, on the caller and the pool's
+ * workers, and returns when all have finished. Kernels make each task own a fixed part of the output, so
+ * results never depend on which thread ran which task: they are bit-identical for every thread count.
+ *
+ * <p>The workers spin briefly before parking, because the engine issues many short parallel sections in a
+ * row (a training step is hundreds of kernels of tens of microseconds). A call made from inside a task, or
+ * while another thread holds the pool, runs its tasks inline on the calling thread.
+ */
+public final class Parallel {
+    private static final ReentrantLock CONFIG = new ReentrantLock();
+    private static volatile Pool pool;
+    private static volatile int threads;
+
+    static {
+        setThreads(configuredThreads());
+    }
+
+    private Parallel() {}
+
+    /** The configured thread count (at least 1). */
+    public static int threads() {
+        return threads;
+    }
+
+    /** Sets the thread count of the shared pool (1 = everything runs on the calling thread). */
+    public static void setThreads(int n) {
+        if (n < 1) throw new IllegalArgumentException("Parallel.setThreads: thread count must be >= 1, got " + n);
+        CONFIG.lock();
+        try {
+            if (pool != null && threads == n) return;
+            Pool old = pool;
+            pool = n > 1 ? new Pool(n - 1) : null;
+            threads = n;
+            if (old != null) {
+                old.lock.lock(); // waits for a running job to finish first
+                try {
+                    old.shutdown();
+                } finally {
+                    old.lock.unlock();
+                }
+            }
+        } finally {
+            CONFIG.unlock();
+        }
+    }
+
+    /** Thread count from {@code -Dvectorgrad.threads}, {@code VECTORGRAD_THREADS}, or the processor count. */
+    static int configuredThreads() {
+        String s = System.getProperty("vectorgrad.threads");
+        if (s == null || s.isBlank()) s = System.getenv("VECTORGRAD_THREADS");
+        if (s != null && !s.isBlank()) {
+            try {
+                int n = Integer.parseInt(s.trim());
+                if (n >= 1) return n;
+            } catch (NumberFormatException ignored) {
+                // fall through to the processor count
+            }
+            throw new IllegalArgumentException("vectorgrad.threads / VECTORGRAD_THREADS must be a positive integer, got '" + s + "'");
+        }
+        return Runtime.getRuntime().availableProcessors();
+    }
+
+    /**
+     * Runs {@code body.accept(i)} for every {@code i} in {@code [0, tasks)} on the shared pool and waits for
+     * all of them. The first exception thrown by a task is rethrown here (after every task has stopped).
+     */
+    public static void forRange(int tasks, IntConsumer body) {
+        if (tasks <= 0) return;
+        Pool p = pool;
+        if (tasks == 1 || p == null || Pool.insideTask() || !p.lock.tryLock()) {
+            for (int i = 0; i < tasks; i++) body.accept(i);
+            return;
+        }
+        try {
+            p.run(tasks, body);
+        } finally {
+            p.lock.unlock();
+        }
+    }
+
+    /** Splits {@code [0, n)} into at most {@code parts} contiguous chunks and returns chunk {@code i}'s start. */
+    public static int chunkStart(int n, int parts, int i) {
+        return (int) ((long) n * i / parts);
+    }
+
+    /** A fixed set of worker threads that execute one job at a time, together with the caller. */
+    private static final class Pool {
+        private static final ThreadLocal<Boolean> IN_TASK = ThreadLocal.withInitial(() -> Boolean.FALSE);
+        private static final int SPIN_NANOS = 200_000;
+
+        final ReentrantLock lock = new ReentrantLock();
+        private final Thread[] workers;
+        private volatile boolean stopped;
+        /** Incremented for every job; a worker runs a job when it sees a generation it has not run yet. */
+        private final AtomicInteger generation = new AtomicInteger();
+        private volatile Job job;
+
+        Pool(int n) {
+            workers = new Thread[n];
+            for (int i = 0; i < n; i++) {
+                Thread t = new Thread(this::workerLoop, "vectorgrad-worker-" + i);
+                t.setDaemon(true);
+                workers[i] = t;
+                t.start();
+            }
+        }
+
+        static boolean insideTask() {
+            return IN_TASK.get();
+        }
+
+        void run(int tasks, IntConsumer body) {
+            Job j = new Job(tasks, body, workers.length + 1);
+            job = j;
+            generation.incrementAndGet();
+            for (Thread w : workers) LockSupport.unpark(w);
+            j.work();
+            j.arrive();
+            // Wait until every worker has left the job, so no task of it is still running.
+            long spins = 0;
+            while (j.present.get() != 0) {
+                if (++spins < 1_000_000) Thread.onSpinWait();
+                else LockSupport.parkNanos(10_000);
+            }
+            Throwable t = j.failure.get();
+            if (t instanceof RuntimeException re) throw re;
+            if (t instanceof Error e) throw e;
+            if (t != null) throw new RuntimeException(t);
+        }
+
+        private void workerLoop() {
+            IN_TASK.set(Boolean.TRUE);
+            int seen = 0;
+            while (!stopped) {
+                int g = generation.get();
+                if (g == seen) {
+                    long start = System.nanoTime();
+                    while (generation.get() == seen && !stopped) {
+                        if (System.nanoTime() - start < SPIN_NANOS) Thread.onSpinWait();
+                        else LockSupport.parkNanos(this, 1_000_000);
+                    }
+                    continue;
+                }
+                seen = g;
+                Job j = job;
+                j.work();
+                j.arrive();
+            }
+        }
+
+        void shutdown() {
+            stopped = true;
+            for (Thread w : workers) LockSupport.unpark(w);
+        }
+    }
+
+    /** One parallel section: tasks are claimed from a shared counter until none are left. */
+    private static final class Job {
+        final int tasks;
+        final IntConsumer body;
+        final AtomicInteger next = new AtomicInteger();
+        final AtomicInteger present;
+        final AtomicReference<Throwable> failure = new AtomicReference<>();
+
+        Job(int tasks, IntConsumer body, int participants) {
+            this.tasks = tasks;
+            this.body = body;
+            this.present = new AtomicInteger(participants);
+        }
+
+        void work() {
+            boolean outer = !Pool.IN_TASK.get();
+            if (outer) Pool.IN_TASK.set(Boolean.TRUE);
+            try {
+                int i;
+                while ((i = next.getAndIncrement()) < tasks) {
+                    if (failure.get() != null) continue;
+                    try {
+                        body.accept(i);
+                    } catch (Throwable t) {
+                        failure.compareAndSet(null, t);
+                    }
+                }
+            } finally {
+                if (outer) Pool.IN_TASK.set(Boolean.FALSE);
+            }
+        }
+
+        void arrive() {
+            present.decrementAndGet();
+        }
+    }
+}
