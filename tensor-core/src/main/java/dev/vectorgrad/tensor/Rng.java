@@ -132,7 +132,7 @@ public final class Rng {
         if (lo >= hi) throw new IllegalArgumentException("Rng.nextInt: empty range [" + lo + ", " + hi + ")");
         long range = (long) hi - lo;
         if (range <= Integer.MAX_VALUE) return lo + nextInt((int) range);
-        // Wider than an int bound: Lemire on 64-bit draws with a 33-bit range.
+        // Wider than an int bound: 33-bit draws, rejecting the incomplete last block so that r % range is unbiased.
         long r;
         do {
             r = nextLong() >>> 31; // 33 random bits
