@@ -1,5 +1,7 @@
 package dev.vectorgrad.transformer;
 
+import dev.vectorgrad.tensor.Json;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -137,7 +139,7 @@ public record GptConfig(int vocabSize, int blockSize, int layers, int heads, int
     public static GptConfig fromHfJson(String json, String source) {
         Object parsed;
         try {
-            parsed = JsonLite.parse(json);
+            parsed = Json.parse(json);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
         }
@@ -201,7 +203,7 @@ public record GptConfig(int vocabSize, int blockSize, int layers, int heads, int
         m.put("torch_dtype", "float32");
         m.put("use_cache", true);
         m.put("vocab_size", (long) vocabSize);
-        return JsonLite.writePretty(m) + "\n";
+        return Json.writePretty(m) + "\n";
     }
 
     /** Writes {@link #toHfJson()} atomically to {@code file}, or to {@code file/config.json} if it is a directory. */
@@ -226,6 +228,7 @@ public record GptConfig(int vocabSize, int blockSize, int layers, int heads, int
 
         int positiveInt(String field, Integer dflt) {
             Object v = get(field, dflt);
+            if (v instanceof java.math.BigInteger) throw error(field, "must be a positive int, got " + v);
             if (!(v instanceof Long l)) throw error(field, "must be an integer, got " + show(v));
             if (l <= 0 || l > Integer.MAX_VALUE) throw error(field, "must be a positive int, got " + l);
             return (int) (long) l;
@@ -256,7 +259,7 @@ public record GptConfig(int vocabSize, int blockSize, int layers, int heads, int
         }
 
         private static String show(Object v) {
-            return v == null ? "null" : v instanceof String s ? JsonLite.quote(s) : String.valueOf(v);
+            return v == null ? "null" : v instanceof String s ? Json.quote(s) : String.valueOf(v);
         }
     }
 }

@@ -97,6 +97,6 @@ class GptConfigTest {
         assertThatThrownBy(() -> GptConfig.fromHfJson("{\"model_type\": \"llama\"}", "f.json"))
                 .hasMessageContaining("f.json: model_type");
         assertThatThrownBy(() -> GptConfig.fromHfJson("{\"n_embd\": }", "f.json"))
-                .hasMessageStartingWith("f.json: JSON:");
+                .hasMessageStartingWith("f.json: ").hasMessageContaining("line 1");
     }
 }

@@ -1,6 +1,6 @@
 package dev.vectorgrad.transformer.data;
 
-import dev.vectorgrad.transformer.JsonLite;
+import dev.vectorgrad.tensor.Json;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -115,7 +115,7 @@ public final class CharTokenizer implements Tokenizer {
         m.put("type", "char");
         m.put("vocab_size", (long) codePoints.length);
         m.put("vocab", vocab);
-        return JsonLite.writePretty(m) + "\n";
+        return Json.writePretty(m) + "\n";
     }
 
     static CharTokenizer fromJsonObject(Map<?, ?> m) {
@@ -125,7 +125,7 @@ public final class CharTokenizer implements Tokenizer {
         for (int i = 0; i < cps.length; i++) {
             if (!(vocab.get(i) instanceof String s) || s.isEmpty() || s.codePointCount(0, s.length()) != 1)
                 throw new IllegalArgumentException("tokenizer JSON: vocab[" + i + "] must be a string of exactly one character, got "
-                        + (vocab.get(i) instanceof String s ? JsonLite.quote(s) : String.valueOf(vocab.get(i))));
+                        + (vocab.get(i) instanceof String s ? Json.quote(s) : String.valueOf(vocab.get(i))));
             cps[i] = s.codePointAt(0);
         }
         if (m.get("vocab_size") instanceof Number n && n.longValue() != cps.length)

@@ -1,7 +1,7 @@
 package dev.vectorgrad.transformer.data;
 
 import dev.vectorgrad.transformer.AtomicFiles;
-import dev.vectorgrad.transformer.JsonLite;
+import dev.vectorgrad.tensor.Json;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -38,7 +38,7 @@ public sealed interface Tokenizer permits CharTokenizer, ByteTokenizer {
 
     /** Reads a tokenizer written by {@link #toJson()}. */
     static Tokenizer fromJson(String json) {
-        Object parsed = JsonLite.parse(json);
+        Object parsed = Json.parse(json);
         if (!(parsed instanceof Map<?, ?> m))
             throw new IllegalArgumentException("tokenizer JSON: expected an object, got " + describe(parsed));
         Object type = m.get("type");
@@ -63,6 +63,6 @@ public sealed interface Tokenizer permits CharTokenizer, ByteTokenizer {
     }
 
     private static String describe(Object o) {
-        return o == null ? "null" : o instanceof String s ? JsonLite.quote(s) : o.getClass().getSimpleName() + " " + o;
+        return o == null ? "null" : o instanceof String s ? Json.quote(s) : o.getClass().getSimpleName() + " " + o;
     }
 }
