@@ -53,13 +53,13 @@ final class Softmax {
                 if (store) v.intoArray(y, yo + i);
                 acc = acc.add(v);
             }
-            total += acc.reduceLanes(VectorOperators.ADD);
+            total += VMath.sumLanes(acc);
         }
         if (ub < n) {
             VectorMask<Float> mask = S.indexInRange(ub, n);
             FloatVector v = VMath.expNonPositive(FloatVector.fromArray(S, x, xo + ub, mask).sub(mv)).blend(0f, mask.not());
             if (store) v.intoArray(y, yo + ub, mask);
-            total += v.reduceLanes(VectorOperators.ADD);
+            total += VMath.sumLanes(v);
         }
         return total;
     }

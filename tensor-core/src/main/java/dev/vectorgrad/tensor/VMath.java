@@ -171,6 +171,17 @@ final class VMath {
         return x.div(exp(y2).add(1f));
     }
 
+    /**
+     * The sum of the lanes in a fixed order. {@code reduceLanes(ADD)} may add in a different order once
+     * intrinsified than when interpreted, which would make results depend on JIT state (and so on which thread
+     * ran a chunk).
+     */
+    static float sumLanes(FloatVector v) {
+        float s = 0;
+        for (int i = 0; i < L; i++) s += v.lane(i);
+        return s;
+    }
+
     static FloatVector bc(float c) {
         return FloatVector.broadcast(S, c);
     }

@@ -46,13 +46,13 @@ final class Ref {
 
     /** The element of {@code t} that output index {@code idx} (of a broadcast shape) reads. */
     static float bget(Tensor t, int[] idx) {
-        int[] s = t.shape();
-        int[] j = new int[s.length];
+        int[] s = t.shape, st = t.strides;
+        int p = t.offset;
         for (int k = 0; k < s.length; k++) {
             int o = idx[k + idx.length - s.length];
-            j[k] = s[k] == 1 ? 0 : o;
+            p += (s[k] == 1 ? 0 : o) * st[k];
         }
-        return t.get(j);
+        return t.data[p];
     }
 
     /** Broadcast shape computed by hand (right-aligned, size 1 stretches). */
