@@ -1,0 +1,61 @@
+package dev.vectorgrad.bench;
+
+import dev.vectorgrad.tensor.Parallel;
+import dev.vectorgrad.tensor.Tensor;
+import java.util.Random;
+
+/**
+ * {@code ./vectorgrad bench ops --rows R --cols C [--threads T] [--runs N]}: times softmax over the last axis
+ * and layer norm (with weight and bias) on an R×C tensor: a warm-up, then the best of several timed runs
+ * (each the mean of a short burst of calls). Prints {@code softmax: X us} and {@code layernorm: X us}.
+ */
+public final class OpsBench {
+    private OpsBench() {}
+
+    public static void main(String[] args) {
+        int rows = 768, cols = 512, threads = Parallel.threads(), runs = 30;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--rows" -> rows = Integer.parseInt(args[++i]);
+                case "--cols" -> cols = Integer.parseInt(args[++i]);
+                case "--threads" -> threads = Integer.parseInt(args[++i]);
+                case "--runs" -> runs = Integer.parseInt(args[++i]);
+                default -> {
+                    System.err.println("bench ops: unknown option '" + args[i] + "' (--rows R --cols C [--threads T] [--runs N])");
+                    System.exit(2);
+                }
+            }
+        }
+        Parallel.setThreads(threads);
+        Random rnd = new Random(42);
+        float[] xs = new float[rows * cols], ws = new float[cols], bs = new float[cols];
+        for (int i = 0; i < xs.length; i++) xs[i] = (float) rnd.nextGaussian();
+        for (int i = 0; i < cols; i++) {
+            ws[i] = (float) rnd.nextGaussian();
+            bs[i] = (float) rnd.nextGaussian();
+        }
+        Tensor x = Tensor.wrap(xs, rows, cols), w = Tensor.wrap(ws, cols), b = Tensor.wrap(bs, cols);
+        System.out.println("# ops bench: " + rows + "x" + cols + ", threads " + threads);
+        report("softmax", time(() -> x.softmax(-1), runs));
+        report("layernorm", time(() -> x.layerNorm(w, b, 1e-5f), runs));
+    }
+
+    private static void report(String name, double us) {
+        System.out.printf("%s: %.1f us%n", name, us);
+    }
+
+    /** Best, over {@code runs} runs, of the mean time of one call in a burst of 10; after a warm-up. */
+    static double time(java.util.function.Supplier<Tensor> op, int runs) {
+        float sink = 0;
+        long warmEnd = System.nanoTime() + 1_500_000_000L;
+        while (System.nanoTime() < warmEnd) sink += op.get().storage()[0];
+        double best = Double.MAX_VALUE;
+        for (int r = 0; r < runs; r++) {
+            long t0 = System.nanoTime();
+            for (int k = 0; k < 10; k++) sink += op.get().storage()[0];
+            best = Math.min(best, (System.nanoTime() - t0) / 10.0);
+        }
+        if (sink == 42.4242f) System.out.println();
+        return best / 1000.0;
+    }
+}
