@@ -1,0 +1,20 @@
+package dev.vectorgrad.bench;
+
+import java.util.Arrays;
+
+/** {@code ./vectorgrad bench SUBJECT ...}: dispatches to the benchmark of one subject. */
+public final class Bench {
+    private Bench() {}
+
+    public static void main(String[] args) throws Exception {
+        String subject = args.length > 0 ? args[0] : "";
+        String[] rest = args.length > 0 ? Arrays.copyOfRange(args, 1, args.length) : args;
+        switch (subject) {
+            case "matmul" -> MatmulBench.main(rest);
+            default -> {
+                System.err.println("usage: ./vectorgrad bench matmul --m M --n N --k K [--threads T] [--transpose-a] [--transpose-b] [--batch B]");
+                System.exit(2);
+            }
+        }
+    }
+}
