@@ -428,6 +428,209 @@ public final class Tensor {
         return select(a, 0);
     }
 
+    // ---------------------------------------------------------------- element-wise unary ops
+
+    /** -x. */
+    public Tensor neg() { return Unary.apply(this, Unary.NEG, 0, 0); }
+
+    /** |x|. */
+    public Tensor abs() { return Unary.apply(this, Unary.ABS, 0, 0); }
+
+    /** e^x (vectorised polynomial, about 1 ulp). */
+    public Tensor exp() { return Unary.apply(this, Unary.EXP, 0, 0); }
+
+    /** Natural logarithm (about 1 ulp; log 0 = -inf, log of a negative number = NaN). */
+    public Tensor log() { return Unary.apply(this, Unary.LOG, 0, 0); }
+
+    /** √x. */
+    public Tensor sqrt() { return Unary.apply(this, Unary.SQRT, 0, 0); }
+
+    /** 1/√x. */
+    public Tensor rsqrt() { return Unary.apply(this, Unary.RSQRT, 0, 0); }
+
+    /** tanh x. */
+    public Tensor tanh() { return Unary.apply(this, Unary.TANH, 0, 0); }
+
+    /** 1/(1 + e^-x). */
+    public Tensor sigmoid() { return Unary.apply(this, Unary.SIGMOID, 0, 0); }
+
+    /** max(x, 0) (NaN stays NaN). */
+    public Tensor relu() { return Unary.apply(this, Unary.RELU, 0, 0); }
+
+    /** Exact GELU, x·Φ(x) (PyTorch's default {@code approximate='none'}); absolute error about 1e-7. */
+    public Tensor gelu() { return Unary.apply(this, Unary.GELU, 0, 0); }
+
+    /** Tanh-approximated GELU, 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))), PyTorch's {@code approximate='tanh'}. */
+    public Tensor geluTanh() { return Unary.apply(this, Unary.GELU_TANH, 0, 0); }
+
+    /** erf x (absolute error about 1e-7). */
+    public Tensor erf() { return Unary.apply(this, Unary.ERF, 0, 0); }
+
+    /** x². */
+    public Tensor square() { return Unary.apply(this, Unary.SQUARE, 0, 0); }
+
+    /** x^p (exact vector ops for p in {0, ±1, 2, 3, ±0.5}, {@code Math.pow} otherwise). */
+    public Tensor pow(float p) { return Unary.pow(this, p); }
+
+    /** x + s. */
+    public Tensor add(float s) { return Unary.apply(this, Unary.ADD_S, s, 0); }
+
+    /** x·s. */
+    public Tensor mul(float s) { return Unary.apply(this, Unary.MUL_S, s, 0); }
+
+    /** min(max(x, lo), hi), as {@code torch.clamp} (NaN stays NaN). */
+    public Tensor clamp(float lo, float hi) { return Unary.apply(this, Unary.CLAMP, lo, hi); }
+
+    // ---------------------------------------------------------------- element-wise binary ops (broadcasting)
+
+    /** this + other, NumPy broadcasting. */
+    public Tensor add(Tensor other) { return Binary.apply("add", Binary.ADD, this, other); }
+
+    /** this - other, NumPy broadcasting. */
+    public Tensor sub(Tensor other) { return Binary.apply("sub", Binary.SUB, this, other); }
+
+    /** this · other, NumPy broadcasting. */
+    public Tensor mul(Tensor other) { return Binary.apply("mul", Binary.MUL, this, other); }
+
+    /** this / other, NumPy broadcasting. */
+    public Tensor div(Tensor other) { return Binary.apply("div", Binary.DIV, this, other); }
+
+    /** Element-wise maximum (NaN propagates), NumPy broadcasting. */
+    public Tensor maximum(Tensor other) { return Binary.apply("maximum", Binary.MAX, this, other); }
+
+    /** Element-wise minimum (NaN propagates), NumPy broadcasting. */
+    public Tensor minimum(Tensor other) { return Binary.apply("minimum", Binary.MIN, this, other); }
+
+    /** 1 where this == other, else 0. */
+    public Tensor eq(Tensor other) { return Binary.apply("eq", Binary.EQ, this, other); }
+
+    /** 1 where this != other (NaN != NaN), else 0. */
+    public Tensor ne(Tensor other) { return Binary.apply("ne", Binary.NE, this, other); }
+
+    /** 1 where this &lt; other, else 0. */
+    public Tensor lt(Tensor other) { return Binary.apply("lt", Binary.LT, this, other); }
+
+    /** 1 where this &lt;= other, else 0. */
+    public Tensor le(Tensor other) { return Binary.apply("le", Binary.LE, this, other); }
+
+    /** 1 where this &gt; other, else 0. */
+    public Tensor gt(Tensor other) { return Binary.apply("gt", Binary.GT, this, other); }
+
+    /** 1 where this &gt;= other, else 0. */
+    public Tensor ge(Tensor other) { return Binary.apply("ge", Binary.GE, this, other); }
+
+    /** {@code cond != 0 ? a : b} element-wise, all three broadcast together. */
+    public static Tensor where(Tensor cond, Tensor a, Tensor b) { return Binary.where(cond, a, b); }
+
+    /** This tensor with {@code value} wherever {@code mask != 0}; the mask must broadcast to this shape. */
+    public Tensor maskedFill(Tensor mask, float value) {
+        int[] s = Shapes.broadcast("maskedFill", shape, mask.shape);
+        if (!Arrays.equals(s, shape))
+            throw new IllegalArgumentException("maskedFill: mask of shape " + Arrays.toString(mask.shape) + " does not broadcast to the tensor's shape "
+                    + Arrays.toString(shape));
+        return Binary.where(mask, scalar(value), this);
+    }
+
+    // ---------------------------------------------------------------- in-place helpers (optimisers, autograd)
+
+    /** this += other (other broadcastable to this shape); returns this. */
+    public Tensor addInPlace(Tensor other) {
+        int[] s = Shapes.broadcast("addInPlace", shape, other.shape);
+        if (!Arrays.equals(s, shape))
+            throw new IllegalArgumentException("addInPlace: shape " + Arrays.toString(other.shape) + " does not broadcast to the tensor's shape "
+                    + Arrays.toString(shape));
+        Tensor o = Binary.at(other, shape);
+        if (!isContiguous()) return copyFrom(add(o));
+        if (o.data == data && !(o.offset == offset && Arrays.equals(o.strides, strides))) o = o.copy(); // overlapping view
+        Binary.into(Binary.ADD, this, o, data, offset, shape);
+        return this;
+    }
+
+    /** this ·= s; returns this. */
+    public Tensor mulInPlace(float s) {
+        if (!isContiguous()) return copyFrom(mul(s));
+        Unary.run(Unary.MUL_S, data, offset, data, offset, numel(), s, 0);
+        return this;
+    }
+
+    /** this += alpha·x (same shape); returns this. */
+    public Tensor addScaledInPlace(float alpha, Tensor x) {
+        if (!sameShape(x))
+            throw new IllegalArgumentException("addScaledInPlace: shapes " + Arrays.toString(shape) + " and " + Arrays.toString(x.shape) + " differ");
+        if (!isContiguous()) return copyFrom(add(x.mul(alpha)));
+        Tensor o = x.isContiguous() && (x.data != data || x.offset == offset) ? x : x.copy();
+        Axpy.run(alpha, o.data, o.offset, data, offset, numel());
+        return this;
+    }
+
+    // ---------------------------------------------------------------- reductions
+
+    /** Sum of all elements (rank 0; double accumulation across blocks). */
+    public Tensor sum() { return Reduce.sumAll(this, false); }
+
+    /** Sum along {@code axis}; {@code keepDim} keeps it with size 1. */
+    public Tensor sum(int axis, boolean keepDim) { return Reduce.axis("sum", Reduce.SUM, this, axis, keepDim); }
+
+    /** Mean of all elements (rank 0). */
+    public Tensor mean() { return Reduce.sumAll(this, true); }
+
+    /** Mean along {@code axis}. */
+    public Tensor mean(int axis, boolean keepDim) { return Reduce.axis("mean", Reduce.MEAN, this, axis, keepDim); }
+
+    /** Maximum along {@code axis} (NaN propagates). */
+    public Tensor max(int axis, boolean keepDim) { return Reduce.axis("max", Reduce.MAX, this, axis, keepDim); }
+
+    /** Minimum along {@code axis} (NaN propagates). */
+    public Tensor min(int axis, boolean keepDim) { return Reduce.axis("min", Reduce.MIN, this, axis, keepDim); }
+
+    /** Index of the first maximum along {@code axis} (a NaN counts as the maximum). */
+    public IntTensor argmax(int axis, boolean keepDim) { return Reduce.argmax(this, axis, keepDim); }
+
+    /** Variance along {@code axis}: Σ(x - mean)² / (n - correction), as {@code torch.var}. */
+    public Tensor var(int axis, boolean keepDim, int correction) { return Reduce.var(this, axis, keepDim, correction); }
+
+    /** Unbiased variance (correction 1) along {@code axis}. */
+    public Tensor var(int axis, boolean keepDim) { return Reduce.var(this, axis, keepDim, 1); }
+
+    /**
+     * Sums this tensor down to {@code shape}, a shape that broadcasts to this one: leading axes are summed
+     * away, size-1 axes summed with keepDim (the gradient of a broadcasting op). Always a new tensor.
+     */
+    public Tensor sumToShape(int... shape) { return Reduce.sumToShape(this, shape); }
+
+    // ---------------------------------------------------------------- normalisation
+
+    /** Softmax along {@code axis} (numerically stable). */
+    public Tensor softmax(int axis) { return Softmax.apply(this, axis, false); }
+
+    /** Log-softmax along {@code axis} (numerically stable). */
+    public Tensor logSoftmax(int axis) { return Softmax.apply(this, axis, true); }
+
+    /**
+     * Layer norm over the last axis (biased variance, as PyTorch); {@code weight} and {@code bias} are 1-D of
+     * the last axis' size, or null. {@link LayerNormKernel#forward} also returns per-row mean and rstd.
+     */
+    public Tensor layerNorm(Tensor weight, Tensor bias, float eps) {
+        return LayerNormKernel.forward(this, weight, bias, eps, null, null);
+    }
+
+    // ---------------------------------------------------------------- gather, join, split
+
+    /** Rows of {@code table} ([vocab, dim]) at {@code ids}: shape ids.shape + [dim]. */
+    public static Tensor embedding(Tensor table, IntTensor ids) { return Gather.embedding(table, ids); }
+
+    /** Concatenation along {@code axis}; all other sizes must match. */
+    public static Tensor concat(int axis, Tensor... ts) { return Join.concat(axis, ts); }
+
+    /** Stacks equal-shaped tensors along a new axis {@code axis} (0..rank). */
+    public static Tensor stack(int axis, Tensor... ts) { return Join.stack(axis, ts); }
+
+    /** Views of consecutive pieces of the given sizes along {@code axis} (they must add up to its size). */
+    public Tensor[] split(int axis, int... sizes) { return Join.split(this, axis, sizes); }
+
+    /** Views of pieces of {@code chunkSize} along {@code axis} (the last may be smaller), as {@code torch.split}. */
+    public Tensor[] split(int axis, int chunkSize) { return Join.splitChunks(this, axis, chunkSize); }
+
     // ---------------------------------------------------------------- object methods
 
     /** True when {@code other} has the same shape and bit-identical values (NaNs equal to NaNs). */

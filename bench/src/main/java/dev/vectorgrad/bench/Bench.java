@@ -1,0 +1,24 @@
+package dev.vectorgrad.bench;
+
+import java.util.Arrays;
+
+/** {@code ./vectorgrad bench <what> ...}: dispatches to one benchmark. */
+public final class Bench {
+    private Bench() {}
+
+    public static void run(String[] args) throws Exception {
+        if (args.length == 0) {
+            System.err.println("usage: ./vectorgrad bench <ops|matmul|jmh> [options]");
+            System.exit(2);
+        }
+        String[] rest = Arrays.copyOfRange(args, 1, args.length);
+        switch (args[0]) {
+            case "ops" -> OpsBench.main(rest);
+            // >>> matmul: the integrator adds `case "matmul" -> MatmulBench.main(rest);` here (MatmulBench lives on the gemm branch)
+            default -> {
+                System.err.println("vectorgrad bench: unknown benchmark '" + args[0] + "' (ops, matmul)");
+                System.exit(2);
+            }
+        }
+    }
+}
