@@ -1,13 +1,17 @@
 package dev.vectorgrad.bench;
 
+import dev.vectorgrad.tensor.LayerNormKernel;
 import dev.vectorgrad.tensor.Parallel;
+import dev.vectorgrad.tensor.Softmax;
 import dev.vectorgrad.tensor.Tensor;
 import java.util.Random;
 
 /**
  * {@code ./vectorgrad bench ops --rows R --cols C [--threads T] [--runs N]}: times softmax over the last axis
  * and layer norm (with weight and bias) on an R×C tensor: a warm-up, then the best of several timed runs
- * (each the mean of a short burst of calls). Prints {@code softmax: X us} and {@code layernorm: X us}.
+ * (each the mean of a short burst of calls). Prints {@code softmax: X us} and {@code layernorm: X us} for the
+ * ops (which allocate their result), then {@code softmax-kernel} / {@code layernorm-kernel}: the same kernels
+ * into a reused output array.
  */
 public final class OpsBench {
     private OpsBench() {}
@@ -38,6 +42,19 @@ public final class OpsBench {
         System.out.println("# ops bench: " + rows + "x" + cols + ", threads " + threads);
         report("softmax", time(() -> x.softmax(-1), runs));
         report("layernorm", time(() -> x.layerNorm(w, b, 1e-5f), runs));
+        // The same kernels writing into one reused output: the ops above also pay for a fresh zeroed R×C array
+        // (the JVM clears new memory; a malloc-based peer reuses a warm freed block), which these lines leave out.
+        float[] out = new float[rows * cols];
+        Tensor outT = Tensor.wrap(out, rows, cols);
+        int r = rows, c = cols;
+        report("softmax-kernel", time(() -> {
+            Softmax.forward(xs, 0, out, 0, r, c, false);
+            return outT;
+        }, runs));
+        report("layernorm-kernel", time(() -> {
+            LayerNormKernel.forward(xs, 0, out, 0, r, c, ws, 0, bs, 0, 1e-5f, null, null);
+            return outT;
+        }, runs));
     }
 
     private static void report(String name, double us) {

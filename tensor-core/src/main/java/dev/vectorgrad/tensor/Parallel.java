@@ -124,15 +124,15 @@ public final class Parallel {
         }
 
         void run(int tasks, IntConsumer body) {
-            Job j = new Job(tasks, body, workers.length + 1);
+            Job j = new Job(tasks, body);
             job = j;
             generation.incrementAndGet();
             for (Thread w : workers) LockSupport.unpark(w);
             j.work();
-            j.arrive();
-            // Wait until every worker has left the job, so no task of it is still running.
+            // Wait for the tasks, not for the workers: a worker that was descheduled and claimed nothing
+            // must not hold up the call (on a loaded machine that happens often).
             long spins = 0;
-            while (j.present.get() != 0) {
+            while (j.done.get() != tasks) {
                 if (++spins < 1_000_000) Thread.onSpinWait();
                 else LockSupport.parkNanos(10_000);
             }
@@ -156,9 +156,8 @@ public final class Parallel {
                     continue;
                 }
                 seen = g;
-                Job j = job;
-                j.work();
-                j.arrive();
+                // May already be a newer job than generation g: then this worker simply helps with that one.
+                job.work();
             }
         }
 
@@ -173,13 +172,13 @@ public final class Parallel {
         final int tasks;
         final IntConsumer body;
         final AtomicInteger next = new AtomicInteger();
-        final AtomicInteger present;
+        /** Tasks finished (or skipped after a failure); the caller returns when it reaches {@code tasks}. */
+        final AtomicInteger done = new AtomicInteger();
         final AtomicReference<Throwable> failure = new AtomicReference<>();
 
-        Job(int tasks, IntConsumer body, int participants) {
+        Job(int tasks, IntConsumer body) {
             this.tasks = tasks;
             this.body = body;
-            this.present = new AtomicInteger(participants);
         }
 
         void work() {
@@ -188,20 +187,17 @@ public final class Parallel {
             try {
                 int i;
                 while ((i = next.getAndIncrement()) < tasks) {
-                    if (failure.get() != null) continue;
                     try {
-                        body.accept(i);
+                        if (failure.get() == null) body.accept(i);
                     } catch (Throwable t) {
                         failure.compareAndSet(null, t);
+                    } finally {
+                        done.incrementAndGet();
                     }
                 }
             } finally {
                 if (outer) Pool.IN_TASK.set(Boolean.FALSE);
             }
-        }
-
-        void arrive() {
-            present.decrementAndGet();
         }
     }
 }

@@ -11,7 +11,7 @@ import jdk.incubator.vector.VectorOperators;
  * Softmax and log-softmax, numerically stable (the row maximum is subtracted before exponentiating). The row
  * kernel works on contiguous last-axis rows; another axis is moved last through a contiguous copy.
  */
-final class Softmax {
+public final class Softmax {
     private Softmax() {}
 
     static Tensor apply(Tensor x, int axis, boolean log) {
@@ -26,7 +26,15 @@ final class Softmax {
         return new Tensor(out, 0, x.shape.clone(), Shapes.contiguousStrides(x.shape));
     }
 
-    /** Softmax (or log-softmax) of {@code rows} contiguous rows of {@code cols}, rows split across the pool. */
+    /**
+     * The raw kernel: softmax (or log-softmax) of {@code rows} contiguous rows of {@code cols} floats from
+     * {@code x[xOff]} into {@code y[yOff]} (which may be x itself), rows split across the shared pool.
+     */
+    public static void forward(float[] x, int xOff, float[] y, int yOff, int rows, int cols, boolean log) {
+        if (rows <= 0 || cols <= 0) return;
+        rows(x, xOff, y, yOff, rows, cols, log);
+    }
+
     static void rows(float[] x, int xOff, float[] y, int yOff, int rows, int cols, boolean log) {
         long n = (long) rows * cols;
         int rowsPer = Math.max(1, Unary.GRAIN / cols);
