@@ -265,7 +265,7 @@ public final class Variable {
     public Variable unsqueeze(int axis) { return reshape(data.unsqueeze(axis).shape()); }
     public Variable squeeze(int axis) { return reshape(data.squeeze(axis).shape()); }
     /** A dense copy when the layout is not already dense (gradient passes through). */
-    public Variable contiguous() { return data.isContiguous() ? this : reshape(shape()); }
+    public Variable contiguous() { return data.isContiguous() ? this : Views.Contiguous.apply(this); }
 
     /** Pieces of the given sizes along {@code axis} (views). */
     public Variable[] split(int axis, int... sizes) {

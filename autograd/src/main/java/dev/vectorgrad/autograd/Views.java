@@ -21,6 +21,14 @@ final class Views {
         @Override protected Tensor[] backward(Tensor g) { return new Tensor[] {g.reshape(inShape)}; }
     }
 
+    /** A dense copy of a strided input; the gradient passes through unchanged. */
+    static final class Contiguous extends Node {
+        static Variable apply(Variable x) {
+            return record(new Contiguous(), x.data().contiguous(), x);
+        }
+        @Override protected Tensor[] backward(Tensor g) { return new Tensor[] {g}; }
+    }
+
     static final class Transpose extends Node {
         int a, b;
         static Variable apply(Variable x, int a, int b) {

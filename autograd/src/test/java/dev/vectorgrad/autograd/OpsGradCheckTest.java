@@ -221,6 +221,14 @@ class OpsGradCheckTest {
         { Variable c = Variable.of(rand(4, 3)); ok(in -> in[0].contiguous().mul(c), transposedView(-1, 1, 4, 3)); }
     }
 
+    @Test void contiguousCopiesAStridedInput() {
+        Variable x = Variable.param(rand(3, 4).t());
+        Variable c = x.contiguous();
+        assertThat(c.data().isContiguous()).isTrue();
+        assertThat(c.data().toArray()).containsExactly(x.data().toArray());
+        assertThat(Variable.param(rand(2, 2)).contiguous().isLeaf()).isTrue();
+    }
+
     @Test void concatSplitStack() {
         { Variable c = Variable.of(rand(2, 7)); ok(in -> Variable.concat(1, in[0], in[1], in[2]).mul(c), rand(2, 3), rand(2, 1), transposedView(-1, 1, 2, 3)); }
         ok(in -> Variable.concat(0, in[0], in[1]).square(), rand(2, 3), rand(1, 3));
