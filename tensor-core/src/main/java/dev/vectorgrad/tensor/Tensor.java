@@ -616,6 +616,13 @@ public final class Tensor {
 
     // ---------------------------------------------------------------- gather, join, split
 
+    /**
+     * Matrix product with {@code torch.matmul} semantics: 1-D·1-D dot, 2-D·2-D, a 1-D operand promoted to a
+     * matrix, and broadcast batch axes for 3-D/4-D. Transposed views are handed to the SGEMM kernel as
+     * transpose flags, not copied.
+     */
+    public Tensor matmul(Tensor other) { return MatMul.matmul(this, other); }
+
     /** Rows of {@code table} ([vocab, dim]) at {@code ids}: shape ids.shape + [dim]. */
     public static Tensor embedding(Tensor table, IntTensor ids) { return Gather.embedding(table, ids); }
 
