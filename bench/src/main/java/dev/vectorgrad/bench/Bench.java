@@ -14,7 +14,7 @@ public final class Bench {
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
         switch (args[0]) {
             case "ops" -> OpsBench.main(rest);
-            // >>> matmul: the integrator adds `case "matmul" -> MatmulBench.main(rest);` here (MatmulBench lives on the gemm branch)
+            case "matmul" -> MatmulBench.main(rest);
             default -> {
                 System.err.println("vectorgrad bench: unknown benchmark '" + args[0] + "' (ops, matmul)");
                 System.exit(2);

@@ -1,0 +1,89 @@
+package dev.vectorgrad.bench;
+
+import dev.vectorgrad.tensor.Gemm;
+import dev.vectorgrad.tensor.Parallel;
+import java.util.Locale;
+import java.util.SplittableRandom;
+
+/**
+ * {@code ./vectorgrad bench matmul --m M --n N --k K [--threads T] [--transpose-a] [--transpose-b] [--batch B]
+ * [--warmup S] [--runs R]}: times {@link Gemm#sgemmBatched} on random inputs.
+ *
+ * <p>Method (mirrored by bench/scripts/matmul_peer.py): warm up for S seconds (default 2, enough for C2),
+ * pick a repetition count so one run takes about 0.2 s, time R runs (default 10), report the best run's
+ * mean time per call. The last line is {@code GFLOP/s: <number>} for scripts.
+ */
+public final class MatmulBench {
+    private MatmulBench() {}
+
+    public static void main(String[] args) {
+        int m = 0, n = 0, k = 0, batch = 1, threads = Parallel.threads(), runs = 10;
+        double warmup = 2.0;
+        boolean ta = false, tb = false;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--m" -> m = Integer.parseInt(args[++i]);
+                case "--n" -> n = Integer.parseInt(args[++i]);
+                case "--k" -> k = Integer.parseInt(args[++i]);
+                case "--batch" -> batch = Integer.parseInt(args[++i]);
+                case "--threads" -> threads = Integer.parseInt(args[++i]);
+                case "--runs" -> runs = Integer.parseInt(args[++i]);
+                case "--warmup" -> warmup = Double.parseDouble(args[++i]);
+                case "--transpose-a" -> ta = true;
+                case "--transpose-b" -> tb = true;
+                default -> {
+                    System.err.println("bench matmul: unknown option '" + args[i] + "'");
+                    System.err.println("usage: ./vectorgrad bench matmul --m M --n N --k K [--threads T] [--transpose-a] [--transpose-b] [--batch B] [--warmup SECONDS] [--runs R]");
+                    System.exit(2);
+                }
+            }
+        }
+        if (m <= 0 || n <= 0 || k <= 0 || batch <= 0 || runs <= 0) {
+            System.err.println("bench matmul: --m, --n, --k (and --batch, --runs) must be positive");
+            System.exit(2);
+        }
+        Parallel.setThreads(threads);
+        SplittableRandom rnd = new SplittableRandom(42);
+        float[] a = random(rnd, (long) batch * m * k), b = random(rnd, (long) batch * k * n);
+        float[] c = new float[Math.toIntExact((long) batch * m * n)];
+        int lda = ta ? m : k, ldb = tb ? k : n;
+        final int fm = m, fn = n, fk = k, fb = batch;
+        final boolean fta = ta, ftb = tb;
+        Runnable call = () -> Gemm.sgemmBatched(fb, fta, ftb, fm, fn, fk, 1f, a, 0, lda, (long) fm * fk,
+                b, 0, ldb, (long) fk * fn, 0f, c, 0, fn, (long) fm * fn);
+
+        long warmEnd = System.nanoTime() + (long) (warmup * 1e9);
+        long calls = 0, t0 = System.nanoTime();
+        do {
+            call.run();
+            calls++;
+        } while (System.nanoTime() < warmEnd);
+        double perCall = (System.nanoTime() - t0) / 1e9 / calls;
+        int reps = (int) Math.max(1, Math.min(1_000_000, 0.2 / perCall));
+
+        double flops = 2.0 * batch * m * n * k;
+        double best = Double.MAX_VALUE, sum = 0;
+        for (int r = 0; r < runs; r++) {
+            long s = System.nanoTime();
+            for (int i = 0; i < reps; i++) call.run();
+            double t = (System.nanoTime() - s) / 1e9 / reps;
+            best = Math.min(best, t);
+            sum += t;
+        }
+        String shape = (batch > 1 ? batch + "×" : "") + "(" + m + "×" + k + ")" + (ta ? "ᵀ-stored" : "")
+                + "·(" + k + "×" + n + ")" + (tb ? "ᵀ-stored" : "");
+        System.out.printf(Locale.ROOT, "sgemm %s transA=%b transB=%b threads=%d lanes=%d%n",
+                shape, ta, tb, Parallel.threads(), jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length());
+        System.out.printf(Locale.ROOT, "warm-up %.1f s (%d calls); %d runs × %d calls each%n", warmup, calls, runs, reps);
+        System.out.printf(Locale.ROOT, "time per call: best %.4f ms, mean %.4f ms; mean GFLOP/s %.2f%n",
+                best * 1e3, sum / runs * 1e3, flops / (sum / runs) / 1e9);
+        System.out.printf(Locale.ROOT, "GFLOP/s below is the best of %d runs%n", runs);
+        System.out.printf(Locale.ROOT, "GFLOP/s: %.2f%n", flops / best / 1e9);
+    }
+
+    private static float[] random(SplittableRandom rnd, long size) {
+        float[] x = new float[Math.toIntExact(size)];
+        for (int i = 0; i < x.length; i++) x[i] = (float) (rnd.nextDouble() * 2 - 1);
+        return x;
+    }
+}
