@@ -1,0 +1,95 @@
+package dev.vectorgrad.autograd.optim;
+
+import dev.vectorgrad.autograd.Variable;
+import java.util.Collection;
+import java.util.List;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Adam (Kingma & Ba) with PyTorch's formulas, per parameter at step t:
+ * g ← grad (+ wd·p for Adam's L2 weight decay); m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²;
+ * p ← p − (lr / (1−β₁ᵗ)) · m / (√v / √(1−β₂ᵗ) + eps) — eps added outside the square root.
+ * {@link AdamW} instead decays the weights directly first, p ← p·(1 − lr·wd). One fused pass over p, g, m, v.
+ */
+public class Adam extends Optimizer {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    public final double beta1, beta2, eps;
+    private final boolean decoupled;
+
+    public Adam(Collection<Variable> params, double lr) {
+        this(single(params), lr, 0.9, 0.999, 1e-8, 0);
+    }
+
+    public Adam(List<ParamGroup> groups, double lr, double beta1, double beta2, double eps, double weightDecay) {
+        this(groups, lr, beta1, beta2, eps, weightDecay, false);
+    }
+
+    Adam(List<ParamGroup> groups, double lr, double beta1, double beta2, double eps, double weightDecay, boolean decoupled) {
+        super(groups, lr, weightDecay);
+        if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1))
+            throw new IllegalArgumentException("Adam: betas must be in [0, 1), got (" + beta1 + ", " + beta2 + ")");
+        this.beta1 = beta1;
+        this.beta2 = beta2;
+        this.eps = eps;
+        this.decoupled = decoupled;
+    }
+
+    @Override
+    public void step() {
+        for (ParamGroup g : groups) {
+            double lr = g.lr(), wd = g.weightDecay();
+            for (Variable p : g.params) {
+                if (!p.requiresGrad() || p.grad() == null) continue;
+                checkDense(p);
+                int n = p.numel();
+                State st = state.get(p);
+                if (st == null) {
+                    st = new State();
+                    st.a = new float[n];
+                    st.b = new float[n];
+                    state.put(p, st);
+                }
+                long t = ++st.step;
+                double bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t);
+                float stepSize = (float) (lr / bc1);
+                float invSqrtBc2 = (float) (1 / Math.sqrt(bc2));
+                float decay = decoupled ? (float) (1 - lr * wd) : 1f;
+                float l2 = decoupled ? 0f : (float) wd;
+                float b1 = (float) beta1, b2 = (float) beta2, c1 = (float) (1 - beta1), c2 = (float) (1 - beta2), e = (float) eps;
+                float[] pd = p.data().storage(), m = st.a, v = st.b;
+                var gt = p.grad().contiguous();
+                float[] gd = gt.storage();
+                int po = p.data().offset(), go = gt.offset();
+                chunks(n, (s, end) -> update(pd, po, gd, go, m, v, s, end, decay, l2, b1, b2, c1, c2, stepSize, invSqrtBc2, e));
+            }
+        }
+    }
+
+    private static void update(float[] p, int po, float[] g, int go, float[] m, float[] v, int s, int e, float decay, float l2,
+                               float b1, float b2, float c1, float c2, float stepSize, float invSqrtBc2, float eps) {
+        int i = s;
+        for (int up = s + S.loopBound(e - s); i < up; i += S.length()) {
+            FloatVector pv = FloatVector.fromArray(S, p, po + i);
+            FloatVector gv = FloatVector.fromArray(S, g, go + i);
+            if (l2 != 0f) gv = pv.mul(l2).add(gv);
+            if (decay != 1f) pv = pv.mul(decay);
+            FloatVector mv = FloatVector.fromArray(S, m, i).mul(b1).add(gv.mul(c1));
+            FloatVector vv = FloatVector.fromArray(S, v, i).mul(b2).add(gv.mul(gv).mul(c2));
+            mv.intoArray(m, i);
+            vv.intoArray(v, i);
+            FloatVector denom = vv.sqrt().mul(invSqrtBc2).add(eps);
+            pv.sub(mv.div(denom).mul(stepSize)).intoArray(p, po + i);
+        }
+        for (; i < e; i++) {
+            float pi = p[po + i], gi = g[go + i];
+            if (l2 != 0f) gi += l2 * pi;
+            if (decay != 1f) pi *= decay;
+            float mi = m[i] * b1 + gi * c1, vi = v[i] * b2 + gi * gi * c2;
+            m[i] = mi;
+            v[i] = vi;
+            float denom = (float) Math.sqrt(vi) * invSqrtBc2 + eps;
+            p[po + i] = pi - stepSize * (mi / denom);
+        }
+    }
+}
