@@ -2,8 +2,8 @@ package dev.vectorgrad.transformer;
 
 import dev.vectorgrad.autograd.Variable;
 import dev.vectorgrad.tensor.Rng;
-import dev.vectorgrad.transformer.layers.LayerNorm;
-import dev.vectorgrad.transformer.layers.Module;
+import dev.vectorgrad.autograd.nn.LayerNorm;
+import dev.vectorgrad.autograd.nn.Module;
 
 /** A pre-LayerNorm transformer block: x + attn(ln_1(x)), then + mlp(ln_2(x)). */
 public final class Block extends Module {
@@ -14,10 +14,10 @@ public final class Block extends Module {
 
     Block(GptConfig cfg) {
         float eps = (float) cfg.layerNormEps();
-        this.ln1 = child("ln_1", new LayerNorm(cfg.nEmbd(), cfg.bias(), eps));
-        this.attn = child("attn", new CausalSelfAttention(cfg));
-        this.ln2 = child("ln_2", new LayerNorm(cfg.nEmbd(), cfg.bias(), eps));
-        this.mlp = child("mlp", new Mlp(cfg));
+        this.ln1 = registerModule("ln_1", new LayerNorm(cfg.nEmbd(), eps, cfg.bias()));
+        this.attn = registerModule("attn", new CausalSelfAttention(cfg));
+        this.ln2 = registerModule("ln_2", new LayerNorm(cfg.nEmbd(), eps, cfg.bias()));
+        this.mlp = registerModule("mlp", new Mlp(cfg));
     }
 
     public Variable forward(Variable x, Rng rng) {

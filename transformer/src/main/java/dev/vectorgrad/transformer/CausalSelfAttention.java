@@ -3,8 +3,8 @@ package dev.vectorgrad.transformer;
 import dev.vectorgrad.autograd.F;
 import dev.vectorgrad.autograd.Variable;
 import dev.vectorgrad.tensor.Rng;
-import dev.vectorgrad.transformer.layers.Linear;
-import dev.vectorgrad.transformer.layers.Module;
+import dev.vectorgrad.autograd.nn.Linear;
+import dev.vectorgrad.autograd.nn.Module;
 
 /**
  * Multi-head causal self-attention, GPT-2 style: {@code c_attn} projects to q, k, v side by side [3C],
@@ -17,8 +17,8 @@ public final class CausalSelfAttention extends Module {
     final float dropout;
 
     CausalSelfAttention(GptConfig cfg) {
-        this.cAttn = child("c_attn", new Linear(cfg.nEmbd(), 3 * cfg.nEmbd(), cfg.bias()));
-        this.cProj = child("c_proj", new Linear(cfg.nEmbd(), cfg.nEmbd(), cfg.bias()));
+        this.cAttn = registerModule("c_attn", new Linear(cfg.nEmbd(), 3 * cfg.nEmbd(), cfg.bias(), Gpt.scratchRng()));
+        this.cProj = registerModule("c_proj", new Linear(cfg.nEmbd(), cfg.nEmbd(), cfg.bias(), Gpt.scratchRng()));
         this.heads = cfg.heads();
         this.dropout = (float) cfg.dropout();
     }

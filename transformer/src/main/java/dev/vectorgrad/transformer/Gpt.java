@@ -9,11 +9,11 @@ import dev.vectorgrad.tensor.IntTensor;
 import dev.vectorgrad.tensor.LayerNormKernel;
 import dev.vectorgrad.tensor.Rng;
 import dev.vectorgrad.tensor.Tensor;
-import dev.vectorgrad.transformer.layers.Embedding;
-import dev.vectorgrad.transformer.layers.LayerNorm;
-import dev.vectorgrad.transformer.layers.Linear;
-import dev.vectorgrad.transformer.layers.Module;
-import dev.vectorgrad.transformer.layers.ModuleList;
+import dev.vectorgrad.autograd.nn.Embedding;
+import dev.vectorgrad.autograd.nn.LayerNorm;
+import dev.vectorgrad.autograd.nn.Linear;
+import dev.vectorgrad.autograd.nn.Module;
+import dev.vectorgrad.autograd.nn.ModuleList;
 import java.util.Arrays;
 import java.util.Map;
 
@@ -44,11 +44,11 @@ public final class Gpt extends Module {
         public final LayerNorm lnF;
 
         Transformer(GptConfig cfg) {
-            this.wte = child("wte", new Embedding(cfg.vocabSize(), cfg.nEmbd()));
-            this.wpe = child("wpe", new Embedding(cfg.blockSize(), cfg.nEmbd()));
-            this.h = child("h", new ModuleList<>());
+            this.wte = registerModule("wte", new Embedding(cfg.vocabSize(), cfg.nEmbd(), Gpt.scratchRng()));
+            this.wpe = registerModule("wpe", new Embedding(cfg.blockSize(), cfg.nEmbd(), Gpt.scratchRng()));
+            this.h = registerModule("h", new ModuleList<>());
             for (int i = 0; i < cfg.layers(); i++) h.add(new Block(cfg));
-            this.lnF = child("ln_f", new LayerNorm(cfg.nEmbd(), cfg.bias(), (float) cfg.layerNormEps()));
+            this.lnF = registerModule("ln_f", new LayerNorm(cfg.nEmbd(), (float) cfg.layerNormEps(), cfg.bias()));
         }
     }
 
@@ -59,11 +59,19 @@ public final class Gpt extends Module {
         this.dropoutRng = new Rng(seed).fork(1);
     }
 
-    /** A model with zero linear/embedding weights and LN ones (for loading). */
+    /** A model whose weights are placeholders (nn defaults) until {@link #initWeights} or a loader sets them. */
     public Gpt(GptConfig config) {
         this.config = config;
-        this.transformer = child("transformer", new Transformer(config));
+        this.transformer = registerModule("transformer", new Transformer(config));
         this.dropoutRng = new Rng(0).fork(1);
+    }
+
+    /**
+     * A throwaway generator for the nn layers' own default initialisation, which {@link #initWeights} or a
+     * loader overwrites (so model construction never touches nn's shared default generator).
+     */
+    static Rng scratchRng() {
+        return new Rng(0x5eed);
     }
 
     public GptConfig config() {
@@ -119,7 +127,7 @@ public final class Gpt extends Module {
         float p = (float) config.dropout();
         Variable x = transformer.wte.forward(idx).add(transformer.wpe.forward(IntTensor.wrap(pos, t)));
         x = F.dropout(x, p, train, dropoutRng);
-        for (Block b : transformer.h.items()) x = b.forward(x, dropoutRng);
+        for (Block b : transformer.h) x = b.forward(x, dropoutRng);
         x = transformer.lnF.forward(x);
         return F.linear(x, transformer.wte.weight, null);
     }

@@ -3,8 +3,8 @@ package dev.vectorgrad.transformer;
 import dev.vectorgrad.autograd.F;
 import dev.vectorgrad.autograd.Variable;
 import dev.vectorgrad.tensor.Rng;
-import dev.vectorgrad.transformer.layers.Linear;
-import dev.vectorgrad.transformer.layers.Module;
+import dev.vectorgrad.autograd.nn.Linear;
+import dev.vectorgrad.autograd.nn.Module;
 
 /** The 4× MLP: {@code c_fc}, GELU (exact or tanh per config), {@code c_proj}, dropout. */
 public final class Mlp extends Module {
@@ -14,8 +14,8 @@ public final class Mlp extends Module {
     final float dropout;
 
     Mlp(GptConfig cfg) {
-        this.cFc = child("c_fc", new Linear(cfg.nEmbd(), 4 * cfg.nEmbd(), cfg.bias()));
-        this.cProj = child("c_proj", new Linear(4 * cfg.nEmbd(), cfg.nEmbd(), cfg.bias()));
+        this.cFc = registerModule("c_fc", new Linear(cfg.nEmbd(), 4 * cfg.nEmbd(), cfg.bias(), Gpt.scratchRng()));
+        this.cProj = registerModule("c_proj", new Linear(4 * cfg.nEmbd(), cfg.nEmbd(), cfg.bias(), Gpt.scratchRng()));
         this.activation = cfg.activation();
         this.dropout = (float) cfg.dropout();
     }
