@@ -48,7 +48,7 @@ public final class GradCheck {
     public record Report(boolean ok, double maxAbsError, int worstInput, int worstIndex, double analytic, double numeric, int checked) {
         @Override
         public String toString() {
-            return (ok ? "ok" : "MISMATCH") + ": max |analytic - numeric| = " + maxAbsError + " at input " + worstInput + " element "
+            return (ok ? "ok" : "MISMATCH") + ": worst element |analytic - numeric| = " + maxAbsError + " at input " + worstInput + " element "
                     + worstIndex + " (analytic " + analytic + ", numeric " + numeric + "), " + checked + " elements checked";
         }
     }
