@@ -38,7 +38,7 @@ public final class Trainer {
     public record Options(int batchSize, double lr, double minLr, int warmupIters, int decayIters, double weightDecay, double beta1,
                           double beta2, double gradClip, int evalInterval, int evalIters, int logInterval, long seed) {
         public static Options baby() {
-            return new Options(12, 1e-3, 1e-4, 100, 2000, 0.1, 0.9, 0.99, 1.0, 250, 40, 10, 1337);
+            return new Options(12, 1e-3, 1e-4, 100, 2000, 0.1, 0.9, 0.99, 1.0, 250, 20, 10, 1337);
         }
 
         public Options withSeed(long s) {
