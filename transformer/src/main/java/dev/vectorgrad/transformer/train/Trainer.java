@@ -1,0 +1,384 @@
+package dev.vectorgrad.transformer.train;
+
+import dev.vectorgrad.autograd.Grad;
+import dev.vectorgrad.autograd.Variable;
+import dev.vectorgrad.tensor.Json;
+import dev.vectorgrad.tensor.Rng;
+import dev.vectorgrad.tensor.Safetensors;
+import dev.vectorgrad.tensor.SafetensorsFile;
+import dev.vectorgrad.tensor.Tensor;
+import dev.vectorgrad.transformer.AtomicFiles;
+import dev.vectorgrad.transformer.Gpt;
+import dev.vectorgrad.transformer.GptConfig;
+import dev.vectorgrad.transformer.HfGpt2;
+import dev.vectorgrad.transformer.data.Batcher;
+import dev.vectorgrad.transformer.data.TextSplit;
+import dev.vectorgrad.transformer.data.Tokenizer;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * nanoGPT's training loop for a {@link Gpt}: random windows from the first 90% of the text, AdamW (weight decay on
+ * matrices only), linear warm-up then cosine decay, gradient clipping, periodic evaluation on the last 10%.
+ *
+ * <p>Everything random — initialisation, batches, dropout, evaluation windows — comes from generators derived
+ * from one seed, and a {@link #save checkpoint} holds all of their states with the weights and the optimiser's
+ * moments, so that {@link #resume resuming} continues exactly the loss curve of an uninterrupted run.
+ */
+public final class Trainer {
+    /** The recipe. Defaults ({@link #baby()}) are nanoGPT's CPU recipe. */
+    public record Options(int batchSize, double lr, double minLr, int warmupIters, int decayIters, double weightDecay, double beta1,
+                          double beta2, double gradClip, int evalInterval, int evalIters, int logInterval, long seed) {
+        public static Options baby() {
+            return new Options(12, 1e-3, 1e-4, 100, 2000, 0.1, 0.9, 0.99, 1.0, 250, 20, 10, 1337);
+        }
+
+        public Options withSeed(long s) {
+            return new Options(batchSize, lr, minLr, warmupIters, decayIters, weightDecay, beta1, beta2, gradClip, evalInterval, evalIters, logInterval, s);
+        }
+
+        public Options withEval(int interval, int iters) {
+            return new Options(batchSize, lr, minLr, warmupIters, decayIters, weightDecay, beta1, beta2, gradClip, interval, iters, logInterval, seed);
+        }
+
+        public Options withLog(int interval) {
+            return new Options(batchSize, lr, minLr, warmupIters, decayIters, weightDecay, beta1, beta2, gradClip, evalInterval, evalIters, interval, seed);
+        }
+
+        public Options withBatch(int b) {
+            return new Options(b, lr, minLr, warmupIters, decayIters, weightDecay, beta1, beta2, gradClip, evalInterval, evalIters, logInterval, seed);
+        }
+
+        public Options withSchedule(double lr, double minLr, int warmup, int decay) {
+            return new Options(batchSize, lr, minLr, warmup, decay, weightDecay, beta1, beta2, gradClip, evalInterval, evalIters, logInterval, seed);
+        }
+    }
+
+    /** What a run measured. */
+    public record Result(int iters, double lastLoss, double valLoss, double medianStepMs) {}
+
+    private final Gpt model;
+    private final Tokenizer tokenizer;
+    private final Options o;
+    private final int[] trainIds, valIds;
+    private Rng batchRng;
+    private Batcher batcher;
+    private final AdamWState opt;
+    private int iter;
+    /** Every step's training loss, and the evaluations (iteration, val loss). */
+    private final List<Double> trainLoss = new ArrayList<>();
+    private final List<Integer> evalIter = new ArrayList<>();
+    private final List<Double> evalLoss = new ArrayList<>();
+
+    private Trainer(Gpt model, Tokenizer tokenizer, String text, Options o) {
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.o = o;
+        TextSplit split = TextSplit.of(text);
+        this.trainIds = tokenizer.encode(split.train());
+        this.valIds = tokenizer.encode(split.val());
+        int t = model.config().blockSize();
+        if (trainIds.length < t + 1 || valIds.length < t + 1)
+            throw new IllegalArgumentException("corpus too small: " + trainIds.length + " training and " + valIds.length
+                    + " validation tokens, need more than the block size " + t + " in each");
+        this.batchRng = new Rng(o.seed()).fork(2);
+        this.batcher = new Batcher(trainIds, o.batchSize(), t, batchRng);
+        LinkedHashMap<String, Variable> params = model.namedParameters();
+        Map<String, Boolean> decay = new LinkedHashMap<>();
+        params.forEach((n, p) -> decay.put(n, p.rank() >= 2));
+        this.opt = new AdamWState(params, decay, o.beta1(), o.beta2(), 1e-8, o.weightDecay());
+    }
+
+    /** A fresh model of {@code config} initialised from the seed, to be trained on {@code text}. */
+    public static Trainer create(GptConfig config, Tokenizer tokenizer, String text, Options o) {
+        return new Trainer(new Gpt(config, o.seed()), tokenizer, text, o);
+    }
+
+    public Gpt model() {
+        return model;
+    }
+
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    public int iter() {
+        return iter;
+    }
+
+    /** Training loss of every step taken so far (including before a resume). */
+    public List<Double> trainLosses() {
+        return List.copyOf(trainLoss);
+    }
+
+    public List<Double> valLosses() {
+        return List.copyOf(evalLoss);
+    }
+
+    /** The learning rate of step {@code it}: linear warm-up, cosine decay to minLr at decayIters, minLr after. */
+    public double lrAt(int it) {
+        if (it < o.warmupIters()) return o.lr() * (it + 1) / (o.warmupIters() + 1);
+        if (it > o.decayIters()) return o.minLr();
+        double ratio = (it - o.warmupIters()) / (double) Math.max(1, o.decayIters() - o.warmupIters());
+        return o.minLr() + 0.5 * (1 + Math.cos(Math.PI * ratio)) * (o.lr() - o.minLr());
+    }
+
+    /** One optimisation step; returns its training loss. */
+    public double step() {
+        double lr = lrAt(iter);
+        Batcher.Batch b = batcher.next();
+        model.train(true);
+        model.zeroGrad();
+        Variable loss = model.loss(b.x(), b.y());
+        loss.backward();
+        if (o.gradClip() > 0) opt.clipGradNorm(o.gradClip());
+        opt.update(lr);
+        iter++;
+        double l = loss.item();
+        trainLoss.add(l);
+        return l;
+    }
+
+    /** Mean loss over {@code evalIters} validation windows drawn from a generator fixed by the seed and iteration. */
+    public double evaluate() {
+        Rng r = new Rng(o.seed()).fork(1_000_000L + iter);
+        Batcher vb = new Batcher(valIds, o.batchSize(), model.config().blockSize(), r);
+        model.train(false);
+        double sum = 0;
+        try (var g = Grad.disabled()) {
+            for (int i = 0; i < o.evalIters(); i++) {
+                Batcher.Batch b = vb.next();
+                sum += model.loss(b.x(), b.y()).item();
+            }
+        }
+        model.train(true);
+        return sum / o.evalIters();
+    }
+
+    /**
+     * Trains until iteration {@code total}, printing a progress line every {@code logInterval} steps,
+     * {@code val loss: X} at every evaluation and at the end, and {@code median step ms: X} last. With
+     * {@code outDir}, saves a checkpoint (and the loss plot) at every evaluation and at the end.
+     */
+    public Result run(int total, PrintStream out, Path outDir, boolean inPlace) throws IOException {
+        int start = iter;
+        ProgressLine progress = new ProgressLine(total, (long) o.batchSize() * model.config().blockSize(), inPlace, out, System::nanoTime);
+        progress.restartClock(iter);
+        List<Double> stepMs = new ArrayList<>();
+        double last = Double.NaN, val = Double.NaN;
+        while (iter < total) {
+            long t0 = System.nanoTime();
+            last = step();
+            stepMs.add((System.nanoTime() - t0) / 1e6);
+            if (o.logInterval() > 0 && (iter % o.logInterval() == 0 || iter == total)) progress.report(iter, last, lrAt(iter - 1));
+            if (o.evalInterval() > 0 && iter % o.evalInterval() == 0 && iter < total) {
+                val = evaluate();
+                evalIter.add(iter);
+                evalLoss.add(val);
+                progress.message(String.format(Locale.ROOT, "val loss: %.4f", val));
+                if (outDir != null) save(outDir);
+                progress.restartClock(iter);
+            }
+        }
+        progress.endLine();
+        if (o.evalInterval() > 0) {
+            val = evaluate();
+            if (evalIter.isEmpty() || evalIter.get(evalIter.size() - 1) != iter) {
+                evalIter.add(iter);
+                evalLoss.add(val);
+            }
+            out.println(String.format(Locale.ROOT, "val loss: %.4f", val));
+        }
+        if (outDir != null) save(outDir);
+        int n = stepMs.size(), skip = Math.min(o.warmupIters(), n / 2);
+        double median = Double.NaN;
+        if (n > 0) {
+            double[] s = stepMs.subList(skip, n).stream().mapToDouble(Double::doubleValue).sorted().toArray();
+            median = s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+        }
+        out.println(String.format(Locale.ROOT, "median step ms: %.2f", median));
+        return new Result(iter - start, last, val, median);
+    }
+
+    // ---------------------------------------------------------------- checkpoints
+
+    static final String STATE = "trainer.json", OPTIM = "optimizer.safetensors", PLOT = "loss.png", GPT = "gpt.json";
+
+    /**
+     * Writes a checkpoint directory: {@code config.json} + {@code model.safetensors} (Hugging Face GPT-2 layout),
+     * {@code gpt.json} (the exact config), {@code tokenizer.json}, {@code optimizer.safetensors} (moments and
+     * step), {@code trainer.json} (iteration, generator states, loss history) and {@code loss.png}. The directory
+     * is built beside the target and renamed into place, so a crash never leaves a half-written checkpoint.
+     */
+    public void save(Path dir) throws IOException {
+        Path abs = dir.toAbsolutePath();
+        Path parent = abs.getParent();
+        Files.createDirectories(parent);
+        Path tmp = Files.createTempDirectory(parent, abs.getFileName() + ".tmp-");
+        try {
+            HfGpt2.save(model, tmp);
+            AtomicFiles.writeString(tmp.resolve(GPT), configJson(model.config()));
+            tokenizer.save(tmp.resolve(Tokenizer.FILE_NAME));
+            Safetensors.Writer w = Safetensors.writer().metadata("step", Long.toString(opt.step()));
+            opt.moments().forEach(w::put);
+            w.write(tmp.resolve(OPTIM));
+            Map<String, Object> st = new LinkedHashMap<>();
+            st.put("iter", (long) iter);
+            st.put("options", optionsMap(o));
+            st.put("batch_rng", longs(batchRng.snapshot()));
+            st.put("dropout_rng", longs(model.dropoutRng().snapshot()));
+            st.put("train_loss", new ArrayList<Object>(trainLoss));
+            st.put("eval_iter", evalIter.stream().map(i -> (Object) (long) i).toList());
+            st.put("eval_loss", new ArrayList<Object>(evalLoss));
+            AtomicFiles.writeString(tmp.resolve(STATE), Json.writePretty(st) + "\n");
+            writePlot(tmp.resolve(PLOT));
+            Path old = null;
+            if (Files.exists(abs)) {
+                old = parent.resolve(abs.getFileName() + ".old-" + System.nanoTime());
+                Files.move(abs, old, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            }
+            Files.move(tmp, abs, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            if (old != null) deleteTree(old);
+        } catch (IOException | RuntimeException e) {
+            deleteTree(tmp);
+            throw e;
+        }
+    }
+
+    private void writePlot(Path png) throws IOException {
+        List<Integer> xs = new ArrayList<>();
+        for (int i = 1; i <= trainLoss.size(); i++) xs.add(i);
+        List<LossPlot.Series> series = new ArrayList<>();
+        series.add(LossPlot.Series.of("train", xs, trainLoss));
+        if (!evalLoss.isEmpty()) series.add(LossPlot.Series.of("val", evalIter, evalLoss));
+        LossPlot.write(png, "vectorgrad GPT", series);
+    }
+
+    /** Loads a checkpoint written by {@link #save} to continue training on {@code text} (the same corpus). */
+    public static Trainer resume(Path dir, String text, Options override) throws IOException {
+        GptConfig cfg = readConfigJson(Files.readString(dir.resolve(GPT)));
+        Tokenizer tok = Tokenizer.load(dir.resolve(Tokenizer.FILE_NAME));
+        Map<?, ?> st = (Map<?, ?>) Json.parse(Files.readString(dir.resolve(STATE)));
+        Options o = override != null ? override : optionsFrom((Map<?, ?>) st.get("options"));
+        Gpt model = new Gpt(cfg);
+        HfGpt2.loadWeights(model, dir.resolve(HfGpt2.WEIGHTS));
+        Trainer t = new Trainer(model, tok, text, o);
+        try (SafetensorsFile f = Safetensors.read(dir.resolve(OPTIM))) {
+            Map<String, Tensor> mom = new LinkedHashMap<>();
+            for (String n : f.names()) mom.put(n, f.tensor(n));
+            t.opt.load(mom, Long.parseLong(f.metadata().get("step")));
+        }
+        t.iter = (int) num(st.get("iter"));
+        t.batchRng = Rng.restore(toLongs(st.get("batch_rng")));
+        t.batcher = new Batcher(t.trainIds, o.batchSize(), cfg.blockSize(), t.batchRng);
+        model.setDropoutRng(Rng.restore(toLongs(st.get("dropout_rng"))));
+        for (Object x : (List<?>) st.get("train_loss")) t.trainLoss.add(((Number) x).doubleValue());
+        for (Object x : (List<?>) st.get("eval_iter")) t.evalIter.add((int) num(x));
+        for (Object x : (List<?>) st.get("eval_loss")) t.evalLoss.add(((Number) x).doubleValue());
+        return t;
+    }
+
+    /** The model and tokenizer of a checkpoint (for sampling). */
+    public static Gpt loadModel(Path dir) throws IOException {
+        Path exact = dir.resolve(GPT);
+        GptConfig cfg = Files.exists(exact) ? readConfigJson(Files.readString(exact)) : GptConfig.readHf(dir.resolve(GptConfig.HF_FILE));
+        Gpt model = new Gpt(cfg);
+        HfGpt2.loadWeights(model, dir.resolve(HfGpt2.WEIGHTS));
+        model.train(false);
+        return model;
+    }
+
+    // ---------------------------------------------------------------- JSON helpers
+
+    public static String configJson(GptConfig c) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("vocab_size", (long) c.vocabSize());
+        m.put("block_size", (long) c.blockSize());
+        m.put("n_layer", (long) c.layers());
+        m.put("n_head", (long) c.heads());
+        m.put("n_embd", (long) c.nEmbd());
+        m.put("dropout", c.dropout());
+        m.put("bias", c.bias());
+        m.put("activation", c.activation().name());
+        m.put("layer_norm_eps", c.layerNormEps());
+        return Json.writePretty(m) + "\n";
+    }
+
+    public static GptConfig readConfigJson(String json) {
+        Map<?, ?> m = (Map<?, ?>) Json.parse(json);
+        return new GptConfig((int) num(m.get("vocab_size")), (int) num(m.get("block_size")), (int) num(m.get("n_layer")),
+                (int) num(m.get("n_head")), (int) num(m.get("n_embd")), ((Number) m.get("dropout")).doubleValue(), (Boolean) m.get("bias"),
+                GptConfig.Activation.valueOf((String) m.get("activation")), ((Number) m.get("layer_norm_eps")).doubleValue());
+    }
+
+    private static Map<String, Object> optionsMap(Options o) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("batch_size", (long) o.batchSize());
+        m.put("lr", o.lr());
+        m.put("min_lr", o.minLr());
+        m.put("warmup_iters", (long) o.warmupIters());
+        m.put("decay_iters", (long) o.decayIters());
+        m.put("weight_decay", o.weightDecay());
+        m.put("beta1", o.beta1());
+        m.put("beta2", o.beta2());
+        m.put("grad_clip", o.gradClip());
+        m.put("eval_interval", (long) o.evalInterval());
+        m.put("eval_iters", (long) o.evalIters());
+        m.put("log_interval", (long) o.logInterval());
+        m.put("seed", o.seed());
+        return m;
+    }
+
+    private static Options optionsFrom(Map<?, ?> m) {
+        return new Options((int) num(m.get("batch_size")), dbl(m.get("lr")), dbl(m.get("min_lr")), (int) num(m.get("warmup_iters")),
+                (int) num(m.get("decay_iters")), dbl(m.get("weight_decay")), dbl(m.get("beta1")), dbl(m.get("beta2")), dbl(m.get("grad_clip")),
+                (int) num(m.get("eval_interval")), (int) num(m.get("eval_iters")), (int) num(m.get("log_interval")), num(m.get("seed")));
+    }
+
+    /** The recipe stored in a checkpoint. */
+    public static Options readOptions(Path dir) throws IOException {
+        Map<?, ?> st = (Map<?, ?>) Json.parse(Files.readString(dir.resolve(STATE)));
+        return optionsFrom((Map<?, ?>) st.get("options"));
+    }
+
+    private static long num(Object o) {
+        return ((Number) o).longValue();
+    }
+
+    private static double dbl(Object o) {
+        return ((Number) o).doubleValue();
+    }
+
+    private static List<Object> longs(long[] a) {
+        List<Object> l = new ArrayList<>();
+        for (long x : a) l.add(Long.toString(x)); // as strings: JSON readers round big longs through double
+        return l;
+    }
+
+    private static long[] toLongs(Object o) {
+        List<?> l = (List<?>) o;
+        long[] a = new long[l.size()];
+        for (int i = 0; i < a.length; i++) a[i] = Long.parseLong(l.get(i).toString());
+        return a;
+    }
+
+    static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) return;
+        try (var s = Files.walk(p)) {
+            for (Path x : s.sorted((a, b) -> b.getNameCount() - a.getNameCount()).toList()) Files.deleteIfExists(x);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Trainer[iter=" + iter + ", " + Arrays.toString(new int[] {trainIds.length, valIds.length}) + " tokens]";
+    }
+}

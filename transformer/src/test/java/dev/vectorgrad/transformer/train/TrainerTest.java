@@ -1,0 +1,62 @@
+package dev.vectorgrad.transformer.train;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.vectorgrad.transformer.GptConfig;
+import dev.vectorgrad.transformer.data.CharTokenizer;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TrainerTest {
+    static final String TEXT = "the quick brown fox jumps over the lazy dog. ".repeat(60);
+
+    static Trainer.Options opts() {
+        return Trainer.Options.baby().withBatch(4).withSchedule(3e-3, 3e-4, 5, 60).withEval(10, 2).withLog(5).withSeed(42);
+    }
+
+    static GptConfig cfg(int vocab, double dropout) {
+        return new GptConfig(vocab, 16, 2, 2, 16, dropout, false, GptConfig.Activation.GELU, 1e-5);
+    }
+
+    @Test
+    void resumeGivesTheSameLossCurve(@TempDir Path tmp) throws Exception {
+        CharTokenizer tok = CharTokenizer.fit(TEXT);
+        GptConfig c = cfg(tok.vocabSize(), 0.1); // dropout on: its generator state must survive the checkpoint too
+        PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
+        Trainer a = Trainer.create(c, tok, TEXT, opts());
+        a.run(24, quiet, null, false);
+
+        Trainer b = Trainer.create(c, tok, TEXT, opts());
+        b.run(12, quiet, tmp.resolve("ckpt"), false);
+        assertThat(tmp.resolve("ckpt/loss.png")).exists();
+        assertThat(tmp.resolve("ckpt/model.safetensors")).exists();
+        Trainer r = Trainer.resume(tmp.resolve("ckpt"), TEXT, null);
+        assertThat(r.iter()).isEqualTo(12);
+        r.run(24, quiet, tmp.resolve("ckpt"), false);
+        assertThat(r.trainLosses()).hasSize(24).containsExactlyElementsOf(a.trainLosses());
+        assertThat(r.valLosses().get(r.valLosses().size() - 1)).isEqualTo(a.valLosses().get(a.valLosses().size() - 1));
+        try (var s = Files.list(tmp)) {
+            assertThat(s.map(p -> p.getFileName().toString()).toList()).containsExactly("ckpt"); // no temp dirs left behind
+        }
+    }
+
+    @Test
+    void learnsARepeatedText() throws Exception {
+        CharTokenizer tok = CharTokenizer.fit(TEXT);
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        GptConfig c = new GptConfig(tok.vocabSize(), 32, 2, 2, 32, 0, false, GptConfig.Activation.GELU, 1e-5);
+        Trainer.Options o = opts().withBatch(8).withSchedule(1e-2, 1e-3, 20, 200).withEval(50, 4).withLog(25);
+        Trainer t = Trainer.create(c, tok, TEXT, o);
+        Trainer.Result res = t.run(200, new PrintStream(buf), null, false);
+        double lnV = Math.log(tok.vocabSize());
+        assertThat(res.valLoss()).isLessThan(0.3 * lnV);
+        List<String> lines = buf.toString().lines().toList();
+        assertThat(lines.get(lines.size() - 1)).startsWith("median step ms: ");
+        assertThat(lines).anyMatch(l -> l.startsWith("val loss: ")).anyMatch(l -> l.startsWith("iter  25/200 | loss"));
+    }
+}
