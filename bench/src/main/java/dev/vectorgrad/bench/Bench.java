@@ -8,15 +8,17 @@ public final class Bench {
 
     public static void run(String[] args) throws Exception {
         if (args.length == 0) {
-            System.err.println("usage: ./vectorgrad bench <ops|matmul|jmh> [options]");
+            System.err.println("usage: ./vectorgrad bench <ops|matmul|mlp|jmh> [options]");
             System.exit(2);
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
         switch (args[0]) {
             case "ops" -> OpsBench.main(rest);
             case "matmul" -> MatmulBench.main(rest);
+            case "mlp" -> MlpBench.main(rest);
+            case "jmh" -> org.openjdk.jmh.Main.main(rest);
             default -> {
-                System.err.println("vectorgrad bench: unknown benchmark '" + args[0] + "' (ops, matmul)");
+                System.err.println("vectorgrad bench: unknown benchmark '" + args[0] + "' (ops, matmul, mlp, jmh)");
                 System.exit(2);
             }
         }

@@ -1,6 +1,9 @@
 package dev.vectorgrad.bench;
 
 import dev.vectorgrad.tensor.Parallel;
+import dev.vectorgrad.transformer.cli.LogitsCommand;
+import dev.vectorgrad.transformer.cli.SampleCommand;
+import dev.vectorgrad.transformer.cli.TrainCommand;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 
@@ -17,6 +20,10 @@ public final class Main {
         switch (args[0]) {
             case "info" -> info();
             case "bench" -> Bench.run(rest);
+            case "train" -> TrainCommand.main(rest);
+            case "sample" -> SampleCommand.main(rest);
+            case "logits" -> LogitsCommand.main(rest);
+            case "demo" -> Demo.run(rest);
             default -> {
                 System.err.println("vectorgrad: unknown command '" + args[0] + "' (./vectorgrad --help lists them)");
                 System.exit(2);
