@@ -1,5 +1,8 @@
 package dev.vectorgrad.autograd;
 
+import static dev.vectorgrad.tensor.VMath.exp;
+import static dev.vectorgrad.tensor.VMath.normalCdf;
+
 import dev.vectorgrad.tensor.Parallel;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
@@ -8,7 +11,7 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Fused element-wise backward kernels (one pass over the saved input and the incoming gradient, Vector API)
- * and the small vector math they need. Work is split into fixed chunks of {@link #GRAIN} elements, so every
+ (the vector math itself is tensor-core's {@code VMath}). Work is split into fixed chunks of {@link #GRAIN} elements, so every
  * element is computed the same way whatever the thread count.
  */
 final class Kernels {
@@ -33,54 +36,8 @@ final class Kernels {
         Parallel.forRange(tasks, t -> body.run(t * GRAIN, Math.min(n, (t + 1) * GRAIN)));
     }
 
-    private static final float LOG2E = 1.44269504088896341f;
-    private static final float LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
-
-    /** e^x for x in about [-87, 88] (Cephes polynomial, ~1 ulp); smaller x flush to 0. */
-    static FloatVector exp(FloatVector x) {
-        x = x.max(-87.3f).min(88.7f);
-        FloatVector fx = x.mul(LOG2E).lanewise(VectorOperators.ADD, 0.5f);
-        FloatVector n = floor(fx);
-        FloatVector r = x.sub(n.mul(LN2_HI)).sub(n.mul(LN2_LO));
-        FloatVector r2 = r.mul(r);
-        FloatVector p = FloatVector.broadcast(S, 1.9875691500e-4f)
-                .fma(r, FloatVector.broadcast(S, 1.3981999507e-3f))
-                .fma(r, FloatVector.broadcast(S, 8.3334519073e-3f))
-                .fma(r, FloatVector.broadcast(S, 4.1665795894e-2f))
-                .fma(r, FloatVector.broadcast(S, 1.6666665459e-1f))
-                .fma(r, FloatVector.broadcast(S, 5.0000001201e-1f));
-        p = p.fma(r2, r).add(1f);
-        var e = n.convert(VectorOperators.F2I, 0).reinterpretAsInts().add(127).lanewise(VectorOperators.LSHL, 23);
-        return p.mul(e.reinterpretAsFloats());
-    }
-
-    private static FloatVector floor(FloatVector x) {
-        FloatVector t = x.convert(VectorOperators.F2I, 0).reinterpretAsInts().convert(VectorOperators.I2F, 0).reinterpretAsFloats();
-        VectorMask<Float> gt = t.compare(VectorOperators.GT, x);
-        return t.sub(FloatVector.zero(S).blend(1f, gt));
-    }
-
     private static final float INV_SQRT2 = 0.70710678118654752f;
     private static final float INV_SQRT_2PI = 0.39894228040143268f;
-
-    /** Φ(x) = ½(1 + erf(x/√2)) via erfc on |z| (Numerical Recipes' erfc Chebyshev fit, ~1.2e-7 relative). */
-    static FloatVector normalCdf(FloatVector x) {
-        FloatVector z = x.mul(INV_SQRT2).abs();
-        FloatVector t = FloatVector.broadcast(S, 1f).div(z.mul(0.5f).add(1f));
-        FloatVector poly = FloatVector.broadcast(S, 0.17087277f)
-                .fma(t, FloatVector.broadcast(S, -0.82215223f))
-                .fma(t, FloatVector.broadcast(S, 1.48851587f))
-                .fma(t, FloatVector.broadcast(S, -1.13520398f))
-                .fma(t, FloatVector.broadcast(S, 0.27886807f))
-                .fma(t, FloatVector.broadcast(S, -0.18628806f))
-                .fma(t, FloatVector.broadcast(S, 0.09678418f))
-                .fma(t, FloatVector.broadcast(S, 0.37409196f))
-                .fma(t, FloatVector.broadcast(S, 1.00002368f))
-                .fma(t, FloatVector.broadcast(S, -1.26551223f));
-        FloatVector erfc = t.mul(exp(z.mul(z).neg().add(poly)));
-        FloatVector half = erfc.mul(0.5f); // Φ(-|x|)
-        return half.blend(FloatVector.broadcast(S, 1f).sub(half), x.compare(VectorOperators.GE, 0f));
-    }
 
     /** dx = g · (Φ(x) + x·φ(x)), the derivative of exact GELU. */
     static void geluBackward(float[] x, int xo, float[] g, int go, float[] dx, int n) {

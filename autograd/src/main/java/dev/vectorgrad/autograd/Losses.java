@@ -1,5 +1,6 @@
 package dev.vectorgrad.autograd;
 
+import dev.vectorgrad.tensor.VMath;
 import dev.vectorgrad.tensor.IntTensor;
 import dev.vectorgrad.tensor.Parallel;
 import dev.vectorgrad.tensor.Tensor;
@@ -83,7 +84,7 @@ final class Losses {
             FloatVector sv = FloatVector.zero(Kernels.S);
             j = 0;
             for (int up = Kernels.S.loopBound(c); j < up; j += Kernels.L)
-                sv = sv.add(Kernels.exp(FloatVector.fromArray(Kernels.S, x, b + j).sub(m)));
+                sv = sv.add(VMath.exp(FloatVector.fromArray(Kernels.S, x, b + j).sub(m)));
             double sum = sv.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
             for (; j < c; j++) sum += Math.exp(x[b + j] - m);
             return (float) (m + Math.log(sum));
@@ -104,7 +105,7 @@ final class Losses {
                     int b = xo + r * c, o = r * c, j = 0;
                     float l = lse[r];
                     for (int up = Kernels.S.loopBound(c); j < up; j += Kernels.L)
-                        Kernels.exp(FloatVector.fromArray(Kernels.S, xd, b + j).sub(l)).mul(scale).intoArray(dx, o + j);
+                        VMath.exp(FloatVector.fromArray(Kernels.S, xd, b + j).sub(l)).mul(scale).intoArray(dx, o + j);
                     for (; j < c; j++) dx[o + j] = (float) Math.exp(xd[b + j] - l) * scale;
                     dx[o + t] -= scale;
                 }

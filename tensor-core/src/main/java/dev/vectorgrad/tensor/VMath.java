@@ -7,12 +7,12 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Vectorised float transcendental functions, written as polynomials so that they run at SIMD speed on every
+ * Vectorised float transcendental functions shared by every module's kernels, written as polynomials so that they run at SIMD speed on every
  * platform (the Vector API's own {@code EXP}/{@code TANH} fall back to scalar {@code Math} calls where the JDK
  * has no SVML stub). Every kernel applies these to whole vectors, including the last partial vector (padded),
  * so an element's result never depends on where it sits in the array or how the work was split.
  */
-final class VMath {
+public final class VMath {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final int L = S.length();
 
@@ -27,7 +27,7 @@ final class VMath {
      * polynomial, Cody-Waite range reduction). Overflows to +inf above ~88.72, goes through the subnormals to
      * 0 below ~-87.3, and keeps NaN.
      */
-    static FloatVector exp(FloatVector x) {
+    public static FloatVector exp(FloatVector x) {
         // compare+blend clamps keep NaN (the comparisons are false for it) and cost less than min/max on AVX2
         x = x.blend(-110f, x.compare(VectorOperators.LT, -110f));
         x = x.blend(100f, x.compare(VectorOperators.GT, 100f));
@@ -59,7 +59,7 @@ final class VMath {
      * e^x for x <= 0 (or NaN), as softmax needs after subtracting the row maximum: one scaling step, results
      * below the smallest normal float (x < -87.33) flushed to 0. Same polynomial as {@link #exp}.
      */
-    static FloatVector expNonPositive(FloatVector x) {
+    public static FloatVector expNonPositive(FloatVector x) {
         VectorMask<Float> tiny = x.compare(VectorOperators.LT, -87.33f);
         x = x.blend(-87.33f, tiny);
         FloatVector t = x.fma(LOG2E, ROUND_MAGIC);
@@ -79,7 +79,7 @@ final class VMath {
     private static final float SQRTHF = 0.707106781186547524f;
 
     /** Natural log (Cephes logf), about 1 ulp; log(0) = -inf, log(negative) = NaN, log(+inf) = +inf. */
-    static FloatVector log(FloatVector x) {
+    public static FloatVector log(FloatVector x) {
         VectorMask<Float> sub = x.compare(VectorOperators.LT, Float.MIN_NORMAL);
         FloatVector xs = x.blend(x.mul(8388608f), sub); // scale subnormals by 2^23
         IntVector bits = xs.reinterpretAsInts();
@@ -111,7 +111,7 @@ final class VMath {
     }
 
     /** tanh: a Cephes polynomial below |x| = 0.625, 1 - 2/(e^{2|x|}+1) above; a few ulp. */
-    static FloatVector tanh(FloatVector x) {
+    public static FloatVector tanh(FloatVector x) {
         FloatVector ax = x.abs();
         FloatVector z = x.mul(x);
         FloatVector p = z.fma(-5.70498872745E-3f, 2.06390887954E-2f);
@@ -125,7 +125,7 @@ final class VMath {
     }
 
     /** 1 / (1 + e^{-x}). */
-    static FloatVector sigmoid(FloatVector x) {
+    public static FloatVector sigmoid(FloatVector x) {
         return bc(1f).div(exp(x.neg()).add(1f));
     }
 
@@ -150,23 +150,31 @@ final class VMath {
     }
 
     /** erf(x), absolute error around 1e-7. */
-    static FloatVector erf(FloatVector x) {
+    public static FloatVector erf(FloatVector x) {
         FloatVector e = bc(1f).sub(erfcNonNeg(x.abs()));
         return e.blend(e.neg(), x.compare(VectorOperators.LT, 0f));
     }
 
     /** Exact GELU: x·Φ(x) = x/2 · erfc(-x/√2). */
-    static FloatVector gelu(FloatVector x) {
+    public static FloatVector gelu(FloatVector x) {
         FloatVector u = x.mul(INV_SQRT2); // erfc(-u): u >= 0 → 2 - erfc(u); u < 0 → erfc(|u|)
         FloatVector c = erfcNonNeg(u.abs());
         c = c.blend(bc(2f).sub(c), u.compare(VectorOperators.GE, 0f));
         return x.mul(0.5f).mul(c);
     }
 
+    /** The standard normal CDF Φ(x) = ½·erfc(−x/√2), as exact GELU and its derivative need. */
+    public static FloatVector normalCdf(FloatVector x) {
+        FloatVector u = x.mul(INV_SQRT2);
+        FloatVector c = erfcNonNeg(u.abs());
+        c = c.blend(bc(2f).sub(c), u.compare(VectorOperators.GE, 0f));
+        return c.mul(0.5f);
+    }
+
     private static final float GELU_K = 0.7978845608028654f; // sqrt(2/pi)
 
     /** Tanh-approximated GELU, 0.5x(1+tanh(y)) = x·sigmoid(2y), y = √(2/π)(x + 0.044715x³). */
-    static FloatVector geluTanh(FloatVector x) {
+    public static FloatVector geluTanh(FloatVector x) {
         FloatVector y2 = x.mul(x).fma(0.044715f, 1f).mul(x).mul(-2f * GELU_K);
         return x.div(exp(y2).add(1f));
     }
@@ -176,7 +184,7 @@ final class VMath {
      * intrinsified than when interpreted, which would make results depend on JIT state (and so on which thread
      * ran a chunk).
      */
-    static float sumLanes(FloatVector v) {
+    public static float sumLanes(FloatVector v) {
         float s = 0;
         for (int i = 0; i < L; i++) s += v.lane(i);
         return s;

@@ -1,43 +1,18 @@
 package dev.vectorgrad.transformer;
 
+import static dev.vectorgrad.tensor.VMath.exp;
+
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
-/** The vector exp and causal softmax row the fused attention needs (autograd's copies are package-private). */
+/** The causal softmax row and dot product the fused attention needs, on tensor-core's {@code VMath}. */
 final class VecMath {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final int L = S.length();
 
     private VecMath() {}
-
-    private static final float LOG2E = 1.44269504088896341f;
-    private static final float LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
-
-    /** e^x for x in about [-87, 88] (Cephes polynomial, ~1 ulp); smaller x flush to 0. */
-    static FloatVector exp(FloatVector x) {
-        x = x.max(-87.3f).min(88.7f);
-        FloatVector fx = x.mul(LOG2E).lanewise(VectorOperators.ADD, 0.5f);
-        FloatVector n = floor(fx);
-        FloatVector r = x.sub(n.mul(LN2_HI)).sub(n.mul(LN2_LO));
-        FloatVector r2 = r.mul(r);
-        FloatVector p = FloatVector.broadcast(S, 1.9875691500e-4f)
-                .fma(r, FloatVector.broadcast(S, 1.3981999507e-3f))
-                .fma(r, FloatVector.broadcast(S, 8.3334519073e-3f))
-                .fma(r, FloatVector.broadcast(S, 4.1665795894e-2f))
-                .fma(r, FloatVector.broadcast(S, 1.6666665459e-1f))
-                .fma(r, FloatVector.broadcast(S, 5.0000001201e-1f));
-        p = p.fma(r2, r).add(1f);
-        var e = n.convert(VectorOperators.F2I, 0).reinterpretAsInts().add(127).lanewise(VectorOperators.LSHL, 23);
-        return p.mul(e.reinterpretAsFloats());
-    }
-
-    private static FloatVector floor(FloatVector x) {
-        FloatVector t = x.convert(VectorOperators.F2I, 0).reinterpretAsInts().convert(VectorOperators.I2F, 0).reinterpretAsFloats();
-        VectorMask<Float> gt = t.compare(VectorOperators.GT, x);
-        return t.sub(FloatVector.zero(S).blend(1f, gt));
-    }
 
     /**
      * Softmax over s[o, o+len) in place and zeros over [o+len, o+T); returns the row's log-sum-exp. The sum is
