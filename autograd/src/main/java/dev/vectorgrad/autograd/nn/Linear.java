@@ -39,9 +39,28 @@ public class Linear extends Module {
         }
     }
 
+    /** When set, {@link #forward} goes through this module instead (an adapter wrapping this layer). */
+    private volatile Module forwardDelegate;
+
     @Override
     public Variable forward(Variable x) {
-        return F.linear(x, weight, bias);
+        Module d = forwardDelegate;
+        return d != null ? d.forward(x) : F.linear(x, weight, bias);
+    }
+
+    /**
+     * Routes {@link #forward} through {@code wrapper} (null restores the plain layer). Lets a wrapper that
+     * replaced this layer in its parent (PEFT's LoRA/VeRA) also catch callers that hold this layer in a field;
+     * the wrapper must compute the base product itself ({@code F.linear(x, weight, bias)}), not call forward.
+     */
+    public void setForwardDelegate(Module wrapper) {
+        if (wrapper == this) throw new IllegalArgumentException("a Linear cannot delegate to itself");
+        this.forwardDelegate = wrapper;
+    }
+
+    /** The module {@link #forward} delegates to, or null. */
+    public Module forwardDelegate() {
+        return forwardDelegate;
     }
 
     @Override

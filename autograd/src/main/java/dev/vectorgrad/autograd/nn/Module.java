@@ -60,6 +60,17 @@ public abstract class Module {
         return m;
     }
 
+    /**
+     * Replaces the existing child {@code name} with {@code m} (as PyTorch's {@code setattr} on a submodule), so
+     * that traversal and state dicts see the new module; returns the old one. Code that holds the old child in
+     * a field keeps calling it: see {@link Linear#setForwardDelegate} for how wrappers reach such call sites.
+     */
+    public final Module replaceChild(String name, Module m) {
+        if (!children.containsKey(name))
+            throw new IllegalArgumentException(getClass().getSimpleName() + " has no child module '" + name + "'");
+        return children.put(name, m);
+    }
+
     private void checkName(String name) {
         if (name == null || name.isEmpty() || name.contains("."))
             throw new IllegalArgumentException("module attribute names must be non-empty and contain no '.', got '" + name + "'");
