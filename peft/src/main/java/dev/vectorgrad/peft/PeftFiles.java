@@ -236,6 +236,36 @@ public final class PeftFiles {
         AtomicFiles.writeString(dir.resolve(CONFIG), Json.writePretty(configJson(cfg, saveProjection)));
     }
 
+    /**
+     * Writes VeRA adapter {@code name} as an exact LoRA adapter: per layer B' = diag(λ_b)·B_s, A' = diag(λ_d)·A_s,
+     * r = VeRA's r and lora_alpha = r (scaling 1). Lossless, unlike PEFT's SVD-based conversion.
+     */
+    public static void saveVeraAsLora(PeftModel pm, String name, Path dir) throws IOException {
+        PeftConfig v = pm.config(name);
+        if (v.type != PeftConfig.Type.VERA) throw new IllegalArgumentException("adapter '" + name + "' is not a VeRA adapter");
+        PeftConfig c = new PeftConfig();
+        c.type = PeftConfig.Type.LORA;
+        c.r = v.r;
+        c.alpha = v.r;
+        c.targetModules = v.targetModules;
+        c.targetRegex = v.targetRegex;
+        c.excludeModules = v.excludeModules;
+        c.excludeRegex = v.excludeRegex;
+        c.layersToTransform = v.layersToTransform;
+        c.layersPattern = v.layersPattern;
+        c.fanInFanOut = v.fanInFanOut;
+        c.dropout = v.dropout;
+        Files.createDirectories(dir);
+        Safetensors.Writer w = Safetensors.writer().metadata("format", "pt");
+        for (String path : pm.targets(name)) {
+            Tensor[] ba = ((VeraLinear) layerWith(pm, path, name)).loraPair(name);
+            w.put(PeftModel.PREFIX + path + ".lora_A.weight", ba[1]);
+            w.put(PeftModel.PREFIX + path + ".lora_B.weight", ba[0]);
+        }
+        w.write(dir.resolve(WEIGHTS));
+        AtomicFiles.writeString(dir.resolve(CONFIG), Json.writePretty(configJson(c, false)));
+    }
+
     static LinkedHashMap<String, Object> configJson(PeftConfig cfg, boolean saveProjection) {
         LinkedHashMap<String, Object> j = new LinkedHashMap<>();
         j.put("base_model_name_or_path", null);
