@@ -36,7 +36,10 @@ public final class PeftFiles {
     public static PeftConfig readConfig(Path dir) throws IOException {
         Path f = dir.resolve(CONFIG);
         if (!Files.isRegularFile(f)) throw new IOException(dir + ": no " + CONFIG + " (not a PEFT adapter directory)");
-        Map<String, Object> j = Json.asMap(Json.read(f), CONFIG);
+        return parseConfig(Json.asMap(Json.read(f), CONFIG), f);
+    }
+
+    static PeftConfig parseConfig(Map<String, Object> j, Path f) throws IOException {
         String type = Json.asString(require(j, "peft_type", f), f + ": peft_type");
         PeftConfig c = new PeftConfig();
         switch (type) {
@@ -121,11 +124,16 @@ public final class PeftFiles {
         PeftConfig cfg = readConfig(dir);
         Path wf = dir.resolve(WEIGHTS);
         if (!Files.isRegularFile(wf)) throw new IOException(dir + ": no " + WEIGHTS);
+        apply(pm, cfg, wf, name);
+    }
+
+    private static void apply(PeftModel pm, PeftConfig cfg, Path wf, String name) throws IOException {
+        Path dir = wf;
         List<PeftModel.Target> targets;
         try {
             targets = PeftModel.resolveTargets(pm.model(), cfg);
         } catch (IllegalArgumentException e) {
-            throw new IOException(dir.resolve(CONFIG) + ": " + e.getMessage(), e);
+            throw new IOException(dir + ": " + e.getMessage(), e);
         }
         LinkedHashMap<String, int[]> expected = new LinkedHashMap<>();
         int maxIn = 0, maxOut = 0;
@@ -186,6 +194,34 @@ public final class PeftFiles {
                 }
             }
         }
+    }
+
+    /** Metadata key of a native adapter file holding its config (JSON). */
+    public static final String NATIVE_CONFIG = "vectorgrad.peft_config";
+
+    /**
+     * A native adapter file: one safetensors file with only what was trained (LoRA's A and B, VeRA's λ vectors,
+     * never VeRA's A and B) under PEFT's keys, and the config (method, r, α, targets, key) in its metadata.
+     * A VeRA file is ≈ 4 bytes × Σ(out + r) plus the header; loading regenerates A and B from the key.
+     */
+    public static void saveNative(PeftModel pm, String name, Path file) throws IOException {
+        PeftConfig cfg = pm.config(name);
+        Safetensors.Writer w = Safetensors.writer().metadata("format", "pt")
+                .metadata(NATIVE_CONFIG, Json.write(configJson(cfg, false)));
+        for (var e : stateDict(pm, name, false).entrySet()) w.put(e.getKey(), e.getValue());
+        if (file.getParent() != null) Files.createDirectories(file.getParent());
+        w.write(file);
+    }
+
+    /** Adds the adapter of a native file under {@code name}; checks as {@link #load(PeftModel, Path, String)}. */
+    public static void loadNative(PeftModel pm, Path file, String name) throws IOException {
+        String json;
+        try (SafetensorsFile f = Safetensors.read(file)) {
+            json = f.metadata().get(NATIVE_CONFIG);
+        }
+        if (json == null) throw new IOException(file + ": no '" + NATIVE_CONFIG + "' metadata (not a vectorgrad adapter file)");
+        PeftConfig cfg = parseConfig(Json.asMap(Json.parse(json), NATIVE_CONFIG), file);
+        apply(pm, cfg, file, name);
     }
 
     static AdapterLinear layerWith(PeftModel pm, String path, String name) {

@@ -285,4 +285,34 @@ class PeftModelTest {
         assertThat(fresh.namedParameters().keySet()).containsExactlyElementsOf(before);
         assertThat(fresh.numParameters(true)).isEqualTo(fresh.numParameters(false));
     }
+
+    @Test
+    void nativeVeraFileHoldsOnlyLambdasAndTheKeyAndRegeneratesBitIdentically() throws Exception {
+        Toy m = new Toy(4, 2, 1);
+        PeftModel pm = PeftModel.wrap(m, PeftConfig.vera(16, 1234, "q_proj", "fc"));
+        randomise(pm, "default", 5);
+        Tensor x = input(3, 4, 2);
+        Tensor y = run(m, x);
+        Path f = tmp.resolve("vera.safetensors");
+        PeftFiles.saveNative(pm, "default", f);
+        var sd = dev.vectorgrad.tensor.Safetensors.readAll(f);
+        assertThat(sd.keySet()).allMatch(k -> k.contains("vera_lambda"));
+        long payload = 4L * 2 * ((4 + 16) + (8 + 16));
+        long header;
+        try (var sf = dev.vectorgrad.tensor.Safetensors.read(f)) { header = Files.size(f) - sf.dataLength(); }
+        assertThat(Files.size(f) - header).isEqualTo(payload);
+        Toy m2 = new Toy(4, 2, 1);
+        PeftModel back = PeftModel.of(m2);
+        PeftFiles.loadNative(back, f, "default");
+        assertThat(back.projections("default").a().contentEquals(pm.projections("default").a())).isTrue();
+        assertThat(back.projections("default").b().contentEquals(pm.projections("default").b())).isTrue();
+        assertThat(back.projections("default").a().contentEquals(
+                dev.vectorgrad.tensor.TorchGenerator.veraProjections(1234, 16, 4, 8)[0])).isTrue();
+        assertThat(maxAbsDiff(run(m2, x), y)).isZero();
+        // the same adapter as a PEFT directory without the projections
+        Path dir = tmp.resolve("peft-noproj");
+        PeftFiles.save(pm, "default", dir, false);
+        assertThat(dev.vectorgrad.tensor.Safetensors.readAll(dir.resolve(PeftFiles.WEIGHTS)).keySet()).noneMatch(k -> k.contains("vera_A"));
+        assertThat(Files.readString(dir.resolve(PeftFiles.CONFIG))).contains("\"save_projection\": false");
+    }
 }
