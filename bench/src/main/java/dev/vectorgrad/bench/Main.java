@@ -1,7 +1,7 @@
 package dev.vectorgrad.bench;
 
 import dev.vectorgrad.tensor.Parallel;
-import dev.vectorgrad.transformer.cli.LogitsCommand;
+import dev.vectorgrad.peft.PeftLogitsCommand;
 import dev.vectorgrad.transformer.cli.SampleCommand;
 import dev.vectorgrad.transformer.cli.TrainCommand;
 import java.util.Arrays;
@@ -22,7 +22,7 @@ public final class Main {
             case "bench" -> Bench.run(rest);
             case "train" -> TrainCommand.main(rest);
             case "sample" -> SampleCommand.main(rest);
-            case "logits" -> LogitsCommand.main(rest);
+            case "logits" -> PeftLogitsCommand.main(rest);
             case "demo" -> Demo.run(rest);
             default -> {
                 System.err.println("vectorgrad: unknown command '" + args[0] + "' (./vectorgrad --help lists them)");
