@@ -1,0 +1,288 @@
+package dev.vectorgrad.peft.demo;
+
+import dev.vectorgrad.autograd.Grad;
+import dev.vectorgrad.autograd.Variable;
+import dev.vectorgrad.autograd.optim.AdamW;
+import dev.vectorgrad.autograd.optim.Optimizer;
+import dev.vectorgrad.autograd.optim.ParamGroup;
+import dev.vectorgrad.peft.Methods;
+import dev.vectorgrad.peft.PeftConfig;
+import dev.vectorgrad.peft.PeftFiles;
+import dev.vectorgrad.peft.PeftModel;
+import dev.vectorgrad.tensor.Rng;
+import dev.vectorgrad.tensor.Safetensors;
+import dev.vectorgrad.tensor.Tensor;
+import dev.vectorgrad.transformer.Gpt;
+import dev.vectorgrad.transformer.GptConfig;
+import dev.vectorgrad.transformer.HfGpt2;
+import dev.vectorgrad.transformer.data.Batcher;
+import dev.vectorgrad.transformer.data.CharTokenizer;
+import dev.vectorgrad.transformer.data.EmbeddedCorpus;
+import dev.vectorgrad.transformer.data.TextSplit;
+import dev.vectorgrad.transformer.train.LossPlot;
+import dev.vectorgrad.transformer.train.Trainer;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * {@code ./vectorgrad demo}: the VeRA paper's comparison in miniature. Pretrains the baby GPT (with biases, so
+ * that BitFit has something to train) on the embedded English Europarl text, then adapts a copy of it to Dutch
+ * with every method for the same number of steps on the same batches, and prints / writes the comparison table
+ * and a PNG of the target validation curves. Every seed is fixed: the same arguments give the same table,
+ * timings and heap aside.
+ */
+public final class PeftDemo {
+    /** Adapted layers of LoRA, VeRA and their variants. */
+    public static final String[] TARGETS = {"c_attn", "c_proj", "c_fc"};
+    public static final String SOURCE = "en", TARGET = "nl";
+    public static final String HEADER = "| method | trainable params | adapter file bytes | target val loss | ms/step | peak heap MB |";
+    static final long SEED = 1337, BATCH_SEED = 4242, EVAL_SEED = 777, VERA_KEY = 0;
+
+    /** The budget. */
+    public record Plan(int corpusChars, int batch, int pretrainIters, int tuneSteps, int evalEvery, int evalBatches) {
+        public static Plan full() {
+            return new Plan(0, 12, 700, 120, 20, 6);
+        }
+
+        public static Plan quick() {
+            return new Plan(120_000, 4, 20, 6, 3, 2);
+        }
+    }
+
+    /** One row of the table. */
+    public record Row(String method, long trainable, long fileBytes, double valLoss, double msPerStep, double peakHeapMb,
+                      List<Integer> evalSteps, List<Double> evalLoss) {}
+
+    /** What a run produced. */
+    public record Report(List<Row> rows, double sourceVal, double targetValPretrained, String table, Path markdown, Path png) {}
+
+    private final Plan plan;
+    private final Path out;
+    private final PrintStream log;
+
+    public PeftDemo(Plan plan, Path out, PrintStream log) {
+        this.plan = plan;
+        this.out = out;
+        this.log = log;
+    }
+
+    public static void main(String[] args) throws IOException {
+        Plan plan = Plan.full();
+        Path out = Path.of("runs", "demo");
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--quick" -> plan = Plan.quick();
+                case "--out" -> out = Path.of(args[++i]);
+                case "--pretrain" -> plan = new Plan(plan.corpusChars(), plan.batch(), Integer.parseInt(args[++i]), plan.tuneSteps(), plan.evalEvery(), plan.evalBatches());
+                case "--steps" -> plan = new Plan(plan.corpusChars(), plan.batch(), plan.pretrainIters(), Integer.parseInt(args[++i]), plan.evalEvery(), plan.evalBatches());
+                default -> {
+                    System.err.println("usage: ./vectorgrad demo [--quick] [--out DIR] [--pretrain N] [--steps N]");
+                    System.exit(2);
+                }
+            }
+        }
+        long t0 = System.nanoTime();
+        new PeftDemo(plan, out, System.out).run();
+        System.out.printf(Locale.ROOT, "total wall time: %.1f s%n", (System.nanoTime() - t0) / 1e9);
+    }
+
+    // ------------------------------------------------------------------ the experiment
+
+    public Report run() throws IOException {
+        String en = plan.corpusChars() > 0 ? EmbeddedCorpus.language(SOURCE, plan.corpusChars()) : EmbeddedCorpus.language(SOURCE);
+        String nl = plan.corpusChars() > 0 ? EmbeddedCorpus.language(TARGET, plan.corpusChars()) : EmbeddedCorpus.language(TARGET);
+        CharTokenizer tok = CharTokenizer.fit(en, nl);
+        GptConfig base = GptConfig.baby(tok.vocabSize());
+        GptConfig cfg = new GptConfig(base.vocabSize(), base.blockSize(), base.layers(), base.heads(), base.nEmbd(), 0.0, true,
+                base.activation(), base.layerNormEps());
+        log.printf(Locale.ROOT, "vectorgrad PEFT demo: pretrain a GPT (baby preset with biases: %d layers, n_embd %d, block %d, vocab %d) on Europarl '%s' "
+                + "(%d chars) for %d iterations, then adapt it to '%s' (%d chars), %d steps per method, batch %d%n",
+                cfg.layers(), cfg.nEmbd(), cfg.blockSize(), cfg.vocabSize(), SOURCE, en.length(), plan.pretrainIters(), TARGET, nl.length(),
+                plan.tuneSteps(), plan.batch());
+
+        // 1. pretraining on the source language
+        Trainer.Options o = Trainer.Options.baby().withSeed(SEED).withBatch(plan.batch())
+                .withSchedule(1e-3, 1e-4, Math.min(50, plan.pretrainIters() / 5), plan.pretrainIters())
+                .withEval(Math.max(1, plan.pretrainIters() / 4), plan.evalBatches()).withLog(Math.max(1, plan.pretrainIters() / 14));
+        Trainer pre = Trainer.create(cfg, tok, en, o);
+        pre.run(plan.pretrainIters(), log, null, false);
+        LinkedHashMap<String, Tensor> weights = new LinkedHashMap<>();
+        pre.model().stateDict().forEach((k, v) -> weights.put(k, v.copy()));
+
+        int block = cfg.blockSize();
+        int[] srcVal = tok.encode(TextSplit.of(en).val());
+        TextSplit tsplit = TextSplit.of(nl);
+        int[] tgtTrain = tok.encode(tsplit.train()), tgtVal = tok.encode(tsplit.val());
+        List<Batcher.Batch> srcEval = fixedBatches(srcVal, block), tgtEval = fixedBatches(tgtVal, block);
+        double srcLoss = evaluate(pre.model(), srcEval), tgtLoss = evaluate(pre.model(), tgtEval);
+        log.printf(Locale.ROOT, "pretrained model: '%s' val loss %.4f, '%s' val loss %.4f (the shift to adapt to)%n", SOURCE, srcLoss, TARGET, tgtLoss);
+        log.println("LoRA / VeRA targets: " + String.join(", ", TARGETS) + " in every block (the tied wte / lm_head and the LayerNorms stay frozen)");
+
+        Files.createDirectories(out.resolve("adapters"));
+        List<Row> rows = new ArrayList<>();
+        rows.add(new Row("pretrained (no tuning)", 0, 0, tgtLoss, Double.NaN, Double.NaN, List.of(0), List.of(tgtLoss)));
+        for (Method m : methods()) rows.add(tune(m, cfg, weights, tgtTrain, tgtEval));
+
+        String table = table(rows);
+        log.println();
+        log.println(table);
+        String md = "# vectorgrad PEFT demo\n\n"
+                + String.format(Locale.ROOT, "Pretrained on Europarl `%s` for %d iterations (val loss %.4f there, %.4f on `%s`), then each method trained "
+                + "%d steps (batch %d × %d tokens, identical batches) on `%s`; target val loss = mean over %d fixed validation batches.%n%n",
+                SOURCE, plan.pretrainIters(), srcLoss, tgtLoss, TARGET, plan.tuneSteps(), plan.batch(), block, TARGET, plan.evalBatches())
+                + "LoRA / VeRA targets: `" + String.join("`, `", TARGETS) + "` in every block.\n\n"
+                + table + "\n\n" + footnotes() + "\n";
+        Path mdFile = out.resolve("peft-demo.md");
+        Files.writeString(mdFile, md);
+        List<LossPlot.Series> series = new ArrayList<>();
+        for (Row r : rows.subList(1, rows.size())) series.add(LossPlot.Series.of(r.method(), r.evalSteps(), r.evalLoss()));
+        Path png = out.resolve("target-val-loss.png");
+        LossPlot.write(png, "target ('" + TARGET + "') validation loss while adapting", "step", "val loss", series, LossPlot.WIDTH, LossPlot.HEIGHT);
+        log.println();
+        log.println(footnotes());
+        log.println("wrote " + mdFile + " and " + png);
+        return new Report(rows, srcLoss, tgtLoss, table, mdFile, png);
+    }
+
+    static String footnotes() {
+        return "ms/step: median wall time of one training step (forward + backward + clip + AdamW). "
+                + "peak heap MB: live heap at the step's high-water mark — in the method's last step, after the forward pass (graph and activations "
+                + "alive, optimiser state allocated), System.gc() then MemoryMXBean heap used; it includes what every row shares (the corpora, "
+                + "the pretrained weights kept for the next method), so compare differences between rows. "
+                + "adapter file bytes: the native adapter file (PeftFiles.saveNative) for LoRA / VeRA variants, the model's model.safetensors for full FT, "
+                + "a safetensors file of the biases for BitFit. Learning rates are fixed per method (not tuned): full FT 5e-4, BitFit 3e-3, "
+                + "LoRA variants 2e-3 with α = 2r (LoRA+: A at 5e-4, B at 16× that), VeRA 1e-2.";
+    }
+
+    /** A method: a name, how it turns a fresh copy of the pretrained model trainable, and its optimiser. */
+    record Method(String name, double lr, PeftConfig peft, String kind) {}
+
+    static List<Method> methods() {
+        return List.of(
+                new Method("full FT", 5e-4, null, "full"),
+                new Method("BitFit", 3e-3, null, "bitfit"),
+                new Method("LoRA r=1", 2e-3, PeftConfig.lora(1, 2, TARGETS).seed(SEED), "lora"),
+                new Method("LoRA r=8", 2e-3, PeftConfig.lora(8, 16, TARGETS).seed(SEED), "lora"),
+                new Method("rsLoRA r=8", 2e-3, PeftConfig.lora(8, 16, TARGETS).rslora(true).seed(SEED), "lora"),
+                new Method("LoRA+ r=8", 5e-4, PeftConfig.lora(8, 16, TARGETS).seed(SEED), "lora+"),
+                new Method("LoRA-FA r=8", 2e-3, PeftConfig.lora(8, 16, TARGETS).freezeA(true).seed(SEED), "lora"),
+                new Method("PiSSA r=8", 2e-3, PeftConfig.lora(8, 16, TARGETS).init(PeftConfig.LoraInit.PISSA).seed(SEED), "lora"),
+                new Method("VeRA r=64", 1e-2, PeftConfig.vera(64, VERA_KEY, TARGETS).seed(SEED), "vera"),
+                new Method("VeRA r=256", 1e-2, PeftConfig.vera(256, VERA_KEY, TARGETS).seed(SEED), "vera"));
+    }
+
+    private Row tune(Method m, GptConfig cfg, Map<String, Tensor> weights, int[] trainIds, List<Batcher.Batch> evalBatches) throws IOException {
+        Gpt model = new Gpt(cfg, SEED);
+        model.loadStateDict(weights, true);
+        model.train(true);
+        PeftModel pm = null;
+        switch (m.kind()) {
+            case "full" -> Methods.fullFineTune(model);
+            case "bitfit" -> {
+                model.requiresGrad(false);
+                Methods.bitFit(model);
+            }
+            default -> pm = PeftModel.wrap(model, m.peft());
+        }
+        List<Variable> trainable = new ArrayList<>();
+        for (Variable v : model.parameters()) if (v.requiresGrad()) trainable.add(v);
+        long nTrain = 0;
+        for (Variable v : trainable) nTrain += v.numel();
+        Optimizer opt = m.kind().equals("lora+") ? Methods.loraPlusAdamW(model, m.lr(), Methods.LORA_PLUS_RATIO, 0.0)
+                : new AdamW(List.of(ParamGroup.of(trainable).lr(m.lr())), m.lr(), 0.9, 0.999, 1e-8, 0.0);
+
+        double peak = Double.NaN;
+        Batcher batcher = new Batcher(trainIds, plan.batch(), cfg.blockSize(), new Rng(BATCH_SEED));
+        List<Integer> steps = new ArrayList<>(List.of(0));
+        List<Double> losses = new ArrayList<>(List.of(evaluate(model, evalBatches)));
+        double[] ms = new double[plan.tuneSteps()];
+        StringBuilder line = new StringBuilder();
+        log.printf(Locale.ROOT, "%-12s trainable %,d: val %.4f", m.name(), nTrain, losses.get(0));
+        for (int s = 1; s <= plan.tuneSteps(); s++) {
+            long t0 = System.nanoTime();
+            Batcher.Batch b = batcher.next();
+            opt.zeroGrad();
+            Variable loss = model.loss(b.x(), b.y());
+            if (s == plan.tuneSteps()) peak = liveHeapMb(); // the forward graph and its activations are alive here
+            loss.backward();
+            Optimizer.clipGradNorm(trainable, 1.0);
+            opt.step();
+            ms[s - 1] = (System.nanoTime() - t0) / 1e6;
+            if (s % plan.evalEvery() == 0 || s == plan.tuneSteps()) {
+                double v = evaluate(model, evalBatches);
+                steps.add(s);
+                losses.add(v);
+                log.printf(Locale.ROOT, " → %d: %.4f", s, v);
+                log.flush();
+            }
+        }
+        java.util.Arrays.sort(ms);
+        double median = ms.length == 0 ? Double.NaN : ms.length % 2 == 1 ? ms[ms.length / 2] : (ms[ms.length / 2 - 1] + ms[ms.length / 2]) / 2;
+        log.printf(Locale.ROOT, "  (%.0f ms/step)%n", median);
+
+        String slug = m.name().toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", "-").replaceAll("-$", "");
+        Path file;
+        if (pm != null) {
+            file = out.resolve("adapters").resolve(slug + ".safetensors");
+            PeftFiles.saveNative(pm, "default", file);
+        } else if (m.kind().equals("full")) {
+            Path dir = out.resolve("adapters").resolve(slug);
+            HfGpt2.save(model, dir);
+            file = dir.resolve(HfGpt2.WEIGHTS);
+        } else {
+            file = out.resolve("adapters").resolve(slug + ".safetensors");
+            Safetensors.Writer w = Safetensors.writer().metadata("format", "pt");
+            model.namedParameters().forEach((k, v) -> { if (v.requiresGrad()) w.put(k, v.data()); });
+            w.write(file);
+        }
+        return new Row(m.name(), nTrain, Files.size(file), losses.get(losses.size() - 1), median, peak, steps, losses);
+    }
+
+    private List<Batcher.Batch> fixedBatches(int[] ids, int block) {
+        Batcher b = new Batcher(ids, plan.batch(), block, new Rng(EVAL_SEED));
+        List<Batcher.Batch> out = new ArrayList<>();
+        for (int i = 0; i < plan.evalBatches(); i++) out.add(b.next());
+        return out;
+    }
+
+    static double evaluate(Gpt model, List<Batcher.Batch> batches) {
+        boolean was = model.isTraining();
+        model.train(false);
+        double sum = 0;
+        try (var g = Grad.disabled()) {
+            for (Batcher.Batch b : batches) sum += model.loss(b.x(), b.y()).item();
+        }
+        model.train(was);
+        return sum / batches.size();
+    }
+
+    // ------------------------------------------------------------------ heap
+
+    /** Live heap: used heap right after a full System.gc(). */
+    static double liveHeapMb() {
+        System.gc();
+        return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed() / (1024.0 * 1024.0);
+    }
+
+    // ------------------------------------------------------------------ table
+
+    public static String table(List<Row> rows) {
+        StringBuilder sb = new StringBuilder(HEADER).append('\n');
+        sb.append("|---|---:|---:|---:|---:|---:|");
+        for (Row r : rows) {
+            boolean base = r.method().startsWith("pretrained");
+            sb.append('\n').append(String.format(Locale.ROOT, "| %s | %s | %s | %.4f | %s | %s |", r.method(),
+                    String.format(Locale.ROOT, "%,d", r.trainable()), base ? "—" : String.format(Locale.ROOT, "%,d", r.fileBytes()), r.valLoss(),
+                    base ? "—" : String.format(Locale.ROOT, "%.1f", r.msPerStep()), base ? "—" : String.format(Locale.ROOT, "%.0f", r.peakHeapMb())));
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,57 @@
+package dev.vectorgrad.peft.demo;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PeftDemoTest {
+    static final List<String> METHODS = List.of("pretrained (no tuning)", "full FT", "BitFit", "LoRA r=1", "LoRA r=8", "rsLoRA r=8",
+            "LoRA+ r=8", "LoRA-FA r=8", "PiSSA r=8", "VeRA r=64", "VeRA r=256");
+
+    @Test
+    void quickRunPrintsTheTableAndTwoRunsGiveTheSameLosses(@TempDir Path dir) throws Exception {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        PeftDemo.Report a = new PeftDemo(PeftDemo.Plan.quick(), dir.resolve("a"), new PrintStream(buf, true, StandardCharsets.UTF_8)).run();
+        PeftDemo.Report b = new PeftDemo(PeftDemo.Plan.quick(), dir.resolve("b"), new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8)).run();
+
+        String[] lines = a.table().split("\n");
+        assertThat(lines[0]).isEqualTo("| method | trainable params | adapter file bytes | target val loss | ms/step | peak heap MB |");
+        assertThat(lines).hasSize(2 + METHODS.size());
+        for (int i = 0; i < METHODS.size(); i++) {
+            assertThat(lines[2 + i]).startsWith("| " + METHODS.get(i) + " |");
+            assertThat(lines[2 + i].split("\\|", -1)).hasSize(8);
+        }
+        assertThat(buf.toString(StandardCharsets.UTF_8)).contains(a.table());
+        assertThat(Files.readString(a.markdown())).contains(a.table());
+        assertThat(Files.size(a.png())).isPositive();
+
+        assertThat(a.rows()).extracting(PeftDemo.Row::method).containsExactlyElementsOf(METHODS);
+        for (int i = 0; i < a.rows().size(); i++) {
+            PeftDemo.Row x = a.rows().get(i), y = b.rows().get(i);
+            // same seeds, same batches: equal up to float rounding (summation order inside the engine's vectorised /
+            // threaded kernels can differ before and after JIT compilation, ~1e-7 relative)
+            assertThat(y.evalLoss()).as(x.method()).hasSameSizeAs(x.evalLoss());
+            for (int k = 0; k < x.evalLoss().size(); k++)
+                assertThat(y.evalLoss().get(k)).as(x.method() + " eval " + k).isCloseTo(x.evalLoss().get(k), org.assertj.core.data.Offset.offset(1e-5));
+            assertThat(y.trainable()).isEqualTo(x.trainable());
+            assertThat(y.fileBytes()).isEqualTo(x.fileBytes());
+            if (i > 0) {
+                assertThat(x.trainable()).isPositive();
+                assertThat(x.fileBytes()).isPositive();
+                assertThat(x.valLoss()).as(x.method()).isFinite();
+            }
+        }
+        // the shift is real: the English model is worse on Dutch than on English
+        assertThat(a.targetValPretrained()).isGreaterThan(a.sourceVal());
+        // VeRA trains far fewer parameters than LoRA r=8, and its file holds only the λ vectors
+        assertThat(a.rows().get(10).trainable()).isLessThan(a.rows().get(4).trainable() / 4);
+        assertThat(a.rows().get(10).fileBytes()).isLessThan(a.rows().get(4).fileBytes() / 4);
+    }
+}
