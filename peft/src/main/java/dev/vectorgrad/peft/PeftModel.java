@@ -123,9 +123,17 @@ public final class PeftModel {
                 Integer idx = layerIndex(k, cfg.layersPattern);
                 if (idx == null || !cfg.layersToTransform.contains(idx)) continue;
             }
+            boolean isEmbedding = m instanceof dev.vectorgrad.autograd.nn.Embedding || m instanceof LoraEmbedding;
+            if (isEmbedding && !allLinear) {
+                if (cfg.type != PeftConfig.Type.LORA)
+                    throw new IllegalArgumentException("target module '" + k + "' is an Embedding; only LoRA adapts embeddings");
+                dev.vectorgrad.autograd.nn.Embedding emb = m instanceof LoraEmbedding le ? le.embedding() : (dev.vectorgrad.autograd.nn.Embedding) m;
+                res.add(new Target(k, emb.numEmbeddings, emb.embeddingDim));
+                continue;
+            }
             if (!isLinear)
                 throw new IllegalArgumentException("target module '" + k + "' is a " + m.getClass().getSimpleName()
-                        + "; only Linear layers can be adapted");
+                        + "; only Linear and (for LoRA) Embedding layers can be adapted");
             Linear l = AdapterLinear.innermost(m);
             res.add(new Target(k, l.inFeatures, l.outFeatures));
         }
@@ -147,7 +155,7 @@ public final class PeftModel {
         for (Map.Entry<String, Module> e : model.namedModules().entrySet()) {
             String k = e.getKey();
             for (String w : wrappers) if (k.startsWith(w + ".")) continue outer;
-            if (e.getValue() instanceof AdapterLinear) wrappers.add(k);
+            if (e.getValue() instanceof AdapterLinear || e.getValue() instanceof LoraEmbedding) wrappers.add(k);
             out.put(k, e.getValue());
         }
         return out;
@@ -235,6 +243,21 @@ public final class PeftModel {
         List<String> paths = new ArrayList<>();
         for (Target t : targets) {
             Module cur = moduleAt(t.path());
+            if (cur instanceof dev.vectorgrad.autograd.nn.Embedding || cur instanceof LoraEmbedding) {
+                LoraEmbedding le;
+                if (cur instanceof LoraEmbedding x) le = x;
+                else {
+                    dev.vectorgrad.autograd.nn.Embedding emb = (dev.vectorgrad.autograd.nn.Embedding) cur;
+                    le = new LoraEmbedding(emb).tied(tiedToHead(emb));
+                    int dot = t.path().lastIndexOf('.');
+                    Module parent = dot < 0 ? model : model.namedModules().get(t.path().substring(0, dot));
+                    parent.replaceChild(dot < 0 ? t.path() : t.path().substring(dot + 1), le);
+                    emb.setForwardDelegate(le::forward);
+                }
+                le.addAdapter(name, rankFor(cfg, t.path()), alphaFor(cfg, t.path()), cfg.useRslora, rng);
+                paths.add(t.path());
+                continue;
+            }
             AdapterLinear w = kindOnTop(cur, cfg.type);
             if (w == null) {
                 w = cfg.type == PeftConfig.Type.LORA ? new LoraLinear(cur, cfg.seed ^ t.path().hashCode()) : new VeraLinear(cur, cfg.seed ^ t.path().hashCode());
@@ -254,6 +277,19 @@ public final class PeftModel {
         targetsOf.put(name, paths);
         if (proj != null) projections.put(name, proj);
         setAdapter(name);
+    }
+
+    /** Whether {@code emb}'s table is also the model's LM head (a GPT ties {@code wte} to its head). */
+    private boolean tiedToHead(dev.vectorgrad.autograd.nn.Embedding emb) {
+        return model instanceof dev.vectorgrad.transformer.Gpt g && g.transformer.wte == emb;
+    }
+
+    /** The LoRA-wrapped embeddings, by path. */
+    public LinkedHashMap<String, LoraEmbedding> adaptedEmbeddings() {
+        LinkedHashMap<String, LoraEmbedding> out = new LinkedHashMap<>();
+        for (Map.Entry<String, Module> e : candidates(model).entrySet())
+            if (e.getValue() instanceof LoraEmbedding le) out.put(e.getKey(), le);
+        return out;
     }
 
     /** The wrapper of {@code type} at the top of a layer's wrapper chain, or null. */
@@ -311,12 +347,19 @@ public final class PeftModel {
                 if (on && cfg.freezeA && a instanceof LoraLinear l) l.a(n).requiresGrad(false);
             }
         }
+        for (LoraEmbedding le : adaptedEmbeddings().values()) {
+            boolean has = le.hasAdapter(name);
+            le.setActive(has ? name : null);
+            for (String n : le.adapterNames()) for (Variable p : le.adapterParameters(n)) p.requiresGrad(n.equals(name));
+            if (has && cfg.freezeA) le.a(name).requiresGrad(false);
+        }
         active = name;
     }
 
     /** Turns every adapter off (true: the base model's outputs) or back on. */
     public void setAdaptersDisabled(boolean off) {
         for (AdapterLinear a : adapterLayers()) a.setDisabled(off);
+        for (LoraEmbedding le : adaptedEmbeddings().values()) le.setDisabled(off);
         disabled = off;
     }
 
@@ -361,10 +404,17 @@ public final class PeftModel {
     }
 
     public void merge(boolean safe) {
+        // a tied embedding refuses before anything is merged
+        for (Map.Entry<String, LoraEmbedding> e : adaptedEmbeddings().entrySet())
+            if (e.getValue().isTied() && !e.getValue().isMerged())
+                throw new IllegalStateException("cannot merge: '" + e.getKey() + "' is tied to the LM head, and merging LoRA into it would change the head too "
+                        + "(merged ≠ unmerged); keep the adapter unmerged, or untie the head first");
         for (AdapterLinear a : adapterLayers()) a.merge(safe);
+        for (LoraEmbedding le : adaptedEmbeddings().values()) le.merge(safe);
     }
 
     public void unmerge() {
+        for (LoraEmbedding le : adaptedEmbeddings().values()) le.unmerge();
         List<AdapterLinear> all = adapterLayers();
         for (int i = all.size() - 1; i >= 0; i--) all.get(i).unmerge();
     }

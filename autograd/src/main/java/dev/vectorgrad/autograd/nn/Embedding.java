@@ -24,8 +24,20 @@ public class Embedding extends Module {
         this.weight = registerParameter("weight", w);
     }
 
+    private volatile java.util.function.Function<IntTensor, Variable> forwardDelegate;
+
     public Variable forward(IntTensor ids) {
-        return F.embedding(weight, ids);
+        var d = forwardDelegate;
+        return d != null ? d.apply(ids) : F.embedding(weight, ids);
+    }
+
+    /**
+     * Routes {@link #forward} through {@code wrapper} (null restores the plain lookup), so that a wrapper that
+     * replaced this layer in its parent (PEFT's LoRA) also catches callers holding this layer in a field. The
+     * wrapper must do the base lookup itself ({@code F.embedding(weight, ids)}), not call forward.
+     */
+    public void setForwardDelegate(java.util.function.Function<IntTensor, Variable> wrapper) {
+        this.forwardDelegate = wrapper;
     }
 
     @Override

@@ -1,0 +1,143 @@
+package dev.vectorgrad.peft;
+
+import dev.vectorgrad.autograd.F;
+import dev.vectorgrad.autograd.Grad;
+import dev.vectorgrad.autograd.Variable;
+import dev.vectorgrad.autograd.nn.Embedding;
+import dev.vectorgrad.autograd.nn.Module;
+import dev.vectorgrad.tensor.Init;
+import dev.vectorgrad.tensor.IntTensor;
+import dev.vectorgrad.tensor.Rng;
+import dev.vectorgrad.tensor.Tensor;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * LoRA on an {@link Embedding}, as PEFT and loralib: per adapter A (r × num_embeddings) zeros and B
+ * (dim × r) normal(0, 1), keys {@code lora_embedding_A.<name>} / {@code lora_embedding_B.<name>}; output
+ * {@code W₀[x] + scaling · (onehot(x) Aᵀ) Bᵀ}. ΔW (num × dim) = scaling · (B A)ᵀ.
+ *
+ * <p>Merging writes ΔW into the embedding table. When that table is also the LM head's weight (tied, as in
+ * GPT-2), a merge would change the head too and the merged model would no longer compute what the unmerged one
+ * does (PEFT's silent bug); {@link #merge} then refuses ({@link #tied}).
+ */
+public final class LoraEmbedding extends Module {
+    private final Embedding base;
+    private final NamedDict loraA = registerModule("lora_embedding_A", new NamedDict());
+    private final NamedDict loraB = registerModule("lora_embedding_B", new NamedDict());
+    private final Map<String, Float> scaling = new HashMap<>();
+    private String active;
+    private boolean disabled, tied;
+    private Tensor mergedDelta;
+
+    public LoraEmbedding(Embedding base) {
+        this.base = registerModule("base_layer", base);
+        base.requiresGrad(false);
+    }
+
+    public Embedding embedding() {
+        return base;
+    }
+
+    /** Marks the table as shared with another layer (a tied LM head): {@link #merge} then refuses. */
+    public LoraEmbedding tied(boolean on) {
+        this.tied = on;
+        return this;
+    }
+
+    public boolean isTied() {
+        return tied;
+    }
+
+    public LoraEmbedding addAdapter(String name, int r, double alpha, boolean rsLora, Rng rng) {
+        if (r <= 0) throw new IllegalArgumentException("LoRA: r must be positive, got " + r + " (adapter '" + name + "')");
+        if (scaling.containsKey(name)) throw new IllegalArgumentException("LoRA: adapter '" + name + "' already exists on this embedding");
+        Tensor b = Tensor.zeros(base.embeddingDim, r);
+        Init.normal(b, rng, 0, 1);
+        loraA.putParameter(name, Variable.param(Tensor.zeros(r, base.numEmbeddings)));
+        loraB.putParameter(name, Variable.param(b));
+        scaling.put(name, (float) (rsLora ? alpha / Math.sqrt(r) : alpha / r));
+        active = name;
+        return this;
+    }
+
+    public Variable a(String name) {
+        return req(loraA.parameter(name), name);
+    }
+
+    public Variable b(String name) {
+        return req(loraB.parameter(name), name);
+    }
+
+    public float scaling(String name) {
+        return req(scaling.get(name), name);
+    }
+
+    private static <T> T req(T t, String name) {
+        if (t == null) throw new IllegalArgumentException("LoRA: no adapter '" + name + "' on this embedding");
+        return t;
+    }
+
+    public java.util.Set<String> adapterNames() {
+        return java.util.Set.copyOf(scaling.keySet());
+    }
+
+    public boolean hasAdapter(String name) {
+        return scaling.containsKey(name);
+    }
+
+    public List<Variable> adapterParameters(String name) {
+        return List.of(a(name), b(name));
+    }
+
+    public void setActive(String name) {
+        if (name != null) req(scaling.get(name), name);
+        active = name;
+    }
+
+    public void setDisabled(boolean off) {
+        disabled = off;
+    }
+
+    public boolean isMerged() {
+        return mergedDelta != null;
+    }
+
+    public Variable forward(IntTensor ids) {
+        Variable y = F.embedding(base.weight, ids);
+        if (disabled || active == null || isMerged()) return y;
+        // onehot(x)·Aᵀ is a lookup of Aᵀ's rows
+        Variable ax = F.embedding(a(active).t().contiguous(), ids);
+        return y.add(F.linear(ax, b(active), null).mul(scaling(active)));
+    }
+
+    /** ΔW (num × dim) = scaling · (B A)ᵀ of adapter {@code name}. */
+    public Tensor deltaWeight(String name) {
+        try (var g = Grad.disabled()) {
+            return b(name).data().matmul(a(name).data()).t().mul(scaling(name)).contiguous();
+        }
+    }
+
+    /** Folds the active adapter into the table; refuses on a tied table or non-finite values (nothing changes then). */
+    public void merge(boolean safe) {
+        if (isMerged() || active == null || disabled) return;
+        if (tied)
+            throw new IllegalStateException("LoRA on an embedding whose table is tied to the LM head: merging would change the head as well, "
+                    + "so merged and unmerged outputs would differ; untie the head first (give it its own copy of the weight) or keep the adapter unmerged");
+        Tensor d = deltaWeight(active);
+        Tensor w = base.weight.data();
+        Tensor nw = w.add(d);
+        if (safe) for (float v : nw.contiguous().toArray())
+            if (!Float.isFinite(v)) throw new IllegalStateException("LoRA: merging the embedding adapter '" + active + "' gives non-finite weights");
+        w.copyFrom(nw);
+        mergedDelta = d;
+    }
+
+    public void unmerge() {
+        if (!isMerged()) return;
+        Tensor w = base.weight.data();
+        w.copyFrom(w.sub(mergedDelta));
+        mergedDelta = null;
+    }
+}
