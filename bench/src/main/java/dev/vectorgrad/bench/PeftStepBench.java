@@ -1,0 +1,107 @@
+package dev.vectorgrad.bench;
+
+import dev.vectorgrad.autograd.Variable;
+import dev.vectorgrad.autograd.optim.AdamW;
+import dev.vectorgrad.autograd.optim.Optimizer;
+import dev.vectorgrad.peft.PeftConfig;
+import dev.vectorgrad.peft.PeftModel;
+import dev.vectorgrad.tensor.IntTensor;
+import dev.vectorgrad.tensor.Parallel;
+import dev.vectorgrad.tensor.Rng;
+import dev.vectorgrad.transformer.Gpt;
+import dev.vectorgrad.transformer.GptConfig;
+import dev.vectorgrad.transformer.data.Batcher;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The cost of one PEFT training step (forward + backward + AdamW over the adapter's parameters) on the demo's
+ * GPT (baby preset with biases, vocab 100, batch 12 × 64 tokens), adapters on {@code c_attn}, {@code c_proj},
+ * {@code c_fc}: LoRA r=8 against VeRA r=64 and r=256. The methods are timed in interleaved rounds so that a
+ * noisy neighbour hurts all of them alike; prints each median and the VeRA / LoRA ratios.
+ *
+ * <p>usage: {@code ./vectorgrad bench peft [--steps N] [--warmup W] [--rounds R] [--batch B] [--threads T]}
+ */
+public final class PeftStepBench {
+    private PeftStepBench() {}
+
+    record Case(String name, Gpt model, List<Variable> params, AdamW opt) {}
+
+    public static void main(String[] args) {
+        int steps = 20, warmup = 5, rounds = 3, batch = 12, threads = Parallel.threads();
+        for (int i = 0; i < args.length; i++) {
+            String v = i + 1 < args.length ? args[i + 1] : null;
+            switch (args[i]) {
+                case "--steps" -> { steps = Integer.parseInt(v); i++; }
+                case "--warmup" -> { warmup = Integer.parseInt(v); i++; }
+                case "--rounds" -> { rounds = Integer.parseInt(v); i++; }
+                case "--batch" -> { batch = Integer.parseInt(v); i++; }
+                case "--threads" -> { threads = Integer.parseInt(v); i++; }
+                default -> {
+                    System.err.println("usage: ./vectorgrad bench peft [--steps N] [--warmup W] [--rounds R] [--batch B] [--threads T]");
+                    System.exit(2);
+                }
+            }
+        }
+        Parallel.setThreads(threads);
+        GptConfig b = GptConfig.baby(100);
+        GptConfig cfg = new GptConfig(100, b.blockSize(), b.layers(), b.heads(), b.nEmbd(), 0.0, true, b.activation(), b.layerNormEps());
+        String[] targets = {"c_attn", "c_proj", "c_fc"};
+        LinkedHashMap<String, PeftConfig> methods = new LinkedHashMap<>();
+        methods.put("LoRA r=8", PeftConfig.lora(8, 16, targets).seed(1));
+        methods.put("VeRA r=64", PeftConfig.vera(64, 0, targets));
+        methods.put("VeRA r=256", PeftConfig.vera(256, 0, targets));
+        List<Case> cases = new ArrayList<>();
+        for (Map.Entry<String, PeftConfig> e : methods.entrySet()) {
+            Gpt g = new Gpt(cfg, 1337);
+            PeftModel.wrap(g, e.getValue());
+            List<Variable> ps = new ArrayList<>();
+            for (Variable p : g.parameters()) if (p.requiresGrad()) ps.add(p);
+            cases.add(new Case(e.getKey(), g, ps, new AdamW(ps, 1e-3, 0.0)));
+        }
+        int[] ids = new int[20_000];
+        Rng r = new Rng(7);
+        for (int i = 0; i < ids.length; i++) ids[i] = r.nextInt(100);
+        Batcher.Batch data = new Batcher(ids, batch, cfg.blockSize(), new Rng(3)).next();
+        System.out.printf(Locale.ROOT, "peft step: GPT %d layers, n_embd %d, batch %d × %d, adapters on c_attn/c_proj/c_fc; threads %d, "
+                + "%d rounds × (%d warm-up + %d timed) steps per method%n", cfg.layers(), cfg.nEmbd(), batch, cfg.blockSize(), threads, rounds, warmup, steps);
+        List<List<Double>> times = new ArrayList<>();
+        for (int i = 0; i < cases.size(); i++) times.add(new ArrayList<>());
+        for (int round = 0; round < rounds; round++) {
+            for (int c = 0; c < cases.size(); c++) {
+                Case k = cases.get(c);
+                for (int s = 0; s < warmup + steps; s++) {
+                    long t0 = System.nanoTime();
+                    step(k, data.x(), data.y());
+                    if (s >= warmup) times.get(c).add((System.nanoTime() - t0) / 1e6);
+                }
+            }
+        }
+        double[] med = new double[cases.size()];
+        for (int c = 0; c < cases.size(); c++) {
+            med[c] = median(times.get(c));
+            long n = cases.get(c).params().stream().mapToLong(Variable::numel).sum();
+            System.out.printf(Locale.ROOT, "%-11s trainable %,9d  median step ms: %.2f%n", cases.get(c).name(), n, med[c]);
+        }
+        for (int c = 1; c < cases.size(); c++)
+            System.out.printf(Locale.ROOT, "ratio %s / %s: %.2f× (bar: ≤ 1.5×)%n", cases.get(c).name(), cases.get(0).name(), med[c] / med[0]);
+    }
+
+    static void step(Case k, IntTensor x, IntTensor y) {
+        k.opt().zeroGrad();
+        Variable loss = k.model().loss(x, y);
+        loss.backward();
+        Optimizer.clipGradNorm(k.params(), 1.0);
+        k.opt().step();
+    }
+
+    static double median(List<Double> v) {
+        double[] a = v.stream().mapToDouble(Double::doubleValue).toArray();
+        Arrays.sort(a);
+        return a.length % 2 == 1 ? a[a.length / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
+    }
+}
