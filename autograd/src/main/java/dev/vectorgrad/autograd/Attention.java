@@ -75,7 +75,7 @@ final class Attention {
                 e.intoArray(s, o + j);
                 acc = acc.add(e);
             }
-            double sum = acc.reduceLanes(VectorOperators.ADD);
+            double sum = VMath.sumLanes(acc);
             for (; j < len; j++) {
                 float e = (float) Math.exp(s[o + j] - m);
                 s[o + j] = e;

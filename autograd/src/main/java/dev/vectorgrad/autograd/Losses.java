@@ -85,7 +85,7 @@ final class Losses {
             j = 0;
             for (int up = Kernels.S.loopBound(c); j < up; j += Kernels.L)
                 sv = sv.add(VMath.exp(FloatVector.fromArray(Kernels.S, x, b + j).sub(m)));
-            double sum = sv.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+            double sum = VMath.sumLanes(sv);
             for (; j < c; j++) sum += Math.exp(x[b + j] - m);
             return (float) (m + Math.log(sum));
         }

@@ -34,7 +34,7 @@ final class VecMath {
             e.intoArray(s, o + j);
             acc = acc.add(e);
         }
-        double sum = acc.reduceLanes(VectorOperators.ADD);
+        double sum = dev.vectorgrad.tensor.VMath.sumLanes(acc);
         for (; j < len; j++) {
             float e = (float) Math.exp(s[o + j] - m);
             s[o + j] = e;
@@ -63,7 +63,7 @@ final class VecMath {
         FloatVector acc = FloatVector.zero(S);
         for (int up = S.loopBound(n); j < up; j += L)
             acc = FloatVector.fromArray(S, a, ao + j).fma(FloatVector.fromArray(S, b, bo + j), acc);
-        float r = acc.reduceLanes(VectorOperators.ADD);
+        float r = dev.vectorgrad.tensor.VMath.sumLanes(acc);
         for (; j < n; j++) r += a[ao + j] * b[bo + j];
         return r;
     }

@@ -128,7 +128,7 @@ public final class AdamWState {
                 FloatVector x = FloatVector.fromArray(S, d, o + i);
                 acc = x.fma(x, acc);
             }
-            double s = acc.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+            double s = dev.vectorgrad.tensor.VMath.sumLanes(acc);
             for (; i < n; i++) s += (double) d[o + i] * d[o + i];
             sq += s;
         }
