@@ -30,15 +30,16 @@ public final class Gemm {
     static final int MR = KERNEL == 1 ? 4 : 3;
     static final int NR = KERNEL == 1 ? 2 * L : 3 * L;
     /** K slice: a KC×NR B micro-panel (16 KiB on AVX2) stays in L1 while A micro-panels stream past it. */
-    static final int KC = 256;
+    static final int KC = Integer.getInteger("vectorgrad.gemm.kc", 256);
     /** A block MC×KC (144 KiB at KC=256) lives in L2. Multiple of MR. */
-    static final int MC = 144;
-    /** B block KC×NC (up to 4 MiB) lives in L3. Multiple of NR. */
-    static final int NC = 4080 / NR * NR;
+    static final int MC = Integer.getInteger("vectorgrad.gemm.mc", 144);
+    /** Columns per C block: an MC×NC block of C (MC·NC·4 = 243 KiB) stays in L2 across the K slices. */
+    static final int NC = Integer.getInteger("vectorgrad.gemm.nc", 432) / NR * NR;
+    /** Cap on the packed B block (K × NC floats), 16 MiB. */
+    static final int B_BLOCK_FLOATS = 4 << 20;
     /** Below this many multiply-adds one thread is faster than waking the pool. */
     static final long PARALLEL_MIN_FMAS = 200_000;
 
-    private static final ThreadLocal<float[][]> PACK_A = ThreadLocal.withInitial(() -> new float[1][0]);
     private static final ThreadLocal<float[][]> PACK_B = ThreadLocal.withInitial(() -> new float[1][0]);
 
     /** C = alpha·op(A)·op(B) + beta·C, row-major; op(X) = X or Xᵀ. */
@@ -107,17 +108,20 @@ public final class Gemm {
             scale(m, n, beta, c, cOff, ldc);
             return;
         }
+        // beta is applied up front; the first K slice then overwrites (beta = 0) or accumulates.
         if (beta != 0f && beta != 1f) scale(m, n, beta, c, cOff, ldc);
+        boolean overwrite = beta == 0f;
         int threads = mayParallel && (long) m * n * k >= PARALLEL_MIN_FMAS ? Parallel.threads() : 1;
-        int ncMax = Math.min(n, NC);
-        int kcMax = Math.min(k, KC);
-        float[][] pbHolder = PACK_B.get();
-        int need = kcMax * roundUp(ncMax, NR);
-        if (pbHolder[0].length < need) pbHolder[0] = new float[need];
-        float[] pb = pbHolder[0];
         int mPanels = (m + MR - 1) / MR;
-        for (int jc = 0; jc < n; jc += NC) {
-            int nc = Math.min(NC, n - jc);
+        // B block: all of K × up to NC columns, packed once and shared by every task. NC shrinks for
+        // very deep K so the block stays a few MiB.
+        int ncMax = Math.max(NR, Math.min(NC, (B_BLOCK_FLOATS / k) / NR * NR));
+        int ncPadMax = roundUp(Math.min(n, ncMax), NR);
+        float[][] pbHolder = PACK_B.get();
+        if (pbHolder[0].length < (long) k * ncPadMax) pbHolder[0] = new float[Math.toIntExact((long) k * ncPadMax)];
+        float[] pb = pbHolder[0];
+        for (int jc = 0; jc < n; jc += ncMax) {
+            int nc = Math.min(ncMax, n - jc);
             int nPanels = (nc + NR - 1) / NR;
             // Task grid over C: about MC rows per task, a multiple of the thread count so the pool's
             // threads end together; columns are split too when there are fewer row chunks than threads.
@@ -126,65 +130,97 @@ public final class Gemm {
                 tm = Math.min(mPanels, roundUp((m + MC - 1) / MC, threads));
                 if (tm < threads) tn = Math.min(nPanels, (threads + tm - 1) / tm);
             }
-            final int tasksM = tm, tasksN = tn;
-            for (int pc = 0; pc < k; pc += KC) {
-                final int kc = Math.min(KC, k - pc);
-                // beta was applied up front, so every K slice but an overwriting first one accumulates.
-                final boolean acc = pc > 0 || beta != 0f;
-                final int pcF = pc, jcF = jc, ncF = nc;
-                if (threads > 1 && nPanels > 1) {
-                    int pt = Math.min(threads, nPanels);
-                    Parallel.forRange(pt, t -> packB(transB, b, bOff, ldb, pcF, kc, jcF, ncF,
-                            Parallel.chunkStart(nPanels, pt, t), Parallel.chunkStart(nPanels, pt, t + 1), pb));
-                } else {
-                    packB(transB, b, bOff, ldb, pc, kc, jc, nc, 0, nPanels, pb);
-                }
-                if (threads > 1 && tasksM * tasksN > 1) {
-                    Parallel.forRange(tasksM * tasksN, t -> {
-                        int ti = t / tasksN, tj = t % tasksN;
-                        block(transA, a, aOff, lda, pcF, kc, alpha, acc, c, cOff, ldc, m, jcF, ncF, pb,
-                                Parallel.chunkStart(mPanels, tasksM, ti), Parallel.chunkStart(mPanels, tasksM, ti + 1),
-                                Parallel.chunkStart(nPanels, tasksN, tj), Parallel.chunkStart(nPanels, tasksN, tj + 1));
-                    });
-                } else {
-                    block(transA, a, aOff, lda, pc, kc, alpha, acc, c, cOff, ldc, m, jc, nc, pb, 0, mPanels, 0, nPanels);
-                }
+            final int tasksM = tm, tasksN = tn, jcF = jc;
+            if (threads > 1 && nPanels > 1) {
+                int pt = Math.min(threads, nPanels);
+                Parallel.forRange(pt, t -> packB(transB, b, bOff, ldb, k, jcF, nc,
+                        Parallel.chunkStart(nPanels, pt, t), Parallel.chunkStart(nPanels, pt, t + 1), pb));
+            } else {
+                packB(transB, b, bOff, ldb, k, jc, nc, 0, nPanels, pb);
+            }
+            if (tasksM * tasksN > 1) {
+                Parallel.forRange(tasksM * tasksN, t -> {
+                    int ti = t / tasksN, tj = t % tasksN;
+                    block(transA, a, aOff, lda, k, alpha, overwrite, c, cOff, ldc, m, jcF, nc, pb,
+                            Parallel.chunkStart(mPanels, tasksM, ti), Parallel.chunkStart(mPanels, tasksM, ti + 1),
+                            Parallel.chunkStart(nPanels, tasksN, tj), Parallel.chunkStart(nPanels, tasksN, tj + 1));
+                });
+            } else {
+                block(transA, a, aOff, lda, k, alpha, overwrite, c, cOff, ldc, m, jc, nc, pb, 0, mPanels, 0, nPanels);
             }
         }
     }
 
-    /** One task: C rows of micro-panels [mp0, mp1) × columns of B panels [np0, np1) for the current K slice. */
-    private static void block(boolean transA, float[] a, int aOff, int lda, int pc, int kc, float alpha, boolean accumulate,
+    /** Per-thread scratch: packed A rows, one zero-padded edge micro-panel, one edge C tile. */
+    private static final class Scratch {
+        float[] pa = new float[0];
+        final float[] edgeA = new float[MR * KC];
+        final float[] tile = new float[MR * NR];
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /**
+     * One task: the C block of micro-panel rows [mp0, mp1) × B panels [np0, np1), over all of K.
+     * Loop order per MC-row chunk: K slice → B panel (stays in L1) → A micro-panel. The K loop sits
+     * outside the panel loops so the chunk's C block (MC × NC, in L2) is revisited while still cached:
+     * with K outermost, every C tile came from memory on every slice (tiles are ldc apart, so the
+     * hardware prefetcher cannot follow), which cost 15-20% at 2048³.
+     */
+    private static void block(boolean transA, float[] a, int aOff, int lda, int k, float alpha, boolean overwrite,
                               float[] c, int cOff, int ldc, int m, int jc, int nc, float[] pb,
                               int mp0, int mp1, int np0, int np1) {
         if (mp0 >= mp1 || np0 >= np1) return;
-        float[][] paHolder = PACK_A.get();
-        int need = MC * kc;
-        if (paHolder[0].length < need) paHolder[0] = new float[MC * KC];
-        float[] pa = paHolder[0];
-        float[] tile = null;
+        Scratch sc = SCRATCH.get();
+        // A is read in place when it is row-major and unscaled: the kernel takes its rows with stride lda.
+        // Otherwise its rows are copied (transposed, times alpha) into pa with stride kc.
+        boolean direct = !transA && alpha == 1f;
+        if (!direct && sc.pa.length < MC * Math.min(k, KC)) sc.pa = new float[MC * KC];
+        int ncPad = roundUp(nc, NR);
         for (int mp = mp0; mp < mp1; mp += MC / MR) {
-            int mpEnd = Math.min(mp1, mp + MC / MR);
-            int i0 = mp * MR, i1 = Math.min(m, mpEnd * MR);
-            packA(transA, a, aOff, lda, pc, kc, i0, i1, alpha, pa);
-            for (int np = np0; np < np1; np++) {
-                int j = jc + np * NR;
-                int nr = Math.min(NR, jc + nc - j);
-                int pbOff = np * NR * kc;
-                for (int i = i0; i < i1; i += MR) {
-                    int mr = Math.min(MR, i1 - i);
-                    int paOff = (i - i0) * kc;
-                    if (mr == MR && nr == NR) {
-                        kernel(kc, pa, paOff, pb, pbOff, accumulate, c, cOff + i * ldc + j, ldc);
-                    } else {
-                        // Edge tile: full kernel into a scratch tile, then copy the valid part.
-                        if (tile == null) tile = new float[MR * NR];
-                        kernel(kc, pa, paOff, pb, pbOff, false, tile, 0, NR);
-                        for (int r = 0; r < mr; r++) {
-                            int ci = cOff + (i + r) * ldc + j;
-                            for (int q = 0; q < nr; q++) {
-                                float v = tile[r * NR + q];
-                                c[ci + q] = accumulate ? c[ci + q] + v : v;
+            int i0 = mp * MR, i1 = Math.min(m, Math.min(mp1, mp + MC / MR) * MR);
+            for (int pc = 0; pc < k; pc += KC) {
+                int kc = Math.min(KC, k - pc);
+                boolean accumulate = pc > 0 || !overwrite;
+                float[] ar;
+                int arOff, ald;
+                if (direct) {
+                    ar = a;
+                    arOff = aOff + i0 * lda + pc;
+                    ald = lda;
+                } else {
+                    packA(transA, a, aOff, lda, pc, kc, i0, i1, alpha, sc.pa);
+                    ar = sc.pa;
+                    arOff = 0;
+                    ald = kc;
+                }
+                int pbSlice = pc * ncPad;
+                for (int np = np0; np < np1; np++) {
+                    int j = jc + np * NR;
+                    int nr = Math.min(NR, jc + nc - j);
+                    int pbOff = pbSlice + np * NR * kc;
+                    for (int i = i0; i < i1; i += MR) {
+                        int mr = Math.min(MR, i1 - i);
+                        float[] ai = ar;
+                        int aiOff = arOff + (i - i0) * ald, aiLd = ald;
+                        if (mr < MR) {
+                            // Bottom edge: the missing rows would be read past A's extent; use zero rows instead.
+                            float[] e = sc.edgeA;
+                            java.util.Arrays.fill(e, 0, MR * kc, 0f);
+                            for (int r = 0; r < mr; r++) System.arraycopy(ai, aiOff + r * aiLd, e, r * kc, kc);
+                            ai = e;
+                            aiOff = 0;
+                            aiLd = kc;
+                        }
+                        if (mr == MR && nr == NR) {
+                            kernel(kc, ai, aiOff, aiLd, pb, pbOff, accumulate, c, cOff + i * ldc + j, ldc);
+                        } else {
+                            // Edge tile: the full kernel into a scratch tile, then the valid part into C.
+                            float[] t = sc.tile;
+                            kernel(kc, ai, aiOff, aiLd, pb, pbOff, false, t, 0, NR);
+                            for (int r = 0; r < mr; r++) {
+                                int ci = cOff + (i + r) * ldc + j;
+                                for (int q = 0; q < nr; q++) c[ci + q] = accumulate ? c[ci + q] + t[r * NR + q] : t[r * NR + q];
                             }
                         }
                     }
@@ -193,30 +229,32 @@ public final class Gemm {
         }
     }
 
-    static void kernel(int kc, float[] pa, int ia, float[] pb, int ib, boolean accumulate, float[] c, int ic, int ldc) {
-        if (KERNEL == 1) kernel4x2(kc, pa, ia, pb, ib, accumulate, c, ic, ldc);
-        else kernel3x3(kc, pa, ia, pb, ib, accumulate, c, ic, ldc);
+    static void kernel(int kc, float[] a, int ia, int lda, float[] pb, int ib, boolean accumulate, float[] c, int ic, int ldc) {
+        if (KERNEL == 1) kernel4x2(kc, a, ia, lda, pb, ib, accumulate, c, ic, ldc);
+        else kernel3x3(kc, a, ia, lda, pb, ib, accumulate, c, ic, ldc);
     }
 
     /**
-     * The 3×24 microkernel: C[3×24] (+)= Ap·Bp over kc steps (alpha is folded into Ap by packA); Ap holds
-     * 3 floats per k, Bp 24. Straight-line, accumulators in locals, no calls: C2 keeps everything in ymm
-     * registers and intrinsifies every Vector API call (a fatter kernel once crossed C2's inlining node
-     * budget, the intrinsics after the cut-off became real calls that box a vector each: 5x slower).
+     * The 3×24 microkernel: C[3×24] (+)= A[3×kc]·Bp over kc steps. A's rows start at ia, ia+lda, ia+2·lda
+     * (in place, or packed with lda = kc); Bp holds 24 floats per k. Straight-line, accumulators in locals,
+     * no calls: C2 keeps everything in ymm registers and intrinsifies every Vector API call (a fatter
+     * kernel once crossed C2's inlining node budget; the intrinsics after the cut-off became real calls
+     * that box a vector each: 5x slower).
      */
-    static void kernel3x3(int kc, float[] pa, int ia, float[] pb, int ib, boolean accumulate, float[] c, int ic, int ldc) {
+    static void kernel3x3(int kc, float[] a, int ia, int lda, float[] pb, int ib, boolean accumulate, float[] c, int ic, int ldc) {
         FloatVector z = FloatVector.zero(S);
         FloatVector c00 = z, c01 = z, c02 = z, c10 = z, c11 = z, c12 = z, c20 = z, c21 = z, c22 = z;
+        int ia1 = ia + lda, ia2 = ia1 + lda;
         for (int p = 0; p < kc; p++) {
-            int ob = ib + p * (3 * L), oa = ia + p * 3;
+            int ob = ib + p * (3 * L);
             FloatVector b0 = FloatVector.fromArray(S, pb, ob);
             FloatVector b1 = FloatVector.fromArray(S, pb, ob + L);
             FloatVector b2 = FloatVector.fromArray(S, pb, ob + 2 * L);
-            FloatVector x = FloatVector.broadcast(S, pa[oa]);
+            FloatVector x = FloatVector.broadcast(S, a[ia + p]);
             c00 = x.fma(b0, c00); c01 = x.fma(b1, c01); c02 = x.fma(b2, c02);
-            x = FloatVector.broadcast(S, pa[oa + 1]);
+            x = FloatVector.broadcast(S, a[ia1 + p]);
             c10 = x.fma(b0, c10); c11 = x.fma(b1, c11); c12 = x.fma(b2, c12);
-            x = FloatVector.broadcast(S, pa[oa + 2]);
+            x = FloatVector.broadcast(S, a[ia2 + p]);
             c20 = x.fma(b0, c20); c21 = x.fma(b1, c21); c22 = x.fma(b2, c22);
         }
         int o0 = ic, o1 = ic + ldc, o2 = o1 + ldc;
@@ -231,20 +269,21 @@ public final class Gemm {
     }
 
     /** The 4×16 alternative (8 + 2 + 4 registers), selectable with -Dvectorgrad.gemm.kernel=1 for measurements. */
-    static void kernel4x2(int kc, float[] pa, int ia, float[] pb, int ib, boolean accumulate, float[] c, int ic, int ldc) {
+    static void kernel4x2(int kc, float[] a, int ia, int lda, float[] pb, int ib, boolean accumulate, float[] c, int ic, int ldc) {
         FloatVector z = FloatVector.zero(S);
         FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
+        int ia1 = ia + lda, ia2 = ia1 + lda, ia3 = ia2 + lda;
         for (int p = 0; p < kc; p++) {
-            int ob = ib + p * (2 * L), oa = ia + p * 4;
+            int ob = ib + p * (2 * L);
             FloatVector b0 = FloatVector.fromArray(S, pb, ob);
             FloatVector b1 = FloatVector.fromArray(S, pb, ob + L);
-            FloatVector x = FloatVector.broadcast(S, pa[oa]);
+            FloatVector x = FloatVector.broadcast(S, a[ia + p]);
             c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
-            x = FloatVector.broadcast(S, pa[oa + 1]);
+            x = FloatVector.broadcast(S, a[ia1 + p]);
             c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
-            x = FloatVector.broadcast(S, pa[oa + 2]);
+            x = FloatVector.broadcast(S, a[ia2 + p]);
             c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
-            x = FloatVector.broadcast(S, pa[oa + 3]);
+            x = FloatVector.broadcast(S, a[ia3 + p]);
             c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
         }
         int o0 = ic, o1 = ic + ldc, o2 = o1 + ldc, o3 = o2 + ldc;
@@ -260,61 +299,59 @@ public final class Gemm {
         c30.intoArray(c, o3); c31.intoArray(c, o3 + L);
     }
 
-    /** Packs rows [i0, i1) × K slice [pc, pc+kc) of op(A) into MR-tall panels: pa[panel][p][r], zero-padded. */
+    /** Copies rows [i0, i1) × K slice [pc, pc+kc) of alpha·op(A) into pa, row after row (row stride kc). */
     static void packA(boolean transA, float[] a, int aOff, int lda, int pc, int kc, int i0, int i1, float alpha, float[] pa) {
-        int dst = 0;
-        for (int i = i0; i < i1; i += MR) {
-            int mr = Math.min(MR, i1 - i);
-            if (!transA) {
-                // A[i+r][pc+p] at aOff + (i+r)*lda + pc + p: each row is contiguous in p, stride MR in pa.
-                for (int r = 0; r < mr; r++) {
-                    int src = aOff + (i + r) * lda + pc;
-                    for (int p = 0; p < kc; p++) pa[dst + p * MR + r] = alpha * a[src + p];
-                }
-            } else {
-                // Aᵀ stored k×m: for each p the MR values are contiguous.
-                for (int p = 0; p < kc; p++) {
-                    int src = aOff + (pc + p) * lda + i;
-                    for (int r = 0; r < mr; r++) pa[dst + p * MR + r] = alpha * a[src + r];
-                }
+        if (!transA) {
+            for (int i = i0; i < i1; i++) {
+                int src = aOff + i * lda + pc, dst = (i - i0) * kc;
+                for (int p = 0; p < kc; p++) pa[dst + p] = alpha * a[src + p];
             }
-            if (mr < MR)
-                for (int p = 0; p < kc; p++)
-                    for (int r = mr; r < MR; r++) pa[dst + p * MR + r] = 0f;
-            dst += MR * kc;
+        } else {
+            // Aᵀ stored k×m: row p of the array holds column p of op(A); read it contiguously.
+            for (int p = 0; p < kc; p++) {
+                int src = aOff + (pc + p) * lda;
+                for (int i = i0; i < i1; i++) pa[(i - i0) * kc + p] = alpha * a[src + i];
+            }
         }
     }
 
-    /** Packs B panels [np0, np1) of the block starting at column jc (width nc), K slice [pc, pc+kc): pb[panel][p][q]. */
-    static void packB(boolean transB, float[] b, int bOff, int ldb, int pc, int kc, int jc, int nc,
-                      int np0, int np1, float[] pb) {
-        for (int np = np0; np < np1; np++) {
-            int j = jc + np * NR;
-            int nr = Math.min(NR, jc + nc - j);
-            int dst = np * NR * kc;
-            if (!transB) {
-                if (nr == NR) {
-                    // B[pc+p][j..j+NR) is contiguous: NR/L vector copies per k.
-                    for (int p = 0; p < kc; p++) {
-                        int src = bOff + (pc + p) * ldb + j, d = dst + p * NR;
-                        for (int v = 0; v < NR; v += L) FloatVector.fromArray(S, b, src + v).intoArray(pb, d + v);
+    /**
+     * Packs B panels [np0, np1) of the column block starting at jc (width nc), for every K slice:
+     * slice pc starts at pc·ncPad, panel np of a slice at np·NR·kc, laid out [p][q] (NR floats per k),
+     * zero-padded past the block's last column.
+     */
+    static void packB(boolean transB, float[] b, int bOff, int ldb, int k, int jc, int nc, int np0, int np1, float[] pb) {
+        int ncPad = roundUp(nc, NR);
+        for (int pc = 0; pc < k; pc += KC) {
+            int kc = Math.min(KC, k - pc);
+            for (int np = np0; np < np1; np++) {
+                int j = jc + np * NR;
+                int nr = Math.min(NR, jc + nc - j);
+                int dst = pc * ncPad + np * NR * kc;
+                if (!transB) {
+                    if (nr == NR) {
+                        // B[pc+p][j..j+NR) is contiguous: NR/L vector copies per k.
+                        for (int p = 0; p < kc; p++) {
+                            int src = bOff + (pc + p) * ldb + j, d = dst + p * NR;
+                            for (int v = 0; v < NR; v += L) FloatVector.fromArray(S, b, src + v).intoArray(pb, d + v);
+                        }
+                    } else {
+                        for (int p = 0; p < kc; p++) {
+                            int src = bOff + (pc + p) * ldb + j;
+                            int d = dst + p * NR;
+                            for (int q = 0; q < nr; q++) pb[d + q] = b[src + q];
+                            for (int q = nr; q < NR; q++) pb[d + q] = 0f;
+                        }
                     }
                 } else {
-                    for (int p = 0; p < kc; p++) {
-                        int src = bOff + (pc + p) * ldb + j;
-                        int d = dst + p * NR;
-                        for (int q = 0; q < nr; q++) pb[d + q] = b[src + q];
-                        for (int q = nr; q < NR; q++) pb[d + q] = 0f;
+                    // Bᵀ stored n×k: column j+q of op(B) is row j+q of the array, contiguous in p.
+                    for (int q = 0; q < nr; q++) {
+                        int src = bOff + (j + q) * ldb + pc;
+                        for (int p = 0; p < kc; p++) pb[dst + p * NR + q] = b[src + p];
                     }
+                    for (int q = nr; q < NR; q++)
+                        for (int p = 0; p < kc; p++) pb[dst + p * NR + q] = 0f;
                 }
-            } else {
-                // Bᵀ stored n×k: column j+q of op(B) is row j+q of the array, contiguous in p.
-                for (int q = 0; q < nr; q++) {
-                    int src = bOff + (j + q) * ldb + pc;
-                    for (int p = 0; p < kc; p++) pb[dst + p * NR + q] = b[src + p];
-                }
-                for (int q = nr; q < NR; q++)
-                    for (int p = 0; p < kc; p++) pb[dst + p * NR + q] = 0f;
             }
         }
     }
