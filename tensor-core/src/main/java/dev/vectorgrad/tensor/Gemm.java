@@ -26,9 +26,8 @@ public final class Gemm {
      * registers all at once: 9 + 3 + 3 = 15. The textbook 6×16 (12 + 2 + 6 = 20) spills an accumulator
      * through the stack every iteration and runs at 40% of peak (4×16, 8 + 2 + 4, also fits; measured).
      */
-    static final int KERNEL = Integer.getInteger("vectorgrad.gemm.kernel", 0);
-    static final int MR = KERNEL == 1 ? 4 : 3;
-    static final int NR = KERNEL == 1 ? 2 * L : 3 * L;
+    static final int MR = 3;
+    static final int NR = 3 * L;
     /** K slice: a KC×NR B micro-panel (16 KiB on AVX2) stays in L1 while A micro-panels stream past it. */
     static final int KC = Integer.getInteger("vectorgrad.gemm.kc", 256);
     /** A block MC×KC (144 KiB at KC=256) lives in L2. Multiple of MR. */
@@ -172,10 +171,12 @@ public final class Gemm {
                               int mp0, int mp1, int np0, int np1) {
         if (mp0 >= mp1 || np0 >= np1) return;
         Scratch sc = SCRATCH.get();
-        // A is read in place when it is row-major and unscaled: the kernel takes its rows with stride lda.
-        // Otherwise its rows are copied (transposed, times alpha) into pa with stride kc.
+        // How the kernel gets A: row-major unscaled A is read in place (rows at stride lda); row-major
+        // scaled A is copied times alpha into rows of pa (stride kc); Aᵀ is packed into interleaved
+        // micro-panels (packAt) for kernel3x3i.
         boolean direct = !transA && alpha == 1f;
-        if (!direct && sc.pa.length < MC * Math.min(k, KC)) sc.pa = new float[MC * KC];
+        int paNeed = (MC / MR) * panelStrideT(Math.min(k, KC));
+        if (!direct && sc.pa.length < paNeed) sc.pa = new float[(MC / MR) * panelStrideT(KC)];
         int ncPad = roundUp(nc, NR);
         for (int mp = mp0; mp < mp1; mp += MC / MR) {
             int i0 = mp * MR, i1 = Math.min(m, Math.min(mp1, mp + MC / MR) * MR);
@@ -189,7 +190,8 @@ public final class Gemm {
                     arOff = aOff + i0 * lda + pc;
                     ald = lda;
                 } else {
-                    packA(transA, a, aOff, lda, pc, kc, i0, i1, alpha, sc.pa);
+                    if (transA) packAt(a, aOff, lda, pc, kc, i0, i1, alpha, sc.pa);
+                    else packA(a, aOff, lda, pc, kc, i0, i1, alpha, sc.pa);
                     ar = sc.pa;
                     arOff = 0;
                     ald = kc;
@@ -202,8 +204,8 @@ public final class Gemm {
                     for (int i = i0; i < i1; i += MR) {
                         int mr = Math.min(MR, i1 - i);
                         float[] ai = ar;
-                        int aiOff = arOff + (i - i0) * ald, aiLd = ald;
-                        if (mr < MR) {
+                        int aiOff = transA ? (i - i0) / MR * panelStrideT(kc) : arOff + (i - i0) * ald, aiLd = ald;
+                        if (mr < MR && !transA) {
                             // Bottom edge: the missing rows would be read past A's extent; use zero rows instead.
                             float[] e = sc.edgeA;
                             java.util.Arrays.fill(e, 0, MR * kc, 0f);
@@ -213,11 +215,13 @@ public final class Gemm {
                             aiLd = kc;
                         }
                         if (mr == MR && nr == NR) {
-                            kernel(kc, ai, aiOff, aiLd, pb, pbOff, accumulate, c, cOff + i * ldc + j, ldc);
+                            if (transA) kernel3x3i(kc, ai, aiOff, pb, pbOff, accumulate, c, cOff + i * ldc + j, ldc);
+                            else kernel3x3(kc, ai, aiOff, aiLd, pb, pbOff, accumulate, c, cOff + i * ldc + j, ldc);
                         } else {
                             // Edge tile: the full kernel into a scratch tile, then the valid part into C.
                             float[] t = sc.tile;
-                            kernel(kc, ai, aiOff, aiLd, pb, pbOff, false, t, 0, NR);
+                            if (transA) kernel3x3i(kc, ai, aiOff, pb, pbOff, false, t, 0, NR);
+                            else kernel3x3(kc, ai, aiOff, aiLd, pb, pbOff, false, t, 0, NR);
                             for (int r = 0; r < mr; r++) {
                                 int ci = cOff + (i + r) * ldc + j;
                                 for (int q = 0; q < nr; q++) c[ci + q] = accumulate ? c[ci + q] + t[r * NR + q] : t[r * NR + q];
@@ -227,11 +231,6 @@ public final class Gemm {
                 }
             }
         }
-    }
-
-    static void kernel(int kc, float[] a, int ia, int lda, float[] pb, int ib, boolean accumulate, float[] c, int ic, int ldc) {
-        if (KERNEL == 1) kernel4x2(kc, a, ia, lda, pb, ib, accumulate, c, ic, ldc);
-        else kernel3x3(kc, a, ia, lda, pb, ib, accumulate, c, ic, ldc);
     }
 
     /**
@@ -268,50 +267,66 @@ public final class Gemm {
         c20.intoArray(c, o2); c21.intoArray(c, o2 + L); c22.intoArray(c, o2 + 2 * L);
     }
 
-    /** The 4×16 alternative (8 + 2 + 4 registers), selectable with -Dvectorgrad.gemm.kernel=1 for measurements. */
-    static void kernel4x2(int kc, float[] a, int ia, int lda, float[] pb, int ib, boolean accumulate, float[] c, int ic, int ldc) {
+    /** kernel3x3 for interleaved A micro-panels (packAt): the MR values of step p at ia + MR·p. */
+    static void kernel3x3i(int kc, float[] pa, int ia, float[] pb, int ib, boolean accumulate, float[] c, int ic, int ldc) {
         FloatVector z = FloatVector.zero(S);
-        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
-        int ia1 = ia + lda, ia2 = ia1 + lda, ia3 = ia2 + lda;
+        FloatVector c00 = z, c01 = z, c02 = z, c10 = z, c11 = z, c12 = z, c20 = z, c21 = z, c22 = z;
         for (int p = 0; p < kc; p++) {
-            int ob = ib + p * (2 * L);
+            int ob = ib + p * (3 * L), oa = ia + p * 3;
             FloatVector b0 = FloatVector.fromArray(S, pb, ob);
             FloatVector b1 = FloatVector.fromArray(S, pb, ob + L);
-            FloatVector x = FloatVector.broadcast(S, a[ia + p]);
-            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
-            x = FloatVector.broadcast(S, a[ia1 + p]);
-            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
-            x = FloatVector.broadcast(S, a[ia2 + p]);
-            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
-            x = FloatVector.broadcast(S, a[ia3 + p]);
-            c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
+            FloatVector b2 = FloatVector.fromArray(S, pb, ob + 2 * L);
+            FloatVector x = FloatVector.broadcast(S, pa[oa]);
+            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01); c02 = x.fma(b2, c02);
+            x = FloatVector.broadcast(S, pa[oa + 1]);
+            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11); c12 = x.fma(b2, c12);
+            x = FloatVector.broadcast(S, pa[oa + 2]);
+            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21); c22 = x.fma(b2, c22);
         }
-        int o0 = ic, o1 = ic + ldc, o2 = o1 + ldc, o3 = o2 + ldc;
+        int o0 = ic, o1 = ic + ldc, o2 = o1 + ldc;
         if (accumulate) {
-            c00 = c00.add(FloatVector.fromArray(S, c, o0)); c01 = c01.add(FloatVector.fromArray(S, c, o0 + L));
-            c10 = c10.add(FloatVector.fromArray(S, c, o1)); c11 = c11.add(FloatVector.fromArray(S, c, o1 + L));
-            c20 = c20.add(FloatVector.fromArray(S, c, o2)); c21 = c21.add(FloatVector.fromArray(S, c, o2 + L));
-            c30 = c30.add(FloatVector.fromArray(S, c, o3)); c31 = c31.add(FloatVector.fromArray(S, c, o3 + L));
+            c00 = c00.add(FloatVector.fromArray(S, c, o0)); c01 = c01.add(FloatVector.fromArray(S, c, o0 + L)); c02 = c02.add(FloatVector.fromArray(S, c, o0 + 2 * L));
+            c10 = c10.add(FloatVector.fromArray(S, c, o1)); c11 = c11.add(FloatVector.fromArray(S, c, o1 + L)); c12 = c12.add(FloatVector.fromArray(S, c, o1 + 2 * L));
+            c20 = c20.add(FloatVector.fromArray(S, c, o2)); c21 = c21.add(FloatVector.fromArray(S, c, o2 + L)); c22 = c22.add(FloatVector.fromArray(S, c, o2 + 2 * L));
         }
-        c00.intoArray(c, o0); c01.intoArray(c, o0 + L);
-        c10.intoArray(c, o1); c11.intoArray(c, o1 + L);
-        c20.intoArray(c, o2); c21.intoArray(c, o2 + L);
-        c30.intoArray(c, o3); c31.intoArray(c, o3 + L);
+        c00.intoArray(c, o0); c01.intoArray(c, o0 + L); c02.intoArray(c, o0 + 2 * L);
+        c10.intoArray(c, o1); c11.intoArray(c, o1 + L); c12.intoArray(c, o1 + 2 * L);
+        c20.intoArray(c, o2); c21.intoArray(c, o2 + L); c22.intoArray(c, o2 + 2 * L);
     }
 
-    /** Copies rows [i0, i1) × K slice [pc, pc+kc) of alpha·op(A) into pa, row after row (row stride kc). */
-    static void packA(boolean transA, float[] a, int aOff, int lda, int pc, int kc, int i0, int i1, float alpha, float[] pa) {
-        if (!transA) {
-            for (int i = i0; i < i1; i++) {
-                int src = aOff + i * lda + pc, dst = (i - i0) * kc;
-                for (int p = 0; p < kc; p++) pa[dst + p] = alpha * a[src + p];
-            }
-        } else {
-            // Aᵀ stored k×m: row p of the array holds column p of op(A); read it contiguously.
-            for (int p = 0; p < kc; p++) {
-                int src = aOff + (pc + p) * lda;
-                for (int i = i0; i < i1; i++) pa[(i - i0) * kc + p] = alpha * a[src + i];
-            }
+    /** Copies rows [i0, i1) × K slice [pc, pc+kc) of alpha·A (row-major) into pa, row after row (stride kc). */
+    static void packA(float[] a, int aOff, int lda, int pc, int kc, int i0, int i1, float alpha, float[] pa) {
+        for (int i = i0; i < i1; i++) {
+            int src = aOff + i * lda + pc, dst = (i - i0) * kc;
+            for (int p = 0; p < kc; p++) pa[dst + p] = alpha * a[src + p];
+        }
+    }
+
+    /** Floats between consecutive interleaved A micro-panels (MR·kc + L: room for packAt's overhang). */
+    static int panelStrideT(int kc) {
+        return MR * kc + L;
+    }
+
+    /**
+     * Packs rows [i0, i1) × K slice [pc, pc+kc) of alpha·op(A), with A stored transposed (k×m), into
+     * interleaved micro-panels pa[panel][p][r] (MR values per k, panel stride panelStrideT): the MR
+     * values of a step are adjacent in the source too. Each step is one full vector load and store;
+     * only the first MR lanes matter, the rest are overwritten by the next step or land in the gap
+     * after the panel. (Scalar copies of MR floats cost up to half of the multiply time at n = 65.)
+     */
+    static void packAt(float[] a, int aOff, int lda, int pc, int kc, int i0, int i1, float alpha, float[] pa) {
+        FloatVector va = FloatVector.broadcast(S, alpha);
+        int ps = panelStrideT(kc);
+        int full = i0 + (i1 - i0) / MR * MR;
+        // Full panels whose vector load stays inside the array (it reads L - MR floats past the panel).
+        int safe = Math.max(i0, Math.min(full, a.length - (aOff + (pc + kc - 1) * lda) - L + 1));
+        for (int p = 0; p < kc; p++) {
+            int src = aOff + (pc + p) * lda, dst = p * MR;
+            int i = i0;
+            for (; i < safe && i + MR <= full; i += MR, dst += ps)
+                FloatVector.fromArray(S, a, src + i).mul(va).intoArray(pa, dst);
+            for (; i < i1; i += MR, dst += ps)
+                for (int r = 0; r < MR; r++) pa[dst + r] = i + r < i1 ? alpha * a[src + i + r] : 0f;
         }
     }
 
