@@ -36,6 +36,8 @@ public final class Gemm {
     static final int NC = Integer.getInteger("vectorgrad.gemm.nc", 432) / NR * NR;
     /** Cap on the packed B block (K × NC floats), 16 MiB. */
     static final int B_BLOCK_FLOATS = 4 << 20;
+    /** Problems up to this many multiply-adds skip packing (see isSmall). */
+    static final long SMALL_FMAS = Long.getLong("vectorgrad.gemm.small", 0);
     /** Below this many multiply-adds one thread is faster than waking the pool. */
     static final long PARALLEL_MIN_FMAS = 200_000;
 
@@ -107,6 +109,10 @@ public final class Gemm {
             scale(m, n, beta, c, cOff, ldc);
             return;
         }
+        if (isSmall(m, n, k)) {
+            small(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, mayParallel);
+            return;
+        }
         // beta is applied up front; the first K slice then overwrites (beta = 0) or accumulates.
         if (beta != 0f && beta != 1f) scale(m, n, beta, c, cOff, ldc);
         boolean overwrite = beta == 0f;
@@ -150,9 +156,232 @@ public final class Gemm {
         }
     }
 
+    /**
+     * Shapes the packed path serves badly: matrix-vector-like products (fewer rows than a micro-panel,
+     * or so few columns that a B panel would be mostly padding), and problems too small to repay
+     * packing B. Depends on the shape only, so the path (and the rounding) is the same for any thread count.
+     */
+    static boolean isSmall(int m, int n, int k) {
+        return m < MR || n <= 4 || (long) m * n * k <= SMALL_FMAS;
+    }
+
+    /**
+     * The unpacked path, straight from the operands, in one of three vectorized forms:
+     * <ul>
+     * <li>rows (op(B) row-major): each C row is a running sum of scaled B rows, vectorized along n;
+     * <li>columns (Aᵀ stored, many rows): each C column is a running sum of scaled rows of the stored
+     *     Aᵀ, vectorized along m;
+     * <li>dots (otherwise): each C element is a dot product of two contiguous k-runs (an op(A) row or
+     *     op(B) column that is strided in memory is gathered into a scratch run first).
+     * </ul>
+     * Rows of B are streamed four at a time so the hardware prefetcher sees a few long sequential runs.
+     * The vectorized dimension's output is split among tasks when the problem is big enough.
+     */
+    static void small(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                      float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                      float beta, float[] c, int cOff, int ldc, boolean mayParallel) {
+        int form = !transB && n >= L ? 0 : transA && m >= L ? 1 : 2;
+        int len = form == 0 ? n : m;  // the dimension split among tasks
+        int parts = mayParallel && (long) m * n * k >= 4 * PARALLEL_MIN_FMAS ? Math.min(Parallel.threads(), (len + 4 * L - 1) / (4 * L)) : 1;
+        if (parts <= 1) {
+            smallPart(form, transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, 0, len);
+        } else {
+            int units = (len + L - 1) / L;  // split at vector boundaries
+            Parallel.forRange(parts, t -> smallPart(form, transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc,
+                    Math.min(len, Parallel.chunkStart(units, parts, t) * L), Math.min(len, Parallel.chunkStart(units, parts, t + 1) * L)));
+        }
+    }
+
+    /** One task of the unpacked path: C columns [r0, r1) for the rows form, C rows [r0, r1) otherwise. */
+    private static void smallPart(int form, boolean transA, boolean transB, int m, int n, int k, float alpha,
+                                  float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                                  float beta, float[] c, int cOff, int ldc, int r0, int r1) {
+        Scratch sc = SCRATCH.get();
+        if (form == 0) {
+            // C[i][r0..r1) = Σ_p op(A)[i][p]·B[p][r0..r1): B rows contiguous.
+            float[] y = sc.run(r1 - r0);
+            int as = transA ? lda : 1;
+            for (int i = 0; i < m; i++) {
+                int ai = aOff + (transA ? i : i * lda);
+                axpyRuns(k, a, ai, as, b, bOff + r0, ldb, y, r1 - r0);
+                writeRun(y, r1 - r0, alpha, beta, c, cOff + i * ldc + r0, 1);
+            }
+        } else if (form == 1) {
+            // C[r0..r1)[j] = Σ_p op(B)[p][j]·Aᵀ[p][r0..r1): rows of the stored Aᵀ contiguous.
+            float[] y = sc.run(r1 - r0);
+            int bs = transB ? 1 : ldb;
+            for (int j = 0; j < n; j++) {
+                int bj = bOff + (transB ? j * ldb : j);
+                axpyRuns(k, b, bj, bs, a, aOff + r0, lda, y, r1 - r0);
+                writeRun(y, r1 - r0, alpha, beta, c, cOff + r0 * ldc + j, ldc);
+            }
+        } else {
+            // Dot products; strided runs gathered first (op(B) columns once, op(A) rows as they come).
+            float[] bt = b;
+            int bt0 = bOff, bts = ldb;
+            if (!transB) {
+                bt = sc.gathered(n * k);
+                for (int j = 0; j < n; j++)
+                    for (int p = 0, src = bOff + j; p < k; p++, src += ldb) bt[j * k + p] = b[src];
+                bt0 = 0;
+                bts = k;
+            }
+            // op(A) rows: in place, or gathered four at a time when A is stored transposed.
+            float[] x = transA ? sc.run(4 * k) : a;
+            float[] d = sc.quad;
+            for (int i = r0; i < r1; i += 4) {
+                int rows = Math.min(4, r1 - i);
+                int xi = aOff + i * lda, xs = lda;
+                if (transA) {
+                    for (int r = 0; r < rows; r++)
+                        for (int p = 0, src = aOff + i + r; p < k; p++, src += lda) x[r * k + p] = a[src];
+                    xi = 0;
+                    xs = k;
+                }
+                if (rows == 4) {
+                    // Four rows: each B column run is shared by them.
+                    for (int j = 0; j < n; j++) {
+                        dot4(k, bt, bt0 + j * bts, x, xi, xi + xs, xi + 2 * xs, xi + 3 * xs, d);
+                        for (int q = 0; q < 4; q++) {
+                            int ci = cOff + (i + q) * ldc + j;
+                            c[ci] = beta == 0f ? alpha * d[q] : alpha * d[q] + beta * c[ci];
+                        }
+                    }
+                } else {
+                    // Fewer rows: each A row run is shared by four B columns.
+                    for (int r = 0; r < rows; r++) {
+                        int ci = cOff + (i + r) * ldc, xr = xi + r * xs, j = 0;
+                        for (; j + 4 <= n; j += 4) {
+                            int bj = bt0 + j * bts;
+                            dot4(k, x, xr, bt, bj, bj + bts, bj + 2 * bts, bj + 3 * bts, d);
+                            for (int q = 0; q < 4; q++) c[ci + j + q] = beta == 0f ? alpha * d[q] : alpha * d[q] + beta * c[ci + j + q];
+                        }
+                        for (; j < n; j++) {
+                            float v = dot(k, x, xr, bt, bt0 + j * bts, d);
+                            c[ci + j] = beta == 0f ? alpha * v : alpha * v + beta * c[ci + j];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** d[q] = Σ_p s[si + p]·o[oq + p] for the four runs oq, p in [0, k): one shared run, eight sums in flight. */
+    private static void dot4(int k, float[] s, int si, float[] o, int o0, int o1, int o2, int o3, float[] d) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a0 = z, a1 = z, a2 = z, a3 = z, b0 = z, b1 = z, b2 = z, b3 = z;
+        int p = 0;
+        for (; p + 2 * L <= k; p += 2 * L) {
+            FloatVector x = FloatVector.fromArray(S, s, si + p), y = FloatVector.fromArray(S, s, si + p + L);
+            a0 = x.fma(FloatVector.fromArray(S, o, o0 + p), a0);
+            a1 = x.fma(FloatVector.fromArray(S, o, o1 + p), a1);
+            a2 = x.fma(FloatVector.fromArray(S, o, o2 + p), a2);
+            a3 = x.fma(FloatVector.fromArray(S, o, o3 + p), a3);
+            b0 = y.fma(FloatVector.fromArray(S, o, o0 + p + L), b0);
+            b1 = y.fma(FloatVector.fromArray(S, o, o1 + p + L), b1);
+            b2 = y.fma(FloatVector.fromArray(S, o, o2 + p + L), b2);
+            b3 = y.fma(FloatVector.fromArray(S, o, o3 + p + L), b3);
+        }
+        float d0 = sumLanes(a0.add(b0), d), d1 = sumLanes(a1.add(b1), d);
+        float d2 = sumLanes(a2.add(b2), d), d3 = sumLanes(a3.add(b3), d);
+        for (; p < k; p++) {
+            float x = s[si + p];
+            d0 = Math.fma(x, o[o0 + p], d0);
+            d1 = Math.fma(x, o[o1 + p], d1);
+            d2 = Math.fma(x, o[o2 + p], d2);
+            d3 = Math.fma(x, o[o3 + p], d3);
+        }
+        d[0] = d0;
+        d[1] = d1;
+        d[2] = d2;
+        d[3] = d3;
+    }
+
+    /** y[0..len) = Σ_p x[xi + p·xs]·M[mi + p·ldm + (0..len)]: rows of M streamed four at a time. */
+    private static void axpyRuns(int k, float[] x, int xi, int xs, float[] mat, int mi, int ldm, float[] y, int len) {
+        java.util.Arrays.fill(y, 0, len, 0f);
+        int vEnd = len - len % L;
+        int p = 0;
+        for (; p + 4 <= k; p += 4, xi += 4 * xs, mi += 4 * ldm) {
+            float x0 = x[xi], x1 = x[xi + xs], x2 = x[xi + 2 * xs], x3 = x[xi + 3 * xs];
+            FloatVector v0 = FloatVector.broadcast(S, x0), v1 = FloatVector.broadcast(S, x1);
+            FloatVector v2 = FloatVector.broadcast(S, x2), v3 = FloatVector.broadcast(S, x3);
+            int m1 = mi + ldm, m2 = m1 + ldm, m3 = m2 + ldm;
+            for (int j = 0; j < vEnd; j += L) {
+                FloatVector acc = FloatVector.fromArray(S, y, j);
+                acc = v0.fma(FloatVector.fromArray(S, mat, mi + j), acc);
+                acc = v1.fma(FloatVector.fromArray(S, mat, m1 + j), acc);
+                acc = v2.fma(FloatVector.fromArray(S, mat, m2 + j), acc);
+                acc = v3.fma(FloatVector.fromArray(S, mat, m3 + j), acc);
+                acc.intoArray(y, j);
+            }
+            for (int j = vEnd; j < len; j++)
+                y[j] = Math.fma(x3, mat[m3 + j], Math.fma(x2, mat[m2 + j], Math.fma(x1, mat[m1 + j], Math.fma(x0, mat[mi + j], y[j]))));
+        }
+        for (; p < k; p++, xi += xs, mi += ldm) {
+            float x0 = x[xi];
+            FloatVector v0 = FloatVector.broadcast(S, x0);
+            for (int j = 0; j < vEnd; j += L)
+                v0.fma(FloatVector.fromArray(S, mat, mi + j), FloatVector.fromArray(S, y, j)).intoArray(y, j);
+            for (int j = vEnd; j < len; j++) y[j] = Math.fma(x0, mat[mi + j], y[j]);
+        }
+    }
+
+    /** c[ci + q·cs] = alpha·y[q] (+ beta·c[...]) for q in [0, len). */
+    private static void writeRun(float[] y, int len, float alpha, float beta, float[] c, int ci, int cs) {
+        if (cs == 1) {
+            int q = 0;
+            for (; q + L <= len; q += L) {
+                FloatVector v = FloatVector.fromArray(S, y, q).mul(alpha);
+                if (beta != 0f) v = v.add(FloatVector.fromArray(S, c, ci + q).mul(beta));
+                v.intoArray(c, ci + q);
+            }
+            for (; q < len; q++) c[ci + q] = beta == 0f ? alpha * y[q] : alpha * y[q] + beta * c[ci + q];
+        } else {
+            for (int q = 0; q < len; q++, ci += cs) c[ci] = beta == 0f ? alpha * y[q] : alpha * y[q] + beta * c[ci];
+        }
+    }
+
+    /** Σ_p x[xi + p]·y[yi + p], p in [0, k). */
+    private static float dot(int k, float[] x, int xi, float[] y, int yi, float[] lanes) {
+        FloatVector s0 = FloatVector.zero(S), s1 = s0;
+        int p = 0;
+        for (; p + 2 * L <= k; p += 2 * L) {
+            s0 = FloatVector.fromArray(S, x, xi + p).fma(FloatVector.fromArray(S, y, yi + p), s0);
+            s1 = FloatVector.fromArray(S, x, xi + p + L).fma(FloatVector.fromArray(S, y, yi + p + L), s1);
+        }
+        float s = sumLanes(s0.add(s1), lanes);
+        for (; p < k; p++) s = Math.fma(x[xi + p], y[yi + p], s);
+        return s;
+    }
+
+    /**
+     * The lanes of v summed in lane order. Not reduceLanes(ADD): its order is unspecified, and C2's tree
+     * reduction rounds differently from the interpreter's loop, so results changed with JIT state.
+     */
+    private static float sumLanes(FloatVector v, float[] tmp) {
+        v.intoArray(tmp, 0);
+        float s = tmp[0];
+        for (int l = 1; l < L; l++) s += tmp[l];
+        return s;
+    }
+
     /** Per-thread scratch: packed A rows, one zero-padded edge micro-panel, one edge C tile. */
     private static final class Scratch {
         float[] pa = new float[0];
+        private float[] run = new float[0], gathered = new float[0];
+        final float[] quad = new float[Math.max(4, L)];
+
+        float[] run(int len) {
+            if (run.length < len) run = new float[len];
+            return run;
+        }
+
+        float[] gathered(int len) {
+            if (gathered.length < len) gathered = new float[len];
+            return gathered;
+        }
+
         final float[] edgeA = new float[MR * KC];
         final float[] tile = new float[MR * NR];
     }
