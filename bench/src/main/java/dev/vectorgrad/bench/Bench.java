@@ -11,8 +11,10 @@ public final class Bench {
         String[] rest = args.length > 0 ? Arrays.copyOfRange(args, 1, args.length) : args;
         switch (subject) {
             case "matmul" -> MatmulBench.main(rest);
+            case "jmh" -> org.openjdk.jmh.Main.main(rest);
             default -> {
                 System.err.println("usage: ./vectorgrad bench matmul --m M --n N --k K [--threads T] [--transpose-a] [--transpose-b] [--batch B]");
+                System.err.println("       ./vectorgrad bench jmh [JMH ARGS]   (e.g. 'Gemm -p shape=768x128x384 -p threads=1')");
                 System.exit(2);
             }
         }
