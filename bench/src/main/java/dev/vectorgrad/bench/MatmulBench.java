@@ -2,16 +2,20 @@ package dev.vectorgrad.bench;
 
 import dev.vectorgrad.tensor.Gemm;
 import dev.vectorgrad.tensor.Parallel;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.Locale;
+import java.util.function.LongSupplier;
 import java.util.SplittableRandom;
 
 /**
  * {@code ./vectorgrad bench matmul --m M --n N --k K [--threads T] [--transpose-a] [--transpose-b] [--batch B]
  * [--warmup S] [--runs R]}: times {@link Gemm#sgemmBatched} on random inputs.
  *
- * <p>Method (mirrored by bench/scripts/matmul_peer.py): warm up for S seconds (default 2, enough for C2),
- * pick a repetition count so one run takes about 0.2 s, time R runs (default 10), report the best run's
- * mean time per call. The last line is {@code GFLOP/s: <number>} for scripts.
+ * <p>Method (mirrored by bench/scripts/matmul_peer.py): warm up for S seconds (default 2, enough for C2) and
+ * at least 10 calls, pick a repetition count (from 50 ms of warm calls) so one run takes about 0.2 s, time R runs (default 10), report the best run's
+ * mean time per call. The last line is {@code GFLOP/s: <number>} for scripts. {@code --clock cpu} (one thread
+ * only) times with the thread's CPU clock instead of the wall clock: a tuning aid on a busy machine.
  */
 public final class MatmulBench {
     private MatmulBench() {}
@@ -19,7 +23,7 @@ public final class MatmulBench {
     public static void main(String[] args) {
         int m = 0, n = 0, k = 0, batch = 1, threads = Parallel.threads(), runs = 10;
         double warmup = 2.0;
-        boolean ta = false, tb = false;
+        boolean ta = false, tb = false, cpuClock = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--m" -> m = Integer.parseInt(args[++i]);
@@ -29,11 +33,16 @@ public final class MatmulBench {
                 case "--threads" -> threads = Integer.parseInt(args[++i]);
                 case "--runs" -> runs = Integer.parseInt(args[++i]);
                 case "--warmup" -> warmup = Double.parseDouble(args[++i]);
+                case "--clock" -> cpuClock = switch (args[++i]) {
+                    case "cpu" -> true;
+                    case "wall" -> false;
+                    default -> throw new IllegalArgumentException("bench matmul: --clock is wall or cpu");
+                };
                 case "--transpose-a" -> ta = true;
                 case "--transpose-b" -> tb = true;
                 default -> {
                     System.err.println("bench matmul: unknown option '" + args[i] + "'");
-                    System.err.println("usage: ./vectorgrad bench matmul --m M --n N --k K [--threads T] [--transpose-a] [--transpose-b] [--batch B] [--warmup SECONDS] [--runs R]");
+                    System.err.println("usage: ./vectorgrad bench matmul --m M --n N --k K [--threads T] [--transpose-a] [--transpose-b] [--batch B] [--warmup SECONDS] [--runs R] [--clock wall|cpu]");
                     System.exit(2);
                 }
             }
@@ -42,7 +51,14 @@ public final class MatmulBench {
             System.err.println("bench matmul: --m, --n, --k (and --batch, --runs) must be positive");
             System.exit(2);
         }
+        if (cpuClock && threads != 1) {
+            System.err.println("bench matmul: --clock cpu measures the calling thread only, so it needs --threads 1");
+            System.exit(2);
+        }
         Parallel.setThreads(threads);
+        ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+        final boolean cpu = cpuClock;
+        LongSupplier clock = () -> cpu ? mx.getCurrentThreadCpuTime() : System.nanoTime();
         SplittableRandom rnd = new SplittableRandom(42);
         float[] a = random(rnd, (long) batch * m * k), b = random(rnd, (long) batch * k * n);
         float[] c = new float[Math.toIntExact((long) batch * m * n)];
@@ -52,21 +68,29 @@ public final class MatmulBench {
         Runnable call = () -> Gemm.sgemmBatched(fb, fta, ftb, fm, fn, fk, 1f, a, 0, lda, (long) fm * fk,
                 b, 0, ldb, (long) fk * fn, 0f, c, 0, fn, (long) fm * fn);
 
+        // Warm-up: at least S seconds and 10 calls (the first calls run in the interpreter, where the
+        // Vector API is orders of magnitude slower, so their time says nothing about a compiled call).
         long warmEnd = System.nanoTime() + (long) (warmup * 1e9);
-        long calls = 0, t0 = System.nanoTime();
+        long calls = 0;
         do {
             call.run();
             calls++;
-        } while (System.nanoTime() < warmEnd);
-        double perCall = (System.nanoTime() - t0) / 1e9 / calls;
+        } while (System.nanoTime() < warmEnd || calls < 10);
+        // Calibrate on warm code: enough calls per run for about 0.2 s.
+        long cal = 0, t0 = clock.getAsLong();
+        do {
+            call.run();
+            cal++;
+        } while (clock.getAsLong() - t0 < 50_000_000L);
+        double perCall = (clock.getAsLong() - t0) / 1e9 / cal;
         int reps = (int) Math.max(1, Math.min(1_000_000, 0.2 / perCall));
 
         double flops = 2.0 * batch * m * n * k;
         double best = Double.MAX_VALUE, sum = 0;
         for (int r = 0; r < runs; r++) {
-            long s = System.nanoTime();
+            long s = clock.getAsLong();
             for (int i = 0; i < reps; i++) call.run();
-            double t = (System.nanoTime() - s) / 1e9 / reps;
+            double t = (clock.getAsLong() - s) / 1e9 / reps;
             best = Math.min(best, t);
             sum += t;
         }
@@ -77,7 +101,7 @@ public final class MatmulBench {
         System.out.printf(Locale.ROOT, "warm-up %.1f s (%d calls); %d runs × %d calls each%n", warmup, calls, runs, reps);
         System.out.printf(Locale.ROOT, "time per call: best %.4f ms, mean %.4f ms; mean GFLOP/s %.2f%n",
                 best * 1e3, sum / runs * 1e3, flops / (sum / runs) / 1e9);
-        System.out.printf(Locale.ROOT, "GFLOP/s below is the best of %d runs%n", runs);
+        System.out.printf(Locale.ROOT, "GFLOP/s below is the best of %d runs (%s clock)%n", runs, cpu ? "thread-CPU-time" : "wall");
         System.out.printf(Locale.ROOT, "GFLOP/s: %.2f%n", flops / best / 1e9);
     }
 

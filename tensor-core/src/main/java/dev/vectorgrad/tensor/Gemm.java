@@ -26,19 +26,21 @@ public final class Gemm {
      * registers all at once: 9 + 3 + 3 = 15. The textbook 6×16 (12 + 2 + 6 = 20) spills an accumulator
      * through the stack every iteration and runs at 40% of peak (4×16, 8 + 2 + 4, also fits; measured).
      */
-    static final int KERNEL = Integer.getInteger("vectorgrad.gemm.kernel", 0);
-    static final int MR = KERNEL == 1 ? 4 : 3;
-    static final int NR = KERNEL == 1 ? 2 * L : 3 * L;
+    static final int MR = 3;
+    static final int NR = 3 * L;
     /** K slice: a KC×NR B micro-panel (16 KiB on AVX2) stays in L1 while A micro-panels stream past it. */
-    static final int KC = 256;
+    static final int KC = Integer.getInteger("vectorgrad.gemm.kc", 256);
     /** A block MC×KC (144 KiB at KC=256) lives in L2. Multiple of MR. */
-    static final int MC = 144;
-    /** B block KC×NC (up to 4 MiB) lives in L3. Multiple of NR. */
-    static final int NC = 4080 / NR * NR;
+    static final int MC = Integer.getInteger("vectorgrad.gemm.mc", 144);
+    /** Columns per C block: an MC×NC block of C (MC·NC·4 = 243 KiB) stays in L2 across the K slices. */
+    static final int NC = Integer.getInteger("vectorgrad.gemm.nc", 432) / NR * NR;
+    /** Cap on the packed B block (K × NC floats), 16 MiB. */
+    static final int B_BLOCK_FLOATS = 4 << 20;
+    /** Problems up to this many multiply-adds skip packing (see isSmall). */
+    static final long SMALL_FMAS = Long.getLong("vectorgrad.gemm.small", 0);
     /** Below this many multiply-adds one thread is faster than waking the pool. */
     static final long PARALLEL_MIN_FMAS = 200_000;
 
-    private static final ThreadLocal<float[][]> PACK_A = ThreadLocal.withInitial(() -> new float[1][0]);
     private static final ThreadLocal<float[][]> PACK_B = ThreadLocal.withInitial(() -> new float[1][0]);
 
     /** C = alpha·op(A)·op(B) + beta·C, row-major; op(X) = X or Xᵀ. */
@@ -107,17 +109,24 @@ public final class Gemm {
             scale(m, n, beta, c, cOff, ldc);
             return;
         }
+        if (isSmall(m, n, k)) {
+            small(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, mayParallel);
+            return;
+        }
+        // beta is applied up front; the first K slice then overwrites (beta = 0) or accumulates.
         if (beta != 0f && beta != 1f) scale(m, n, beta, c, cOff, ldc);
+        boolean overwrite = beta == 0f;
         int threads = mayParallel && (long) m * n * k >= PARALLEL_MIN_FMAS ? Parallel.threads() : 1;
-        int ncMax = Math.min(n, NC);
-        int kcMax = Math.min(k, KC);
-        float[][] pbHolder = PACK_B.get();
-        int need = kcMax * roundUp(ncMax, NR);
-        if (pbHolder[0].length < need) pbHolder[0] = new float[need];
-        float[] pb = pbHolder[0];
         int mPanels = (m + MR - 1) / MR;
-        for (int jc = 0; jc < n; jc += NC) {
-            int nc = Math.min(NC, n - jc);
+        // B block: all of K × up to NC columns, packed once and shared by every task. NC shrinks for
+        // very deep K so the block stays a few MiB.
+        int ncMax = Math.max(NR, Math.min(NC, (B_BLOCK_FLOATS / k) / NR * NR));
+        int ncPadMax = roundUp(Math.min(n, ncMax), NR);
+        float[][] pbHolder = PACK_B.get();
+        if (pbHolder[0].length < (long) k * ncPadMax) pbHolder[0] = new float[Math.toIntExact((long) k * ncPadMax)];
+        float[] pb = pbHolder[0];
+        for (int jc = 0; jc < n; jc += ncMax) {
+            int nc = Math.min(ncMax, n - jc);
             int nPanels = (nc + NR - 1) / NR;
             // Task grid over C: about MC rows per task, a multiple of the thread count so the pool's
             // threads end together; columns are split too when there are fewer row chunks than threads.
@@ -126,65 +135,325 @@ public final class Gemm {
                 tm = Math.min(mPanels, roundUp((m + MC - 1) / MC, threads));
                 if (tm < threads) tn = Math.min(nPanels, (threads + tm - 1) / tm);
             }
-            final int tasksM = tm, tasksN = tn;
-            for (int pc = 0; pc < k; pc += KC) {
-                final int kc = Math.min(KC, k - pc);
-                // beta was applied up front, so every K slice but an overwriting first one accumulates.
-                final boolean acc = pc > 0 || beta != 0f;
-                final int pcF = pc, jcF = jc, ncF = nc;
-                if (threads > 1 && nPanels > 1) {
-                    int pt = Math.min(threads, nPanels);
-                    Parallel.forRange(pt, t -> packB(transB, b, bOff, ldb, pcF, kc, jcF, ncF,
-                            Parallel.chunkStart(nPanels, pt, t), Parallel.chunkStart(nPanels, pt, t + 1), pb));
-                } else {
-                    packB(transB, b, bOff, ldb, pc, kc, jc, nc, 0, nPanels, pb);
+            final int tasksM = tm, tasksN = tn, jcF = jc;
+            if (threads > 1 && nPanels > 1) {
+                int pt = Math.min(threads, nPanels);
+                Parallel.forRange(pt, t -> packB(transB, b, bOff, ldb, k, jcF, nc,
+                        Parallel.chunkStart(nPanels, pt, t), Parallel.chunkStart(nPanels, pt, t + 1), pb));
+            } else {
+                packB(transB, b, bOff, ldb, k, jc, nc, 0, nPanels, pb);
+            }
+            if (tasksM * tasksN > 1) {
+                Parallel.forRange(tasksM * tasksN, t -> {
+                    int ti = t / tasksN, tj = t % tasksN;
+                    block(transA, a, aOff, lda, k, alpha, overwrite, c, cOff, ldc, m, jcF, nc, pb,
+                            Parallel.chunkStart(mPanels, tasksM, ti), Parallel.chunkStart(mPanels, tasksM, ti + 1),
+                            Parallel.chunkStart(nPanels, tasksN, tj), Parallel.chunkStart(nPanels, tasksN, tj + 1));
+                });
+            } else {
+                block(transA, a, aOff, lda, k, alpha, overwrite, c, cOff, ldc, m, jc, nc, pb, 0, mPanels, 0, nPanels);
+            }
+        }
+    }
+
+    /**
+     * Shapes the packed path serves badly: matrix-vector-like products (fewer rows than a micro-panel,
+     * or so few columns that a B panel would be mostly padding), and problems too small to repay
+     * packing B. Depends on the shape only, so the path (and the rounding) is the same for any thread count.
+     */
+    static boolean isSmall(int m, int n, int k) {
+        return m < MR || n <= 4 || (long) m * n * k <= SMALL_FMAS;
+    }
+
+    /**
+     * The unpacked path, straight from the operands, in one of three vectorized forms:
+     * <ul>
+     * <li>rows (op(B) row-major): each C row is a running sum of scaled B rows, vectorized along n;
+     * <li>columns (Aᵀ stored, many rows): each C column is a running sum of scaled rows of the stored
+     *     Aᵀ, vectorized along m;
+     * <li>dots (otherwise): each C element is a dot product of two contiguous k-runs (an op(A) row or
+     *     op(B) column that is strided in memory is gathered into a scratch run first).
+     * </ul>
+     * Rows of B are streamed four at a time so the hardware prefetcher sees a few long sequential runs.
+     * The vectorized dimension's output is split among tasks when the problem is big enough.
+     */
+    static void small(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                      float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                      float beta, float[] c, int cOff, int ldc, boolean mayParallel) {
+        int form = !transB && n >= L ? 0 : transA && m >= L ? 1 : 2;
+        int len = form == 0 ? n : m;  // the dimension split among tasks
+        int parts = mayParallel && (long) m * n * k >= 4 * PARALLEL_MIN_FMAS ? Math.min(Parallel.threads(), (len + 4 * L - 1) / (4 * L)) : 1;
+        if (parts <= 1) {
+            smallPart(form, transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, 0, len);
+        } else {
+            int units = (len + L - 1) / L;  // split at vector boundaries
+            Parallel.forRange(parts, t -> smallPart(form, transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc,
+                    Math.min(len, Parallel.chunkStart(units, parts, t) * L), Math.min(len, Parallel.chunkStart(units, parts, t + 1) * L)));
+        }
+    }
+
+    /** One task of the unpacked path: C columns [r0, r1) for the rows form, C rows [r0, r1) otherwise. */
+    private static void smallPart(int form, boolean transA, boolean transB, int m, int n, int k, float alpha,
+                                  float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                                  float beta, float[] c, int cOff, int ldc, int r0, int r1) {
+        Scratch sc = SCRATCH.get();
+        if (form == 0) {
+            // C[i][r0..r1) = Σ_p op(A)[i][p]·B[p][r0..r1): B rows contiguous.
+            float[] y = sc.run(r1 - r0);
+            int as = transA ? lda : 1;
+            for (int i = 0; i < m; i++) {
+                int ai = aOff + (transA ? i : i * lda);
+                axpyRuns(k, a, ai, as, b, bOff + r0, ldb, y, r1 - r0);
+                writeRun(y, r1 - r0, alpha, beta, c, cOff + i * ldc + r0, 1);
+            }
+        } else if (form == 1) {
+            // C[r0..r1)[j] = Σ_p op(B)[p][j]·Aᵀ[p][r0..r1): rows of the stored Aᵀ contiguous.
+            float[] y = sc.run(r1 - r0);
+            int bs = transB ? 1 : ldb;
+            for (int j = 0; j < n; j++) {
+                int bj = bOff + (transB ? j * ldb : j);
+                axpyRuns(k, b, bj, bs, a, aOff + r0, lda, y, r1 - r0);
+                writeRun(y, r1 - r0, alpha, beta, c, cOff + r0 * ldc + j, ldc);
+            }
+        } else {
+            // Dot products; strided runs gathered first (op(B) columns once, op(A) rows as they come).
+            float[] bt = b;
+            int bt0 = bOff, bts = ldb;
+            if (!transB) {
+                bt = sc.gathered(n * k);
+                for (int j = 0; j < n; j++)
+                    for (int p = 0, src = bOff + j; p < k; p++, src += ldb) bt[j * k + p] = b[src];
+                bt0 = 0;
+                bts = k;
+            }
+            // op(A) rows: in place, or gathered four at a time when A is stored transposed.
+            float[] x = transA ? sc.run(4 * k) : a;
+            float[] d = sc.quad;
+            for (int i = r0; i < r1; i += 4) {
+                int rows = Math.min(4, r1 - i);
+                int xi = aOff + i * lda, xs = lda;
+                if (transA) {
+                    for (int r = 0; r < rows; r++)
+                        for (int p = 0, src = aOff + i + r; p < k; p++, src += lda) x[r * k + p] = a[src];
+                    xi = 0;
+                    xs = k;
                 }
-                if (threads > 1 && tasksM * tasksN > 1) {
-                    Parallel.forRange(tasksM * tasksN, t -> {
-                        int ti = t / tasksN, tj = t % tasksN;
-                        block(transA, a, aOff, lda, pcF, kc, alpha, acc, c, cOff, ldc, m, jcF, ncF, pb,
-                                Parallel.chunkStart(mPanels, tasksM, ti), Parallel.chunkStart(mPanels, tasksM, ti + 1),
-                                Parallel.chunkStart(nPanels, tasksN, tj), Parallel.chunkStart(nPanels, tasksN, tj + 1));
-                    });
+                if (rows == 4) {
+                    // Four rows: each B column run is shared by them.
+                    for (int j = 0; j < n; j++) {
+                        dot4(k, bt, bt0 + j * bts, x, xi, xi + xs, xi + 2 * xs, xi + 3 * xs, d);
+                        for (int q = 0; q < 4; q++) {
+                            int ci = cOff + (i + q) * ldc + j;
+                            c[ci] = beta == 0f ? alpha * d[q] : alpha * d[q] + beta * c[ci];
+                        }
+                    }
                 } else {
-                    block(transA, a, aOff, lda, pc, kc, alpha, acc, c, cOff, ldc, m, jc, nc, pb, 0, mPanels, 0, nPanels);
+                    // Fewer rows: each A row run is shared by four B columns.
+                    for (int r = 0; r < rows; r++) {
+                        int ci = cOff + (i + r) * ldc, xr = xi + r * xs, j = 0;
+                        for (; j + 4 <= n; j += 4) {
+                            int bj = bt0 + j * bts;
+                            dot4(k, x, xr, bt, bj, bj + bts, bj + 2 * bts, bj + 3 * bts, d);
+                            for (int q = 0; q < 4; q++) c[ci + j + q] = beta == 0f ? alpha * d[q] : alpha * d[q] + beta * c[ci + j + q];
+                        }
+                        for (; j < n; j++) {
+                            float v = dot(k, x, xr, bt, bt0 + j * bts, d);
+                            c[ci + j] = beta == 0f ? alpha * v : alpha * v + beta * c[ci + j];
+                        }
+                    }
                 }
             }
         }
     }
 
-    /** One task: C rows of micro-panels [mp0, mp1) × columns of B panels [np0, np1) for the current K slice. */
-    private static void block(boolean transA, float[] a, int aOff, int lda, int pc, int kc, float alpha, boolean accumulate,
+    /** d[q] = Σ_p s[si + p]·o[oq + p] for the four runs oq, p in [0, k): one shared run, eight sums in flight. */
+    private static void dot4(int k, float[] s, int si, float[] o, int o0, int o1, int o2, int o3, float[] d) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a0 = z, a1 = z, a2 = z, a3 = z, b0 = z, b1 = z, b2 = z, b3 = z;
+        int p = 0;
+        for (; p + 2 * L <= k; p += 2 * L) {
+            FloatVector x = FloatVector.fromArray(S, s, si + p), y = FloatVector.fromArray(S, s, si + p + L);
+            a0 = x.fma(FloatVector.fromArray(S, o, o0 + p), a0);
+            a1 = x.fma(FloatVector.fromArray(S, o, o1 + p), a1);
+            a2 = x.fma(FloatVector.fromArray(S, o, o2 + p), a2);
+            a3 = x.fma(FloatVector.fromArray(S, o, o3 + p), a3);
+            b0 = y.fma(FloatVector.fromArray(S, o, o0 + p + L), b0);
+            b1 = y.fma(FloatVector.fromArray(S, o, o1 + p + L), b1);
+            b2 = y.fma(FloatVector.fromArray(S, o, o2 + p + L), b2);
+            b3 = y.fma(FloatVector.fromArray(S, o, o3 + p + L), b3);
+        }
+        float d0 = sumLanes(a0.add(b0), d), d1 = sumLanes(a1.add(b1), d);
+        float d2 = sumLanes(a2.add(b2), d), d3 = sumLanes(a3.add(b3), d);
+        for (; p < k; p++) {
+            float x = s[si + p];
+            d0 = Math.fma(x, o[o0 + p], d0);
+            d1 = Math.fma(x, o[o1 + p], d1);
+            d2 = Math.fma(x, o[o2 + p], d2);
+            d3 = Math.fma(x, o[o3 + p], d3);
+        }
+        d[0] = d0;
+        d[1] = d1;
+        d[2] = d2;
+        d[3] = d3;
+    }
+
+    /** y[0..len) = Σ_p x[xi + p·xs]·M[mi + p·ldm + (0..len)]: rows of M streamed four at a time. */
+    private static void axpyRuns(int k, float[] x, int xi, int xs, float[] mat, int mi, int ldm, float[] y, int len) {
+        java.util.Arrays.fill(y, 0, len, 0f);
+        int vEnd = len - len % L;
+        int p = 0;
+        for (; p + 4 <= k; p += 4, xi += 4 * xs, mi += 4 * ldm) {
+            float x0 = x[xi], x1 = x[xi + xs], x2 = x[xi + 2 * xs], x3 = x[xi + 3 * xs];
+            FloatVector v0 = FloatVector.broadcast(S, x0), v1 = FloatVector.broadcast(S, x1);
+            FloatVector v2 = FloatVector.broadcast(S, x2), v3 = FloatVector.broadcast(S, x3);
+            int m1 = mi + ldm, m2 = m1 + ldm, m3 = m2 + ldm;
+            for (int j = 0; j < vEnd; j += L) {
+                FloatVector acc = FloatVector.fromArray(S, y, j);
+                acc = v0.fma(FloatVector.fromArray(S, mat, mi + j), acc);
+                acc = v1.fma(FloatVector.fromArray(S, mat, m1 + j), acc);
+                acc = v2.fma(FloatVector.fromArray(S, mat, m2 + j), acc);
+                acc = v3.fma(FloatVector.fromArray(S, mat, m3 + j), acc);
+                acc.intoArray(y, j);
+            }
+            for (int j = vEnd; j < len; j++)
+                y[j] = Math.fma(x3, mat[m3 + j], Math.fma(x2, mat[m2 + j], Math.fma(x1, mat[m1 + j], Math.fma(x0, mat[mi + j], y[j]))));
+        }
+        for (; p < k; p++, xi += xs, mi += ldm) {
+            float x0 = x[xi];
+            FloatVector v0 = FloatVector.broadcast(S, x0);
+            for (int j = 0; j < vEnd; j += L)
+                v0.fma(FloatVector.fromArray(S, mat, mi + j), FloatVector.fromArray(S, y, j)).intoArray(y, j);
+            for (int j = vEnd; j < len; j++) y[j] = Math.fma(x0, mat[mi + j], y[j]);
+        }
+    }
+
+    /** c[ci + q·cs] = alpha·y[q] (+ beta·c[...]) for q in [0, len). */
+    private static void writeRun(float[] y, int len, float alpha, float beta, float[] c, int ci, int cs) {
+        if (cs == 1) {
+            int q = 0;
+            for (; q + L <= len; q += L) {
+                FloatVector v = FloatVector.fromArray(S, y, q).mul(alpha);
+                if (beta != 0f) v = v.add(FloatVector.fromArray(S, c, ci + q).mul(beta));
+                v.intoArray(c, ci + q);
+            }
+            for (; q < len; q++) c[ci + q] = beta == 0f ? alpha * y[q] : alpha * y[q] + beta * c[ci + q];
+        } else {
+            for (int q = 0; q < len; q++, ci += cs) c[ci] = beta == 0f ? alpha * y[q] : alpha * y[q] + beta * c[ci];
+        }
+    }
+
+    /** Σ_p x[xi + p]·y[yi + p], p in [0, k). */
+    private static float dot(int k, float[] x, int xi, float[] y, int yi, float[] lanes) {
+        FloatVector s0 = FloatVector.zero(S), s1 = s0;
+        int p = 0;
+        for (; p + 2 * L <= k; p += 2 * L) {
+            s0 = FloatVector.fromArray(S, x, xi + p).fma(FloatVector.fromArray(S, y, yi + p), s0);
+            s1 = FloatVector.fromArray(S, x, xi + p + L).fma(FloatVector.fromArray(S, y, yi + p + L), s1);
+        }
+        float s = sumLanes(s0.add(s1), lanes);
+        for (; p < k; p++) s = Math.fma(x[xi + p], y[yi + p], s);
+        return s;
+    }
+
+    /**
+     * The lanes of v summed in lane order. Not reduceLanes(ADD): its order is unspecified, and C2's tree
+     * reduction rounds differently from the interpreter's loop, so results changed with JIT state.
+     */
+    private static float sumLanes(FloatVector v, float[] tmp) {
+        v.intoArray(tmp, 0);
+        float s = tmp[0];
+        for (int l = 1; l < L; l++) s += tmp[l];
+        return s;
+    }
+
+    /** Per-thread scratch: packed A rows, one zero-padded edge micro-panel, one edge C tile. */
+    private static final class Scratch {
+        float[] pa = new float[0];
+        private float[] run = new float[0], gathered = new float[0];
+        final float[] quad = new float[Math.max(4, L)];
+
+        float[] run(int len) {
+            if (run.length < len) run = new float[len];
+            return run;
+        }
+
+        float[] gathered(int len) {
+            if (gathered.length < len) gathered = new float[len];
+            return gathered;
+        }
+
+        final float[] edgeA = new float[MR * KC];
+        final float[] tile = new float[MR * NR];
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /**
+     * One task: the C block of micro-panel rows [mp0, mp1) × B panels [np0, np1), over all of K.
+     * Loop order per MC-row chunk: K slice → B panel (stays in L1) → A micro-panel. The K loop sits
+     * outside the panel loops so the chunk's C block (MC × NC, in L2) is revisited while still cached:
+     * with K outermost, every C tile came from memory on every slice (tiles are ldc apart, so the
+     * hardware prefetcher cannot follow), which cost 15-20% at 2048³.
+     */
+    private static void block(boolean transA, float[] a, int aOff, int lda, int k, float alpha, boolean overwrite,
                               float[] c, int cOff, int ldc, int m, int jc, int nc, float[] pb,
                               int mp0, int mp1, int np0, int np1) {
         if (mp0 >= mp1 || np0 >= np1) return;
-        float[][] paHolder = PACK_A.get();
-        int need = MC * kc;
-        if (paHolder[0].length < need) paHolder[0] = new float[MC * KC];
-        float[] pa = paHolder[0];
-        float[] tile = null;
+        Scratch sc = SCRATCH.get();
+        // How the kernel gets A: row-major unscaled A is read in place (rows at stride lda); row-major
+        // scaled A is copied times alpha into rows of pa (stride kc); Aᵀ is packed into interleaved
+        // micro-panels (packAt) for kernel3x3i.
+        boolean direct = !transA && alpha == 1f;
+        int paNeed = (MC / MR) * panelStrideT(Math.min(k, KC));
+        if (!direct && sc.pa.length < paNeed) sc.pa = new float[(MC / MR) * panelStrideT(KC)];
+        int ncPad = roundUp(nc, NR);
         for (int mp = mp0; mp < mp1; mp += MC / MR) {
-            int mpEnd = Math.min(mp1, mp + MC / MR);
-            int i0 = mp * MR, i1 = Math.min(m, mpEnd * MR);
-            packA(transA, a, aOff, lda, pc, kc, i0, i1, alpha, pa);
-            for (int np = np0; np < np1; np++) {
-                int j = jc + np * NR;
-                int nr = Math.min(NR, jc + nc - j);
-                int pbOff = np * NR * kc;
-                for (int i = i0; i < i1; i += MR) {
-                    int mr = Math.min(MR, i1 - i);
-                    int paOff = (i - i0) * kc;
-                    if (mr == MR && nr == NR) {
-                        kernel(kc, pa, paOff, pb, pbOff, accumulate, c, cOff + i * ldc + j, ldc);
-                    } else {
-                        // Edge tile: full kernel into a scratch tile, then copy the valid part.
-                        if (tile == null) tile = new float[MR * NR];
-                        kernel(kc, pa, paOff, pb, pbOff, false, tile, 0, NR);
-                        for (int r = 0; r < mr; r++) {
-                            int ci = cOff + (i + r) * ldc + j;
-                            for (int q = 0; q < nr; q++) {
-                                float v = tile[r * NR + q];
-                                c[ci + q] = accumulate ? c[ci + q] + v : v;
+            int i0 = mp * MR, i1 = Math.min(m, Math.min(mp1, mp + MC / MR) * MR);
+            for (int pc = 0; pc < k; pc += KC) {
+                int kc = Math.min(KC, k - pc);
+                boolean accumulate = pc > 0 || !overwrite;
+                float[] ar;
+                int arOff, ald;
+                if (direct) {
+                    ar = a;
+                    arOff = aOff + i0 * lda + pc;
+                    ald = lda;
+                } else {
+                    if (transA) packAt(a, aOff, lda, pc, kc, i0, i1, alpha, sc.pa);
+                    else packA(a, aOff, lda, pc, kc, i0, i1, alpha, sc.pa);
+                    ar = sc.pa;
+                    arOff = 0;
+                    ald = kc;
+                }
+                int pbSlice = pc * ncPad;
+                for (int np = np0; np < np1; np++) {
+                    int j = jc + np * NR;
+                    int nr = Math.min(NR, jc + nc - j);
+                    int pbOff = pbSlice + np * NR * kc;
+                    for (int i = i0; i < i1; i += MR) {
+                        int mr = Math.min(MR, i1 - i);
+                        float[] ai = ar;
+                        int aiOff = transA ? (i - i0) / MR * panelStrideT(kc) : arOff + (i - i0) * ald, aiLd = ald;
+                        if (mr < MR && !transA) {
+                            // Bottom edge: the missing rows would be read past A's extent; use zero rows instead.
+                            float[] e = sc.edgeA;
+                            java.util.Arrays.fill(e, 0, MR * kc, 0f);
+                            for (int r = 0; r < mr; r++) System.arraycopy(ai, aiOff + r * aiLd, e, r * kc, kc);
+                            ai = e;
+                            aiOff = 0;
+                            aiLd = kc;
+                        }
+                        if (mr == MR && nr == NR) {
+                            if (transA) kernel3x3i(kc, ai, aiOff, pb, pbOff, accumulate, c, cOff + i * ldc + j, ldc);
+                            else kernel3x3(kc, ai, aiOff, aiLd, pb, pbOff, accumulate, c, cOff + i * ldc + j, ldc);
+                        } else {
+                            // Edge tile: the full kernel into a scratch tile, then the valid part into C.
+                            float[] t = sc.tile;
+                            if (transA) kernel3x3i(kc, ai, aiOff, pb, pbOff, false, t, 0, NR);
+                            else kernel3x3(kc, ai, aiOff, aiLd, pb, pbOff, false, t, 0, NR);
+                            for (int r = 0; r < mr; r++) {
+                                int ci = cOff + (i + r) * ldc + j;
+                                for (int q = 0; q < nr; q++) c[ci + q] = accumulate ? c[ci + q] + t[r * NR + q] : t[r * NR + q];
                             }
                         }
                     }
@@ -193,18 +462,42 @@ public final class Gemm {
         }
     }
 
-    static void kernel(int kc, float[] pa, int ia, float[] pb, int ib, boolean accumulate, float[] c, int ic, int ldc) {
-        if (KERNEL == 1) kernel4x2(kc, pa, ia, pb, ib, accumulate, c, ic, ldc);
-        else kernel3x3(kc, pa, ia, pb, ib, accumulate, c, ic, ldc);
+    /**
+     * The 3×24 microkernel: C[3×24] (+)= A[3×kc]·Bp over kc steps. A's rows start at ia, ia+lda, ia+2·lda
+     * (in place, or packed with lda = kc); Bp holds 24 floats per k. Straight-line, accumulators in locals,
+     * no calls: C2 keeps everything in ymm registers and intrinsifies every Vector API call (a fatter
+     * kernel once crossed C2's inlining node budget; the intrinsics after the cut-off became real calls
+     * that box a vector each: 5x slower).
+     */
+    static void kernel3x3(int kc, float[] a, int ia, int lda, float[] pb, int ib, boolean accumulate, float[] c, int ic, int ldc) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c02 = z, c10 = z, c11 = z, c12 = z, c20 = z, c21 = z, c22 = z;
+        int ia1 = ia + lda, ia2 = ia1 + lda;
+        for (int p = 0; p < kc; p++) {
+            int ob = ib + p * (3 * L);
+            FloatVector b0 = FloatVector.fromArray(S, pb, ob);
+            FloatVector b1 = FloatVector.fromArray(S, pb, ob + L);
+            FloatVector b2 = FloatVector.fromArray(S, pb, ob + 2 * L);
+            FloatVector x = FloatVector.broadcast(S, a[ia + p]);
+            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01); c02 = x.fma(b2, c02);
+            x = FloatVector.broadcast(S, a[ia1 + p]);
+            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11); c12 = x.fma(b2, c12);
+            x = FloatVector.broadcast(S, a[ia2 + p]);
+            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21); c22 = x.fma(b2, c22);
+        }
+        int o0 = ic, o1 = ic + ldc, o2 = o1 + ldc;
+        if (accumulate) {
+            c00 = c00.add(FloatVector.fromArray(S, c, o0)); c01 = c01.add(FloatVector.fromArray(S, c, o0 + L)); c02 = c02.add(FloatVector.fromArray(S, c, o0 + 2 * L));
+            c10 = c10.add(FloatVector.fromArray(S, c, o1)); c11 = c11.add(FloatVector.fromArray(S, c, o1 + L)); c12 = c12.add(FloatVector.fromArray(S, c, o1 + 2 * L));
+            c20 = c20.add(FloatVector.fromArray(S, c, o2)); c21 = c21.add(FloatVector.fromArray(S, c, o2 + L)); c22 = c22.add(FloatVector.fromArray(S, c, o2 + 2 * L));
+        }
+        c00.intoArray(c, o0); c01.intoArray(c, o0 + L); c02.intoArray(c, o0 + 2 * L);
+        c10.intoArray(c, o1); c11.intoArray(c, o1 + L); c12.intoArray(c, o1 + 2 * L);
+        c20.intoArray(c, o2); c21.intoArray(c, o2 + L); c22.intoArray(c, o2 + 2 * L);
     }
 
-    /**
-     * The 3×24 microkernel: C[3×24] (+)= Ap·Bp over kc steps (alpha is folded into Ap by packA); Ap holds
-     * 3 floats per k, Bp 24. Straight-line, accumulators in locals, no calls: C2 keeps everything in ymm
-     * registers and intrinsifies every Vector API call (a fatter kernel once crossed C2's inlining node
-     * budget, the intrinsics after the cut-off became real calls that box a vector each: 5x slower).
-     */
-    static void kernel3x3(int kc, float[] pa, int ia, float[] pb, int ib, boolean accumulate, float[] c, int ic, int ldc) {
+    /** kernel3x3 for interleaved A micro-panels (packAt): the MR values of step p at ia + MR·p. */
+    static void kernel3x3i(int kc, float[] pa, int ia, float[] pb, int ib, boolean accumulate, float[] c, int ic, int ldc) {
         FloatVector z = FloatVector.zero(S);
         FloatVector c00 = z, c01 = z, c02 = z, c10 = z, c11 = z, c12 = z, c20 = z, c21 = z, c22 = z;
         for (int p = 0; p < kc; p++) {
@@ -230,91 +523,79 @@ public final class Gemm {
         c20.intoArray(c, o2); c21.intoArray(c, o2 + L); c22.intoArray(c, o2 + 2 * L);
     }
 
-    /** The 4×16 alternative (8 + 2 + 4 registers), selectable with -Dvectorgrad.gemm.kernel=1 for measurements. */
-    static void kernel4x2(int kc, float[] pa, int ia, float[] pb, int ib, boolean accumulate, float[] c, int ic, int ldc) {
-        FloatVector z = FloatVector.zero(S);
-        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
+    /** Copies rows [i0, i1) × K slice [pc, pc+kc) of alpha·A (row-major) into pa, row after row (stride kc). */
+    static void packA(float[] a, int aOff, int lda, int pc, int kc, int i0, int i1, float alpha, float[] pa) {
+        for (int i = i0; i < i1; i++) {
+            int src = aOff + i * lda + pc, dst = (i - i0) * kc;
+            for (int p = 0; p < kc; p++) pa[dst + p] = alpha * a[src + p];
+        }
+    }
+
+    /** Floats between consecutive interleaved A micro-panels (MR·kc + L: room for packAt's overhang). */
+    static int panelStrideT(int kc) {
+        return MR * kc + L;
+    }
+
+    /**
+     * Packs rows [i0, i1) × K slice [pc, pc+kc) of alpha·op(A), with A stored transposed (k×m), into
+     * interleaved micro-panels pa[panel][p][r] (MR values per k, panel stride panelStrideT): the MR
+     * values of a step are adjacent in the source too. Each step is one full vector load and store;
+     * only the first MR lanes matter, the rest are overwritten by the next step or land in the gap
+     * after the panel. (Scalar copies of MR floats cost up to half of the multiply time at n = 65.)
+     */
+    static void packAt(float[] a, int aOff, int lda, int pc, int kc, int i0, int i1, float alpha, float[] pa) {
+        FloatVector va = FloatVector.broadcast(S, alpha);
+        int ps = panelStrideT(kc);
+        int full = i0 + (i1 - i0) / MR * MR;
+        // Full panels whose vector load stays inside the array (it reads L - MR floats past the panel).
+        int safe = Math.max(i0, Math.min(full, a.length - (aOff + (pc + kc - 1) * lda) - L + 1));
         for (int p = 0; p < kc; p++) {
-            int ob = ib + p * (2 * L), oa = ia + p * 4;
-            FloatVector b0 = FloatVector.fromArray(S, pb, ob);
-            FloatVector b1 = FloatVector.fromArray(S, pb, ob + L);
-            FloatVector x = FloatVector.broadcast(S, pa[oa]);
-            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
-            x = FloatVector.broadcast(S, pa[oa + 1]);
-            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
-            x = FloatVector.broadcast(S, pa[oa + 2]);
-            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
-            x = FloatVector.broadcast(S, pa[oa + 3]);
-            c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
-        }
-        int o0 = ic, o1 = ic + ldc, o2 = o1 + ldc, o3 = o2 + ldc;
-        if (accumulate) {
-            c00 = c00.add(FloatVector.fromArray(S, c, o0)); c01 = c01.add(FloatVector.fromArray(S, c, o0 + L));
-            c10 = c10.add(FloatVector.fromArray(S, c, o1)); c11 = c11.add(FloatVector.fromArray(S, c, o1 + L));
-            c20 = c20.add(FloatVector.fromArray(S, c, o2)); c21 = c21.add(FloatVector.fromArray(S, c, o2 + L));
-            c30 = c30.add(FloatVector.fromArray(S, c, o3)); c31 = c31.add(FloatVector.fromArray(S, c, o3 + L));
-        }
-        c00.intoArray(c, o0); c01.intoArray(c, o0 + L);
-        c10.intoArray(c, o1); c11.intoArray(c, o1 + L);
-        c20.intoArray(c, o2); c21.intoArray(c, o2 + L);
-        c30.intoArray(c, o3); c31.intoArray(c, o3 + L);
-    }
-
-    /** Packs rows [i0, i1) × K slice [pc, pc+kc) of op(A) into MR-tall panels: pa[panel][p][r], zero-padded. */
-    static void packA(boolean transA, float[] a, int aOff, int lda, int pc, int kc, int i0, int i1, float alpha, float[] pa) {
-        int dst = 0;
-        for (int i = i0; i < i1; i += MR) {
-            int mr = Math.min(MR, i1 - i);
-            if (!transA) {
-                // A[i+r][pc+p] at aOff + (i+r)*lda + pc + p: each row is contiguous in p, stride MR in pa.
-                for (int r = 0; r < mr; r++) {
-                    int src = aOff + (i + r) * lda + pc;
-                    for (int p = 0; p < kc; p++) pa[dst + p * MR + r] = alpha * a[src + p];
-                }
-            } else {
-                // Aᵀ stored k×m: for each p the MR values are contiguous.
-                for (int p = 0; p < kc; p++) {
-                    int src = aOff + (pc + p) * lda + i;
-                    for (int r = 0; r < mr; r++) pa[dst + p * MR + r] = alpha * a[src + r];
-                }
-            }
-            if (mr < MR)
-                for (int p = 0; p < kc; p++)
-                    for (int r = mr; r < MR; r++) pa[dst + p * MR + r] = 0f;
-            dst += MR * kc;
+            int src = aOff + (pc + p) * lda, dst = p * MR;
+            int i = i0;
+            for (; i < safe && i + MR <= full; i += MR, dst += ps)
+                FloatVector.fromArray(S, a, src + i).mul(va).intoArray(pa, dst);
+            for (; i < i1; i += MR, dst += ps)
+                for (int r = 0; r < MR; r++) pa[dst + r] = i + r < i1 ? alpha * a[src + i + r] : 0f;
         }
     }
 
-    /** Packs B panels [np0, np1) of the block starting at column jc (width nc), K slice [pc, pc+kc): pb[panel][p][q]. */
-    static void packB(boolean transB, float[] b, int bOff, int ldb, int pc, int kc, int jc, int nc,
-                      int np0, int np1, float[] pb) {
-        for (int np = np0; np < np1; np++) {
-            int j = jc + np * NR;
-            int nr = Math.min(NR, jc + nc - j);
-            int dst = np * NR * kc;
-            if (!transB) {
-                if (nr == NR) {
-                    // B[pc+p][j..j+NR) is contiguous: NR/L vector copies per k.
-                    for (int p = 0; p < kc; p++) {
-                        int src = bOff + (pc + p) * ldb + j, d = dst + p * NR;
-                        for (int v = 0; v < NR; v += L) FloatVector.fromArray(S, b, src + v).intoArray(pb, d + v);
+    /**
+     * Packs B panels [np0, np1) of the column block starting at jc (width nc), for every K slice:
+     * slice pc starts at pc·ncPad, panel np of a slice at np·NR·kc, laid out [p][q] (NR floats per k),
+     * zero-padded past the block's last column.
+     */
+    static void packB(boolean transB, float[] b, int bOff, int ldb, int k, int jc, int nc, int np0, int np1, float[] pb) {
+        int ncPad = roundUp(nc, NR);
+        for (int pc = 0; pc < k; pc += KC) {
+            int kc = Math.min(KC, k - pc);
+            for (int np = np0; np < np1; np++) {
+                int j = jc + np * NR;
+                int nr = Math.min(NR, jc + nc - j);
+                int dst = pc * ncPad + np * NR * kc;
+                if (!transB) {
+                    if (nr == NR) {
+                        // B[pc+p][j..j+NR) is contiguous: NR/L vector copies per k.
+                        for (int p = 0; p < kc; p++) {
+                            int src = bOff + (pc + p) * ldb + j, d = dst + p * NR;
+                            for (int v = 0; v < NR; v += L) FloatVector.fromArray(S, b, src + v).intoArray(pb, d + v);
+                        }
+                    } else {
+                        for (int p = 0; p < kc; p++) {
+                            int src = bOff + (pc + p) * ldb + j;
+                            int d = dst + p * NR;
+                            for (int q = 0; q < nr; q++) pb[d + q] = b[src + q];
+                            for (int q = nr; q < NR; q++) pb[d + q] = 0f;
+                        }
                     }
                 } else {
-                    for (int p = 0; p < kc; p++) {
-                        int src = bOff + (pc + p) * ldb + j;
-                        int d = dst + p * NR;
-                        for (int q = 0; q < nr; q++) pb[d + q] = b[src + q];
-                        for (int q = nr; q < NR; q++) pb[d + q] = 0f;
+                    // Bᵀ stored n×k: column j+q of op(B) is row j+q of the array, contiguous in p.
+                    for (int q = 0; q < nr; q++) {
+                        int src = bOff + (j + q) * ldb + pc;
+                        for (int p = 0; p < kc; p++) pb[dst + p * NR + q] = b[src + p];
                     }
+                    for (int q = nr; q < NR; q++)
+                        for (int p = 0; p < kc; p++) pb[dst + p * NR + q] = 0f;
                 }
-            } else {
-                // Bᵀ stored n×k: column j+q of op(B) is row j+q of the array, contiguous in p.
-                for (int q = 0; q < nr; q++) {
-                    int src = bOff + (j + q) * ldb + pc;
-                    for (int p = 0; p < kc; p++) pb[dst + p * NR + q] = b[src + p];
-                }
-                for (int q = nr; q < NR; q++)
-                    for (int p = 0; p < kc; p++) pb[dst + p * NR + q] = 0f;
             }
         }
     }

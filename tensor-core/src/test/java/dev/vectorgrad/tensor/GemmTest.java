@@ -212,6 +212,11 @@ class GemmTest {
         problems.add(new Problem(rnd, true, false, 128, 384, 768, 1f, 0.5f, 0, 0));
         problems.add(new Problem(rnd, false, true, 770, 65, 128, -1f, 1f, 2, 3));
         problems.add(new Problem(rnd, true, true, 7, 900, 300, 1f, 0f, 0, 0));
+        // Matrix-vector-like shapes (the unpacked path), big enough to be split among threads.
+        problems.add(new Problem(rnd, false, false, 1, 3000, 1000, 1f, 0f, 0, 0));
+        problems.add(new Problem(rnd, true, false, 3000, 2, 700, 0.5f, 1f, 1, 2));
+        problems.add(new Problem(rnd, false, true, 3001, 3, 500, 1f, 0f, 0, 0));
+        problems.add(new Problem(rnd, true, true, 2, 1500, 900, 1f, 0f, 0, 0));
         for (Problem p : problems) {
             Parallel.setThreads(1);
             float[] one = p.run();

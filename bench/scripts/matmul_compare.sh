@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# vectorgrad SGEMM vs numpy/OpenBLAS, side by side, for 1 and 2 threads; prints a Markdown table.
+#
+#   bench/scripts/matmul_compare.sh            # every shape below, threads 1 and 2
+#   THREADS="1" SHAPES="1024,1024,1024,NN" bench/scripts/matmul_compare.sh
+#
+# Each row runs the numpy peer (OPENBLAS_NUM_THREADS=T) and `./vectorgrad bench matmul ... --threads T`
+# one right after the other with the same method (warm-up, best of R runs; WARMUP / RUNS override).
+# A shape is "M,K,N,FORM": FORM NN = (M×K)·(K×N); NT = (M×K)·(N×K)ᵀ; TN = (K×M)ᵀ·(K×N).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+PY="${PYTHON:-python3}"
+THREADS="${THREADS:-1 2}"
+WARMUP="${WARMUP:-2}"
+RUNS="${RUNS:-10}"
+# The transformer-training shapes: forward A·B (m×k · k×n) and the two backward forms,
+# dA = dC·Bᵀ: (m×n)·(k×n)ᵀ and dB = Aᵀ·dC: (m×k)ᵀ·(m×n).
+DEFAULT_SHAPES="1024,1024,1024,NN 2048,2048,2048,NN"
+for s in "768 128 384" "768 128 512" "768 512 128" "768 128 65"; do
+  set -- $s
+  DEFAULT_SHAPES="$DEFAULT_SHAPES $1,$2,$3,NN $1,$3,$2,NT $2,$1,$3,TN"
+done
+SHAPES="${SHAPES:-$DEFAULT_SHAPES}"
+
+"$ROOT/vectorgrad" build >&2
+last() { grep '^GFLOP/s:' | tail -n1 | awk '{print $2}'; }
+
+echo "| shape (m×k · k×n) | op | threads | vectorgrad GFLOP/s | OpenBLAS GFLOP/s | ratio |"
+echo "|---|---|---:|---:|---:|---:|"
+for t in $THREADS; do
+  for spec in $SHAPES; do
+    IFS=, read -r m k n form <<<"$spec"
+    flags=()
+    case "$form" in
+      NN) op="A·B" ;;
+      NT) op="A·Bᵀ"; flags+=(--transpose-b) ;;
+      TN) op="Aᵀ·B"; flags+=(--transpose-a) ;;
+      *) echo "bad form $form" >&2; exit 2 ;;
+    esac
+    args=(--m "$m" --n "$n" --k "$k" "${flags[@]}" --warmup "$WARMUP" --runs "$RUNS")
+    peer=$(OPENBLAS_NUM_THREADS="$t" "$PY" "$ROOT/bench/scripts/matmul_peer.py" "${args[@]}" | last)
+    ours=$("$ROOT/vectorgrad" bench matmul "${args[@]}" --threads "$t" 2>/dev/null | last)
+    ratio=$(awk -v a="$ours" -v b="$peer" 'BEGIN { printf "%.0f%%", 100 * a / b }')
+    echo "| ${m}×${k} · ${k}×${n} | $op | $t | $ours | $peer | $ratio |"
+  done
+done
