@@ -4,16 +4,19 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Row-major single-precision GEMM on raw arrays: {@code C = alpha·op(A)·op(B) + beta·C}.
+ * Row-major single-precision GEMM on raw arrays: {@code C = alpha·op(A)·op(B) + beta·C}, op(X) = X or Xᵀ.
  *
- * <p>GotoBLAS/BLIS structure. For every NC-wide column block of C and every KC-deep slice of K, B is
- * packed into NR-wide panels (shared by all threads), then each task packs an MC×KC block of A into
- * MR-tall panels and sweeps the MR×NR register-tiled microkernel over its part of C. Transposed
- * operands are absorbed by the packing routines; the microkernel only ever sees packed data.
+ * <p>GotoBLAS/BLIS structure, arranged for what C2 makes of the Vector API. For every NC-wide column block
+ * of C, all of K × NC of op(B) is packed into NR-wide panels (shared by the tasks); each task then owns a
+ * block of C rows and, per MC-row chunk and KC-deep slice of K, sweeps the MR×NR register-tiled
+ * microkernel over it: B panel (in L1) outer, A micro-panel inner. op(A) is read in place when it is
+ * row-major and alpha = 1 (the kernel takes rows at stride lda), otherwise packed; a transposed operand
+ * is only ever absorbed by a packing routine, never materialised. Matrix-vector-like shapes take an
+ * unpacked path ({@link #isSmall}).
  *
- * <p>Determinism: the K slices, the microkernel and its FMA order depend only on the shape, never on
- * the thread count; tasks split C into disjoint MR×NR-aligned tiles. So results are bit-identical for
- * every {@link Parallel#threads()}.
+ * <p>Determinism: the path, the K slices and every element's FMA order depend only on the shape, never on
+ * the thread count; tasks own disjoint C tiles. Results are bit-identical for every
+ * {@link Parallel#threads()} (and across JIT tiers: no reduction whose order C2 may change).
  */
 public final class Gemm {
     private Gemm() {}
@@ -28,9 +31,9 @@ public final class Gemm {
      */
     static final int MR = 3;
     static final int NR = 3 * L;
-    /** K slice: a KC×NR B micro-panel (16 KiB on AVX2) stays in L1 while A micro-panels stream past it. */
+    /** K slice: a KC×NR B panel (24 KiB on AVX2) stays in L1 while the A micro-panels stream past it. */
     static final int KC = Integer.getInteger("vectorgrad.gemm.kc", 256);
-    /** A block MC×KC (144 KiB at KC=256) lives in L2. Multiple of MR. */
+    /** Rows per chunk: the chunk's A rows (MC×KC, 144 KiB) and C block stay in L2. Multiple of MR. */
     static final int MC = Integer.getInteger("vectorgrad.gemm.mc", 144);
     /** Columns per C block: an MC×NC block of C (MC·NC·4 = 243 KiB) stays in L2 across the K slices. */
     static final int NC = Integer.getInteger("vectorgrad.gemm.nc", 432) / NR * NR;
@@ -128,16 +131,18 @@ public final class Gemm {
         for (int jc = 0; jc < n; jc += ncMax) {
             int nc = Math.min(ncMax, n - jc);
             int nPanels = (nc + NR - 1) / NR;
-            // Task grid over C: about MC rows per task, a multiple of the thread count so the pool's
-            // threads end together; columns are split too when there are fewer row chunks than threads.
+            // Task grid over C: at most MC rows and at least 8 micro-panels per task, and about four
+            // tasks per thread, claimed dynamically, so a thread that the OS (or another process on a
+            // busy machine) delays leaves its share to the others instead of stalling the join.
+            // Columns are split too when there are fewer row chunks than threads.
             int tm = 1, tn = 1;
             if (threads > 1) {
-                tm = Math.min(mPanels, roundUp((m + MC - 1) / MC, threads));
+                tm = Math.max((m + MC - 1) / MC, Math.min(4 * threads, mPanels / 8));
                 if (tm < threads) tn = Math.min(nPanels, (threads + tm - 1) / tm);
             }
             final int tasksM = tm, tasksN = tn, jcF = jc;
             if (threads > 1 && nPanels > 1) {
-                int pt = Math.min(threads, nPanels);
+                int pt = Math.min(4 * threads, nPanels);
                 Parallel.forRange(pt, t -> packB(transB, b, bOff, ldb, k, jcF, nc,
                         Parallel.chunkStart(nPanels, pt, t), Parallel.chunkStart(nPanels, pt, t + 1), pb));
             } else {
@@ -425,6 +430,13 @@ public final class Gemm {
                     arOff = 0;
                     ald = kc;
                 }
+                int edge = i0 + (i1 - i0) / MR * MR;  // first row of a partial micro-panel, if any
+                if (edge < i1 && !transA) {
+                    // Bottom edge: its missing rows would be read past A's extent; copy it over zero rows.
+                    float[] e = sc.edgeA;
+                    java.util.Arrays.fill(e, 0, MR * kc, 0f);
+                    for (int r = 0; r < i1 - edge; r++) System.arraycopy(ar, arOff + (edge - i0 + r) * ald, e, r * kc, kc);
+                }
                 int pbSlice = pc * ncPad;
                 for (int np = np0; np < np1; np++) {
                     int j = jc + np * NR;
@@ -435,11 +447,7 @@ public final class Gemm {
                         float[] ai = ar;
                         int aiOff = transA ? (i - i0) / MR * panelStrideT(kc) : arOff + (i - i0) * ald, aiLd = ald;
                         if (mr < MR && !transA) {
-                            // Bottom edge: the missing rows would be read past A's extent; use zero rows instead.
-                            float[] e = sc.edgeA;
-                            java.util.Arrays.fill(e, 0, MR * kc, 0f);
-                            for (int r = 0; r < mr; r++) System.arraycopy(ai, aiOff + r * aiLd, e, r * kc, kc);
-                            ai = e;
+                            ai = sc.edgeA;
                             aiOff = 0;
                             aiLd = kc;
                         }
