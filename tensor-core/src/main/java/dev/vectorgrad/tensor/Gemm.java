@@ -135,9 +135,11 @@ public final class Gemm {
             // tasks per thread, claimed dynamically, so a thread that the OS (or another process on a
             // busy machine) delays leaves its share to the others instead of stalling the join.
             // Columns are split too when there are fewer row chunks than threads.
+            // Row tasks come in multiples of the thread count so that, undisturbed, all end together.
             int tm = 1, tn = 1;
             if (threads > 1) {
-                tm = Math.max((m + MC - 1) / MC, Math.min(4 * threads, mPanels / 8));
+                int few = Math.min(4 * threads, mPanels / 8);
+                tm = Math.min(mPanels, Math.max(roundUp((m + MC - 1) / MC, threads), few - few % threads));
                 if (tm < threads) tn = Math.min(nPanels, (threads + tm - 1) / tm);
             }
             final int tasksM = tm, tasksN = tn, jcF = jc;
