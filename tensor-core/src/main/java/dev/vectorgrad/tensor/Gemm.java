@@ -41,6 +41,8 @@ public final class Gemm {
     static final int B_BLOCK_FLOATS = 4 << 20;
     /** Problems up to this many multiply-adds skip packing (see isSmall). */
     static final long SMALL_FMAS = Long.getLong("vectorgrad.gemm.small", 0);
+    /** B blocks smaller than this many floats are packed by one thread. */
+    static final long PARALLEL_PACK_FLOATS = 1 << 17;
     /** Below this many multiply-adds one thread is faster than waking the pool. */
     static final long PARALLEL_MIN_FMAS = 200_000;
 
@@ -135,13 +137,16 @@ public final class Gemm {
             // tasks per thread, claimed dynamically, so a thread that the OS (or another process on a
             // busy machine) delays leaves its share to the others instead of stalling the join.
             // Columns are split too when there are fewer row chunks than threads.
+            // Row tasks come in multiples of the thread count so that, undisturbed, all end together.
             int tm = 1, tn = 1;
             if (threads > 1) {
-                tm = Math.max((m + MC - 1) / MC, Math.min(4 * threads, mPanels / 8));
+                int few = Math.min(4 * threads, mPanels / 8);
+                tm = Math.min(mPanels, Math.max(roundUp((m + MC - 1) / MC, threads), few - few % threads));
                 if (tm < threads) tn = Math.min(nPanels, (threads + tm - 1) / tm);
             }
             final int tasksM = tm, tasksN = tn, jcF = jc;
-            if (threads > 1 && nPanels > 1) {
+            // A small B block is packed by the caller: cheaper than a fork-join of its own.
+            if (threads > 1 && nPanels > 1 && (long) k * nc >= PARALLEL_PACK_FLOATS) {
                 int pt = Math.min(4 * threads, nPanels);
                 Parallel.forRange(pt, t -> packB(transB, b, bOff, ldb, k, jcF, nc,
                         Parallel.chunkStart(nPanels, pt, t), Parallel.chunkStart(nPanels, pt, t + 1), pb));
