@@ -40,12 +40,7 @@ public final class VMath {
         FloatVector n = t.sub(ROUND_MAGIC);
         FloatVector r = n.fma(bc(-LN2_HI), x);
         r = n.fma(bc(-LN2_LO), r);
-        FloatVector p = r.fma(1.9875691500E-4f, 1.3981999507E-3f);
-        p = p.fma(r, bc(8.3334519073E-3f));
-        p = p.fma(r, bc(4.1665795894E-2f));
-        p = p.fma(r, bc(1.6666665459E-1f));
-        p = p.fma(r, bc(5.0000001201E-1f));
-        p = p.fma(r.mul(r), r).add(1f);
+        FloatVector p = expPoly(r);
         // 2^n for n in [-159, 144], applied as two factors so each stays a normal float
         IntVector ni = t.reinterpretAsInts().sub(0x4B400000);
         IntVector e1 = ni.lanewise(VectorOperators.ASHR, 1);
@@ -66,14 +61,20 @@ public final class VMath {
         FloatVector n = t.sub(ROUND_MAGIC);
         FloatVector r = n.fma(bc(-LN2_HI), x);
         r = n.fma(bc(-LN2_LO), r);
+        FloatVector p = expPoly(r);
+        FloatVector scale = t.reinterpretAsInts().add(127 - 0x4B400000).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        return p.mul(scale).blend(0f, tiny);
+    }
+
+    /** Cephes expf polynomial: e^r for the reduced argument |r| <= ln2/2. */
+    private static FloatVector expPoly(FloatVector r) {
         FloatVector p = r.fma(1.9875691500E-4f, 1.3981999507E-3f);
         p = p.fma(r, bc(8.3334519073E-3f));
         p = p.fma(r, bc(4.1665795894E-2f));
         p = p.fma(r, bc(1.6666665459E-1f));
         p = p.fma(r, bc(5.0000001201E-1f));
         p = p.fma(r.mul(r), r).add(1f);
-        FloatVector scale = t.reinterpretAsInts().add(127 - 0x4B400000).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        return p.mul(scale).blend(0f, tiny);
+        return p;
     }
 
     private static final float SQRTHF = 0.707106781186547524f;
