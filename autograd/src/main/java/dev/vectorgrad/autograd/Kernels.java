@@ -1,7 +1,7 @@
 package dev.vectorgrad.autograd;
 
 import static dev.vectorgrad.tensor.VMath.exp;
-import static dev.vectorgrad.tensor.VMath.normalCdf;
+import static dev.vectorgrad.tensor.VMath.geluDerivative;
 
 import dev.vectorgrad.tensor.Parallel;
 import jdk.incubator.vector.FloatVector;
@@ -45,9 +45,7 @@ final class Kernels {
             int i = s;
             for (int up = s + S.loopBound(e - s); i < up; i += L) {
                 FloatVector v = FloatVector.fromArray(S, x, xo + i);
-                FloatVector pdf = exp(v.mul(v).mul(-0.5f)).mul(INV_SQRT_2PI);
-                FloatVector d = normalCdf(v).add(v.mul(pdf));
-                d.mul(FloatVector.fromArray(S, g, go + i)).intoArray(dx, i);
+                geluDerivative(v).mul(FloatVector.fromArray(S, g, go + i)).intoArray(dx, i);
             }
             for (; i < e; i++) {
                 double v = x[xo + i];

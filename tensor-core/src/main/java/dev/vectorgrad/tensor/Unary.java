@@ -58,51 +58,139 @@ final class Unary {
         }
     }
 
-    /** n is a multiple of the lane count. */
+    /**
+     * n is a multiple of the lane count. Each op's loop is a method of its own: one method holding every loop
+     * exceeded C2's inlining budget (NodeCountInliningCutoff), the vector helpers stopped inlining, and the
+     * vectors were boxed — exp and gelu ran about 5x slower than their arithmetic.
+     */
     private static void vectors(int op, float[] x, int xo, float[] y, int yo, int n, float a, float b) {
-        int i = 0;
         switch (op) {
-            case NEG -> { for (; i < n; i += L) ld(x, xo + i).neg().intoArray(y, yo + i); }
-            case ABS -> { for (; i < n; i += L) ld(x, xo + i).abs().intoArray(y, yo + i); }
-            case EXP -> { for (; i < n; i += L) VMath.exp(ld(x, xo + i)).intoArray(y, yo + i); }
-            case LOG -> { for (; i < n; i += L) VMath.log(ld(x, xo + i)).intoArray(y, yo + i); }
-            case SQRT -> { for (; i < n; i += L) ld(x, xo + i).sqrt().intoArray(y, yo + i); }
-            case RSQRT -> {
-                FloatVector one = VMath.bc(1f);
-                for (; i < n; i += L) one.div(ld(x, xo + i).sqrt()).intoArray(y, yo + i);
-            }
-            case RECIP -> {
-                FloatVector one = VMath.bc(1f);
-                for (; i < n; i += L) one.div(ld(x, xo + i)).intoArray(y, yo + i);
-            }
-            case TANH -> { for (; i < n; i += L) VMath.tanh(ld(x, xo + i)).intoArray(y, yo + i); }
-            case SIGMOID -> { for (; i < n; i += L) VMath.sigmoid(ld(x, xo + i)).intoArray(y, yo + i); }
-            case RELU -> {
-                for (; i < n; i += L) {
-                    FloatVector v = ld(x, xo + i);
-                    v.blend(0f, v.compare(VectorOperators.LT, 0f)).intoArray(y, yo + i);
-                }
-            }
-            case GELU -> { for (; i < n; i += L) VMath.gelu(ld(x, xo + i)).intoArray(y, yo + i); }
-            case GELU_TANH -> { for (; i < n; i += L) VMath.geluTanh(ld(x, xo + i)).intoArray(y, yo + i); }
-            case ERF -> { for (; i < n; i += L) VMath.erf(ld(x, xo + i)).intoArray(y, yo + i); }
-            case SQUARE -> {
-                for (; i < n; i += L) {
-                    FloatVector v = ld(x, xo + i);
-                    v.mul(v).intoArray(y, yo + i);
-                }
-            }
-            case CUBE -> {
-                for (; i < n; i += L) {
-                    FloatVector v = ld(x, xo + i);
-                    v.mul(v).mul(v).intoArray(y, yo + i);
-                }
-            }
-            case ADD_S -> { for (; i < n; i += L) ld(x, xo + i).add(a).intoArray(y, yo + i); }
-            case MUL_S -> { for (; i < n; i += L) ld(x, xo + i).mul(a).intoArray(y, yo + i); }
-            case CLAMP -> { for (; i < n; i += L) ld(x, xo + i).max(a).min(b).intoArray(y, yo + i); }
-            case POW -> { for (; i < n; i++) y[yo + i] = (float) Math.pow(x[xo + i], a); }
+            case NEG -> neg(x, xo, y, yo, n, a, b);
+            case ABS -> abs(x, xo, y, yo, n, a, b);
+            case EXP -> exp(x, xo, y, yo, n, a, b);
+            case LOG -> log(x, xo, y, yo, n, a, b);
+            case SQRT -> sqrt(x, xo, y, yo, n, a, b);
+            case TANH -> tanh(x, xo, y, yo, n, a, b);
+            case SIGMOID -> sigmoid(x, xo, y, yo, n, a, b);
+            case GELU -> gelu(x, xo, y, yo, n, a, b);
+            case GELU_TANH -> gelutanh(x, xo, y, yo, n, a, b);
+            case ERF -> erf(x, xo, y, yo, n, a, b);
+            case ADD_S -> adds(x, xo, y, yo, n, a, b);
+            case MUL_S -> muls(x, xo, y, yo, n, a, b);
+            case CLAMP -> clamp(x, xo, y, yo, n, a, b);
+            case POW -> pow(x, xo, y, yo, n, a, b);
+            case RSQRT -> rsqrt(x, xo, y, yo, n, a, b);
+            case RECIP -> recip(x, xo, y, yo, n, a, b);
+            case RELU -> relu(x, xo, y, yo, n, a, b);
+            case SQUARE -> square(x, xo, y, yo, n, a, b);
+            case CUBE -> cube(x, xo, y, yo, n, a, b);
             default -> throw new IllegalStateException("unary op " + op);
+        }
+    }
+
+    private static void neg(float[] x, int xo, float[] y, int yo, int n, float a, float b) {
+        int i = 0;
+        for (; i < n; i += L) ld(x, xo + i).neg().intoArray(y, yo + i);
+    }
+
+    private static void abs(float[] x, int xo, float[] y, int yo, int n, float a, float b) {
+        int i = 0;
+        for (; i < n; i += L) ld(x, xo + i).abs().intoArray(y, yo + i);
+    }
+
+    private static void exp(float[] x, int xo, float[] y, int yo, int n, float a, float b) {
+        int i = 0;
+        for (; i < n; i += L) VMath.exp(ld(x, xo + i)).intoArray(y, yo + i);
+    }
+
+    private static void log(float[] x, int xo, float[] y, int yo, int n, float a, float b) {
+        int i = 0;
+        for (; i < n; i += L) VMath.log(ld(x, xo + i)).intoArray(y, yo + i);
+    }
+
+    private static void sqrt(float[] x, int xo, float[] y, int yo, int n, float a, float b) {
+        int i = 0;
+        for (; i < n; i += L) ld(x, xo + i).sqrt().intoArray(y, yo + i);
+    }
+
+    private static void tanh(float[] x, int xo, float[] y, int yo, int n, float a, float b) {
+        int i = 0;
+        for (; i < n; i += L) VMath.tanh(ld(x, xo + i)).intoArray(y, yo + i);
+    }
+
+    private static void sigmoid(float[] x, int xo, float[] y, int yo, int n, float a, float b) {
+        int i = 0;
+        for (; i < n; i += L) VMath.sigmoid(ld(x, xo + i)).intoArray(y, yo + i);
+    }
+
+    private static void gelu(float[] x, int xo, float[] y, int yo, int n, float a, float b) {
+        int i = 0;
+        for (; i < n; i += L) VMath.gelu(ld(x, xo + i)).intoArray(y, yo + i);
+    }
+
+    private static void gelutanh(float[] x, int xo, float[] y, int yo, int n, float a, float b) {
+        int i = 0;
+        for (; i < n; i += L) VMath.geluTanh(ld(x, xo + i)).intoArray(y, yo + i);
+    }
+
+    private static void erf(float[] x, int xo, float[] y, int yo, int n, float a, float b) {
+        int i = 0;
+        for (; i < n; i += L) VMath.erf(ld(x, xo + i)).intoArray(y, yo + i);
+    }
+
+    private static void adds(float[] x, int xo, float[] y, int yo, int n, float a, float b) {
+        int i = 0;
+        for (; i < n; i += L) ld(x, xo + i).add(a).intoArray(y, yo + i);
+    }
+
+    private static void muls(float[] x, int xo, float[] y, int yo, int n, float a, float b) {
+        int i = 0;
+        for (; i < n; i += L) ld(x, xo + i).mul(a).intoArray(y, yo + i);
+    }
+
+    private static void clamp(float[] x, int xo, float[] y, int yo, int n, float a, float b) {
+        int i = 0;
+        for (; i < n; i += L) ld(x, xo + i).max(a).min(b).intoArray(y, yo + i);
+    }
+
+    private static void pow(float[] x, int xo, float[] y, int yo, int n, float a, float b) {
+        int i = 0;
+        for (; i < n; i++) y[yo + i] = (float) Math.pow(x[xo + i], a);
+    }
+
+    private static void rsqrt(float[] x, int xo, float[] y, int yo, int n, float a, float b) {
+        int i = 0;
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        for (; i < n; i += L) one.div(ld(x, xo + i).sqrt()).intoArray(y, yo + i);
+    }
+
+    private static void recip(float[] x, int xo, float[] y, int yo, int n, float a, float b) {
+        int i = 0;
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        for (; i < n; i += L) one.div(ld(x, xo + i)).intoArray(y, yo + i);
+    }
+
+    private static void relu(float[] x, int xo, float[] y, int yo, int n, float a, float b) {
+        int i = 0;
+        for (; i < n; i += L) {
+            FloatVector v = ld(x, xo + i);
+            v.blend(0f, v.compare(VectorOperators.LT, 0f)).intoArray(y, yo + i);
+        }
+    }
+
+    private static void square(float[] x, int xo, float[] y, int yo, int n, float a, float b) {
+        int i = 0;
+        for (; i < n; i += L) {
+            FloatVector v = ld(x, xo + i);
+            v.mul(v).intoArray(y, yo + i);
+        }
+    }
+
+    private static void cube(float[] x, int xo, float[] y, int yo, int n, float a, float b) {
+        int i = 0;
+        for (; i < n; i += L) {
+            FloatVector v = ld(x, xo + i);
+            v.mul(v).mul(v).intoArray(y, yo + i);
         }
     }
 
