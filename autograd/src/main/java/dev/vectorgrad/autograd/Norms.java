@@ -4,6 +4,7 @@ import dev.vectorgrad.tensor.LayerNormKernel;
 import dev.vectorgrad.tensor.Parallel;
 import dev.vectorgrad.tensor.Shapes;
 import dev.vectorgrad.tensor.Tensor;
+import dev.vectorgrad.tensor.VMath;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 
@@ -80,31 +81,13 @@ final class Norms {
             int tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
             float[][] pw = needW ? new float[tasks][] : null, pb = needB ? new float[tasks][] : null;
             float[] mean = this.mean, rstd = this.rstd;
+            float[] wv = wd != null ? wd : ones(cols);
+            int wvo = wd != null ? wo : 0;
             Parallel.forRange(tasks, t -> {
                 int r0 = t * ROWS_PER_TASK, r1 = Math.min(rows, r0 + ROWS_PER_TASK);
                 float[] accW = needW ? new float[cols] : null, accB = needB ? new float[cols] : null;
-                for (int r = r0; r < r1; r++) {
-                    int xb = xo + r * cols, gb = go + r * cols;
-                    float mu = mean[r], rs = rstd[r];
-                    if (needX) {
-                        double sg = 0, sgx = 0;
-                        for (int j = 0; j < cols; j++) {
-                            float xh = (xd[xb + j] - mu) * rs;
-                            float gh = wd == null ? gd[gb + j] : gd[gb + j] * wd[wo + j];
-                            sg += gh;
-                            sgx += gh * xh;
-                        }
-                        float a = (float) (sg / cols), c = (float) (sgx / cols);
-                        int ob = r * cols;
-                        for (int j = 0; j < cols; j++) {
-                            float xh = (xd[xb + j] - mu) * rs;
-                            float gh = wd == null ? gd[gb + j] : gd[gb + j] * wd[wo + j];
-                            dx[ob + j] = rs * (gh - a - xh * c);
-                        }
-                    }
-                    if (needW) for (int j = 0; j < cols; j++) accW[j] += gd[gb + j] * ((xd[xb + j] - mu) * rs);
-                    if (needB) for (int j = 0; j < cols; j++) accB[j] += gd[gb + j];
-                }
+                for (int r = r0; r < r1; r++)
+                    backwardRow(xd, xo + r * cols, gd, go + r * cols, wv, wvo, mean[r], rstd[r], cols, dx, r * cols, accW, accB);
                 if (needW) pw[t] = accW;
                 if (needB) pb[t] = accB;
             });
@@ -113,6 +96,63 @@ final class Norms {
             if (needW) res[1] = Tensor.wrap(sumPartials(pw, cols), cols);
             if (needB) res[2] = Tensor.wrap(sumPartials(pb, cols), cols);
             return res;
+        }
+
+        /**
+         * One row: with x̂ = (x − mu)·rs and ĝ = g⊙w, dx = rs·(ĝ − mean(ĝ) − x̂·mean(ĝ⊙x̂)) (when dx != null),
+         * accW += g⊙x̂, accB += g (when non-null). Vector lanes plus a scalar tail, summed in a fixed order.
+         */
+        static void backwardRow(float[] x, int xb, float[] g, int gb, float[] w, int wo, float mu, float rs, int cols,
+                                float[] dx, int ob, float[] accW, float[] accB) {
+            var S = Kernels.S;
+            int L = Kernels.L, up = S.loopBound(cols);
+            if (dx != null) {
+                FloatVector sg = FloatVector.zero(S), sgx = FloatVector.zero(S);
+                float tg = 0, tgx = 0;
+                int j = 0;
+                for (; j < up; j += L) {
+                    FloatVector xh = FloatVector.fromArray(S, x, xb + j).sub(mu).mul(rs);
+                    FloatVector gh = FloatVector.fromArray(S, g, gb + j).mul(FloatVector.fromArray(S, w, wo + j));
+                    sg = sg.add(gh);
+                    sgx = gh.fma(xh, sgx);
+                }
+                for (; j < cols; j++) {
+                    float xh = (x[xb + j] - mu) * rs, gh = g[gb + j] * w[wo + j];
+                    tg += gh;
+                    tgx += gh * xh;
+                }
+                float a = (VMath.sumLanes(sg) + tg) / cols, c = (VMath.sumLanes(sgx) + tgx) / cols;
+                j = 0;
+                for (; j < up; j += L) {
+                    FloatVector xh = FloatVector.fromArray(S, x, xb + j).sub(mu).mul(rs);
+                    FloatVector gh = FloatVector.fromArray(S, g, gb + j).mul(FloatVector.fromArray(S, w, wo + j));
+                    gh.sub(a).sub(xh.mul(c)).mul(rs).intoArray(dx, ob + j);
+                }
+                for (; j < cols; j++) {
+                    float xh = (x[xb + j] - mu) * rs, gh = g[gb + j] * w[wo + j];
+                    dx[ob + j] = rs * (gh - a - xh * c);
+                }
+            }
+            if (accW != null) {
+                int j = 0;
+                for (; j < up; j += L) {
+                    FloatVector xh = FloatVector.fromArray(S, x, xb + j).sub(mu).mul(rs);
+                    FloatVector.fromArray(S, g, gb + j).fma(xh, FloatVector.fromArray(S, accW, j)).intoArray(accW, j);
+                }
+                for (; j < cols; j++) accW[j] += g[gb + j] * ((x[xb + j] - mu) * rs);
+            }
+            if (accB != null) {
+                int j = 0;
+                for (; j < up; j += L)
+                    FloatVector.fromArray(S, accB, j).add(FloatVector.fromArray(S, g, gb + j)).intoArray(accB, j);
+                for (; j < cols; j++) accB[j] += g[gb + j];
+            }
+        }
+
+        private static float[] ones(int n) {
+            float[] o = new float[n];
+            Arrays.fill(o, 1f);
+            return o;
         }
 
         /** Per-task partial sums added in task order (the same for every thread count). */

@@ -370,6 +370,9 @@ class OpsGradCheckTest {
         okRef(in -> in[0].layerNorm(null, null, 1e-5f), d -> naiveLayerNorm(d[0], null, null, rows, cols, 1e-5),
                 narrowedView(-2, 2, rows, cols));
         ok(in -> in[0].layerNorm(in[1], in[2], 1e-5f), randIn(-2, 2, 2, 3, cols), randIn(0.5f, 1.5f, cols), rand(cols));
+        // several vectors per row plus a tail (the backward kernel's vector loops)
+        okRef(in -> in[0].layerNorm(in[1], in[2], 1e-5f), d -> naiveLayerNorm(d[0], d[1], d[2], 5, 37, 1e-5),
+                randIn(-2, 2, 5, 37), randIn(0.5f, 1.5f, 37), rand(37));
     }
 
     // ------------------------------------------------------------------ embedding, losses
