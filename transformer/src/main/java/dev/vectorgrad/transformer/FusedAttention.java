@@ -2,7 +2,6 @@ package dev.vectorgrad.transformer;
 
 import dev.vectorgrad.autograd.Node;
 import dev.vectorgrad.autograd.Variable;
-import dev.vectorgrad.tensor.Gemm;
 import dev.vectorgrad.tensor.Parallel;
 import dev.vectorgrad.tensor.Rng;
 import dev.vectorgrad.tensor.Tensor;
@@ -13,14 +12,15 @@ import java.util.Arrays;
  * {@code qkv [B, T, 3C]} (q, k, v side by side, each split into H heads of D = C/H columns) to
  * {@code y [B, T, C]} (the heads side by side again), i.e. the split, the two transposes, the scaled causal
  * softmax attention, the attention-weight dropout and the merge of heads, without materialising q, k, v or
- * the head-major layout. The GEMMs read each head straight from the [B, T, 3C] rows with leading dimension 3C.
+ * the head-major layout. The head's products ({@link AttentionKernels}) read it straight from the [B, T, 3C] rows
+ * and skip the masked upper triangle.
  *
  * <p>One (batch, head) pair per pool task, so the output and gradients of a task are its own columns and the
  * result is the same for every thread count. Forward keeps only each row's log-sum-exp (and the dropout mask
  * when dropout is on); backward recomputes P = exp(S − lse).
  */
 public final class FusedAttention extends Node {
-    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[2][0]);
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[5][0]);
 
     private static float[] scratch(int which, int n) {
         float[][] s = SCRATCH.get();
@@ -71,23 +71,28 @@ public final class FusedAttention extends Node {
     }
 
     private void forward(float[] out) {
-        int T = t, C = c, D = c / h, H = h, ld = 3 * C;
+        int T = t, C = c, D = c / h, H = h, ld = 3 * C, tp = AttentionKernels.padded(T);
         float[] x = qkv.storage();
         int xo = qkv.offset();
         float[] mk = mask, ls = lse;
         Parallel.forRange(b * H, task -> {
             int bi = task / H, hi = task % H;
-            float[] p = scratch(0, T * T);
+            float[] kt = scratch(0, D * tp), p = scratch(1, T * tp);
             int q0 = xo + bi * T * ld + hi * D;
-            Gemm.sgemm(false, true, T, T, D, scale, x, q0, ld, x, q0 + C, ld, 0f, p, 0, T);
-            for (int i = 0; i < T; i++) ls[task * T + i] = VecMath.softmaxCausalRow(p, i * T, i + 1, T);
-            if (mk != null) mul(p, mk, task * T * T, T * T);
-            Gemm.sgemm(false, false, T, D, T, 1f, p, 0, T, x, q0 + 2 * C, ld, 0f, out, bi * T * C + hi * D, C);
+            AttentionKernels.transpose(x, q0 + C, ld, T, D, kt, tp);
+            for (int i = 0; i < T; i++) {
+                int pi = i * tp;
+                AttentionKernels.scoresRow(x, q0 + i * ld, D, kt, tp, i + 1, scale, p, pi);
+                ls[task * T + i] = VecMath.softmaxCausalRow(p, pi, i + 1, tp);
+                if (mk != null) mul(p, pi, mk, task * T * T + i * T, i + 1);
+                AttentionKernels.combine(p, pi, 1, i + 1, x, q0 + 2 * C, ld, D, 1f, out, (bi * T + i) * C + hi * D);
+            }
         });
     }
 
-    private static void mul(float[] p, float[] m, int mo, int n) {
-        for (int i = 0; i < n; i++) p[i] *= m[mo + i];
+    /** p[po + j] *= m[mo + j] for j < n. */
+    private static void mul(float[] p, int po, float[] m, int mo, int n) {
+        for (int j = 0; j < n; j++) p[po + j] *= m[mo + j];
     }
 
     @Override
@@ -95,48 +100,42 @@ public final class FusedAttention extends Node {
         Tensor g = gIn.contiguous();
         float[] gd = g.storage();
         int go = g.offset();
-        int T = t, C = c, D = c / h, H = h, ld = 3 * C;
+        int T = t, C = c, D = c / h, H = h, ld = 3 * C, tp = AttentionKernels.padded(T);
         float[] x = qkv.storage();
         int xo = qkv.offset();
         float[] dx = new float[b * T * ld];
         float[] mk = mask, ls = lse;
         Parallel.forRange(b * H, task -> {
             int bi = task / H, hi = task % H;
-            float[] p = scratch(0, T * T), dp = scratch(1, T * T);
+            float[] kt = scratch(0, D * tp), p = scratch(1, T * tp), dp = scratch(2, T * tp), vt = scratch(3, D * tp);
+            float[] pm = mk == null ? p : scratch(4, T * tp); // P ⊙ dropout mask, what multiplied V
             int q0 = xo + bi * T * ld + hi * D, d0 = bi * T * ld + hi * D, g0 = go + bi * T * C + hi * D;
-            Gemm.sgemm(false, true, T, T, D, scale, x, q0, ld, x, q0 + C, ld, 0f, p, 0, T);
-            for (int i = 0; i < T; i++) VecMath.expRow(p, i * T, i + 1, T, ls[task * T + i]);
-            // dP = dO·Vᵀ (through the dropout mask)
-            Gemm.sgemm(false, true, T, T, D, 1f, gd, g0, C, x, q0 + 2 * C, ld, 0f, dp, 0, T);
-            if (mk != null) {
-                mul(dp, mk, task * T * T, T * T);
-                // dV = (P ⊙ mask)ᵀ·dO: use the masked P, then restore P from dp's spare? recompute instead.
-                float[] pm = scratch2(T * T);
-                for (int i = 0; i < T * T; i++) pm[i] = p[i] * mk[task * T * T + i];
-                Gemm.sgemm(true, false, T, D, T, 1f, pm, 0, T, gd, g0, C, 0f, dx, d0 + 2 * C, ld);
-            } else {
-                Gemm.sgemm(true, false, T, D, T, 1f, p, 0, T, gd, g0, C, 0f, dx, d0 + 2 * C, ld);
-            }
-            // dS = P ⊙ (dP − rowsum(dP ⊙ P)), into dp
+            AttentionKernels.transpose(x, q0 + C, ld, T, D, kt, tp);
+            AttentionKernels.transpose(x, q0 + 2 * C, ld, T, D, vt, tp);
             for (int i = 0; i < T; i++) {
-                int o = i * T, len = i + 1;
-                float dd = VecMath.dot(dp, o, p, o, len);
-                for (int j = 0; j < len; j++) dp[o + j] = p[o + j] * (dp[o + j] - dd);
-                Arrays.fill(dp, o + len, o + T, 0f);
+                int pi = i * tp, len = i + 1;
+                // P (recomputed from the saved log-sum-exp) and dP = dO·Vᵀ (through the mask)
+                AttentionKernels.scoresRow(x, q0 + i * ld, D, kt, tp, len, scale, p, pi);
+                VecMath.expRow(p, pi, len, tp, ls[task * T + i]);
+                AttentionKernels.scoresRow(gd, g0 + i * C, D, vt, tp, len, 1f, dp, pi);
+                if (mk != null) {
+                    int mo = task * T * T + i * T;
+                    mul(dp, pi, mk, mo, len);
+                    for (int j = 0; j < len; j++) pm[pi + j] = p[pi + j] * mk[mo + j];
+                }
+                // dS = P ⊙ (dP − rowsum(dP ⊙ P)), into dp
+                float dd = VecMath.dot(dp, pi, p, pi, len);
+                for (int j = 0; j < len; j++) dp[pi + j] = p[pi + j] * (dp[pi + j] - dd);
             }
-            // dQ = dS·K·scale, dK = dSᵀ·Q·scale
-            Gemm.sgemm(false, false, T, D, T, scale, dp, 0, T, x, q0 + C, ld, 0f, dx, d0, ld);
-            Gemm.sgemm(true, false, T, D, T, scale, dp, 0, T, x, q0, ld, 0f, dx, d0 + C, ld);
+            for (int i = 0; i < T; i++) {
+                int col = i * tp + i, rest = T - i;
+                // dV_i = Σ_{r ≥ i} P[r, i]·dO_r;  dK_i = scale·Σ_{r ≥ i} dS[r, i]·Q_r;  dQ_i = scale·Σ_{j ≤ i} dS[i, j]·K_j
+                AttentionKernels.combine(pm, col, tp, rest, gd, g0 + i * C, C, D, 1f, dx, d0 + i * ld + 2 * C);
+                AttentionKernels.combine(dp, col, tp, rest, x, q0 + i * ld, ld, D, scale, dx, d0 + i * ld + C);
+                AttentionKernels.combine(dp, i * tp, 1, i + 1, x, q0 + C, ld, D, scale, dx, d0 + i * ld);
+            }
         });
         return new Tensor[] {Tensor.wrap(dx, b, T, ld)};
-    }
-
-    private static final ThreadLocal<float[][]> SCRATCH2 = ThreadLocal.withInitial(() -> new float[1][0]);
-
-    private static float[] scratch2(int n) {
-        float[][] s = SCRATCH2.get();
-        if (s[0].length < n) s[0] = new float[n];
-        return s[0];
     }
 
     @Override

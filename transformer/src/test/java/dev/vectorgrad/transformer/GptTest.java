@@ -116,8 +116,14 @@ class GptTest {
     /** Without dropout, fused attention equals the unfused reference (split, transpose, softmax(QKᵀ/√d + mask)·V). */
     @Test
     void fusedAttentionMatchesReference() {
-        Rng r = new Rng(8);
-        int b = 2, t = 6, c = 12, h = 3, d = c / h;
+        // T = 1, odd T, T past a vector multiple and past 64; head sizes below, at and between vector multiples
+        int[][] shapes = {{2, 6, 12, 3}, {1, 1, 8, 2}, {2, 9, 10, 2}, {1, 70, 96, 3}, {1, 17, 40, 1}, {1, 33, 64, 1}};
+        for (int[] sh : shapes) checkAttentionForward(sh[0], sh[1], sh[2], sh[3]);
+    }
+
+    private static void checkAttentionForward(int b, int t, int c, int h) {
+        Rng r = new Rng(8 + t);
+        int d = c / h;
         float[] qkv = new float[b * t * 3 * c];
         r.fillNormal(qkv, 0, qkv.length, 0, 1);
         Tensor x = Tensor.of(qkv, b, t, 3 * c);
@@ -138,9 +144,27 @@ class GptTest {
                     for (int k = 0; k < d; k++) {
                         double o = 0;
                         for (int j = 0; j <= i; j++) o += s[j] / z * x.get(bi, j, 2 * c + hi * d + k);
-                        assertThat((double) got[(bi * t + i) * c + hi * d + k]).isCloseTo(o, org.assertj.core.data.Offset.offset(1e-5));
+                        assertThat((double) got[(bi * t + i) * c + hi * d + k])
+                                .as("b=%d t=%d c=%d h=%d at (%d, %d, %d)", b, t, c, h, bi, i, hi * d + k)
+                                .isCloseTo(o, org.assertj.core.data.Offset.offset(2e-5));
                     }
                 }
+    }
+
+    /** The fused node's gradient at shapes whose T and head size are not vector multiples (plus T = 1). */
+    @Test
+    void fusedAttentionGradCheckAwkwardShapes() {
+        int[][] shapes = {{1, 1, 6, 2}, {1, 11, 20, 2}, {1, 9, 18, 1}};
+        for (int[] sh : shapes) {
+            Rng r = new Rng(5 + sh[1]);
+            float[] q = new float[sh[0] * sh[1] * 3 * sh[2]];
+            r.fillNormal(q, 0, q.length, 0, 1);
+            for (float p : new float[] {0f, 0.25f}) {
+                GradCheck.Report rep = GradCheck.assertOk(in -> FusedAttention.apply(in[0], sh[3], p, true, new Rng(11)),
+                        Tensor.of(q.clone(), sh[0], sh[1], 3 * sh[2]));
+                assertThat(rep.ok()).isTrue();
+            }
+        }
     }
 
     /** Greedy decoding with the KV cache gives the tokens (and logits) of full recomputation. */
