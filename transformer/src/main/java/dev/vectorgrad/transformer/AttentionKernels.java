@@ -9,10 +9,10 @@ import jdk.incubator.vector.VectorSpecies;
  * 64×64×32 (it ran those at a quarter of its large-matrix speed). Both forms skip the masked upper triangle,
  * which halves the work:
  * <ul>
- *   <li>{@link #scoresRow}: one row of S = alpha·Q·Kᵀ against a transposed, padded copy of K (j in vectors,
- *       d as broadcasts: four accumulators, no horizontal sums);</li>
- *   <li>{@link #combine}: one row of P·V (or dS·K, and, walking a column of P with a stride, one row of
- *       Pᵀ·dO or dSᵀ·Q): the D outputs in up to four vector accumulators, one broadcast per term.</li>
+ *   <li>{@link #scoresTile}: four rows of S = alpha·Q·Kᵀ against a transposed, padded copy of K (j in vectors,
+ *       d as broadcasts, no horizontal sums);</li>
+ *   <li>{@link #combine2}: two rows of P·V (or dS·K, and, walking columns of P with a stride, of Pᵀ·dO or
+ *       dSᵀ·Q): the D outputs in vector accumulators, one broadcast per term.</li>
  * </ul>
  * Every output element is summed in a fixed order that depends only on the shapes.
  */
@@ -36,64 +36,110 @@ final class AttentionKernels {
     }
 
     /**
-     * out[oo + j] = alpha·Σ_d a[ao + d]·bt[d·tp + j] for j < len (rounded up to whole vectors: the padding
-     * columns up to tp receive values the caller ignores). bt is the transposed operand from {@link #transpose}.
+     * Up to four rows of S = alpha·A·B: out[oo + r·ldo + j] = alpha·Σ_d a[ao + r·lda + d]·bt[d·tp + j] for
+     * r < rows (1..4) and j < len, len rounded up to whole vectors (the padding columns up to tp receive values
+     * the caller ignores). bt is the transposed operand from {@link #transpose}.
+     *
+     * <p>The tile is 4 rows × 2 vectors: eight independent FMA chains, enough to cover the FMA latency (one
+     * accumulator per row, the obvious loop, runs at a quarter of the FMA rate), in 8 + 2 + 4 = 14 registers.
+     * Missing rows (rows < 4) repeat row 0 and are not stored.
      */
-    static void scoresRow(float[] a, int ao, int dd, float[] bt, int tp, int len, float alpha, float[] out, int oo) {
-        int j = 0;
-        for (; j + 4 * L <= padded(len); j += 4 * L) {
+    static void scoresTile(float[] a, int ao, int lda, int rows, int dd, float[] bt, int tp, int len, float alpha,
+                           float[] out, int oo, int ldo) {
+        int a1 = ao + (rows > 1 ? lda : 0), a2 = ao + (rows > 2 ? 2 * lda : 0), a3 = ao + (rows > 3 ? 3 * lda : 0);
+        int end = padded(len), j = 0;
+        for (; j + 2 * L <= end; j += 2 * L) {
+            FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+            for (int d = 0, r = j; d < dd; d++, r += tp) {
+                FloatVector b0 = FloatVector.fromArray(S, bt, r), b1 = FloatVector.fromArray(S, bt, r + L);
+                FloatVector x = FloatVector.broadcast(S, a[ao + d]);
+                c00 = x.fma(b0, c00);
+                c01 = x.fma(b1, c01);
+                x = FloatVector.broadcast(S, a[a1 + d]);
+                c10 = x.fma(b0, c10);
+                c11 = x.fma(b1, c11);
+                x = FloatVector.broadcast(S, a[a2 + d]);
+                c20 = x.fma(b0, c20);
+                c21 = x.fma(b1, c21);
+                x = FloatVector.broadcast(S, a[a3 + d]);
+                c30 = x.fma(b0, c30);
+                c31 = x.fma(b1, c31);
+            }
+            c00.mul(alpha).intoArray(out, oo + j);
+            c01.mul(alpha).intoArray(out, oo + j + L);
+            if (rows > 1) { c10.mul(alpha).intoArray(out, oo + ldo + j); c11.mul(alpha).intoArray(out, oo + ldo + j + L); }
+            if (rows > 2) { c20.mul(alpha).intoArray(out, oo + 2 * ldo + j); c21.mul(alpha).intoArray(out, oo + 2 * ldo + j + L); }
+            if (rows > 3) { c30.mul(alpha).intoArray(out, oo + 3 * ldo + j); c31.mul(alpha).intoArray(out, oo + 3 * ldo + j + L); }
+        }
+        if (j < end) { // one vector left
             FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0;
             for (int d = 0, r = j; d < dd; d++, r += tp) {
-                FloatVector x = FloatVector.broadcast(S, a[ao + d]);
-                c0 = x.fma(FloatVector.fromArray(S, bt, r), c0);
-                c1 = x.fma(FloatVector.fromArray(S, bt, r + L), c1);
-                c2 = x.fma(FloatVector.fromArray(S, bt, r + 2 * L), c2);
-                c3 = x.fma(FloatVector.fromArray(S, bt, r + 3 * L), c3);
+                FloatVector b0 = FloatVector.fromArray(S, bt, r);
+                c0 = FloatVector.broadcast(S, a[ao + d]).fma(b0, c0);
+                c1 = FloatVector.broadcast(S, a[a1 + d]).fma(b0, c1);
+                c2 = FloatVector.broadcast(S, a[a2 + d]).fma(b0, c2);
+                c3 = FloatVector.broadcast(S, a[a3 + d]).fma(b0, c3);
             }
             c0.mul(alpha).intoArray(out, oo + j);
-            c1.mul(alpha).intoArray(out, oo + j + L);
-            c2.mul(alpha).intoArray(out, oo + j + 2 * L);
-            c3.mul(alpha).intoArray(out, oo + j + 3 * L);
-        }
-        for (; j < len; j += L) {
-            FloatVector c0 = FloatVector.zero(S);
-            for (int d = 0, r = j; d < dd; d++, r += tp)
-                c0 = FloatVector.broadcast(S, a[ao + d]).fma(FloatVector.fromArray(S, bt, r), c0);
-            c0.mul(alpha).intoArray(out, oo + j);
+            if (rows > 1) c1.mul(alpha).intoArray(out, oo + ldo + j);
+            if (rows > 2) c2.mul(alpha).intoArray(out, oo + 2 * ldo + j);
+            if (rows > 3) c3.mul(alpha).intoArray(out, oo + 3 * ldo + j);
         }
     }
 
     /**
-     * out[oo + d] = alpha·Σ_{t < n} w[wo + t·ws]·m[mo + t·ldm + d] for d < dd (overwrites). With ws = 1 this is
-     * a row of W·M; with ws = the row length of W it walks a column of W, i.e. a row of Wᵀ·M.
+     * Two rows of a weighted sum: out[ooR + d] = alpha·Σ_{t < n} w[woR + t·ws]·m[mo + t·ldm + d] for d < dd and
+     * R = 0, 1 (overwrites). With ws = 1 each is a row of W·M; with ws = the row length of W it walks a column
+     * of W, i.e. a row of Wᵀ·M. Both rows share the t range, so the caller makes the weights outside a row's
+     * causal range exact zeros (adding 0·m leaves the sum's bits unchanged). For a single row pass the same
+     * offsets twice. The tile is 2 rows × 4 vectors: eight FMA chains in 8 + 4 + 2 registers.
      */
-    static void combine(float[] w, int wo, int ws, int n, float[] m, int mo, int ldm, int dd, float alpha,
-                        float[] out, int oo) {
+    static void combine2(float[] w, int wo0, int wo1, int ws, int n, float[] m, int mo, int ldm, int dd, float alpha,
+                         float[] out, int oo0, int oo1) {
         int d = 0;
         for (; d + 4 * L <= dd; d += 4 * L) {
-            FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0;
-            for (int t = 0, wi = wo, r = mo + d; t < n; t++, wi += ws, r += ldm) {
-                FloatVector x = FloatVector.broadcast(S, w[wi]);
-                c0 = x.fma(FloatVector.fromArray(S, m, r), c0);
-                c1 = x.fma(FloatVector.fromArray(S, m, r + L), c1);
-                c2 = x.fma(FloatVector.fromArray(S, m, r + 2 * L), c2);
-                c3 = x.fma(FloatVector.fromArray(S, m, r + 3 * L), c3);
+            FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+            for (int t = 0, w0 = wo0, w1 = wo1, r = mo + d; t < n; t++, w0 += ws, w1 += ws, r += ldm) {
+                FloatVector m0 = FloatVector.fromArray(S, m, r), m1 = FloatVector.fromArray(S, m, r + L);
+                FloatVector m2 = FloatVector.fromArray(S, m, r + 2 * L), m3 = FloatVector.fromArray(S, m, r + 3 * L);
+                FloatVector x = FloatVector.broadcast(S, w[w0]);
+                c00 = x.fma(m0, c00);
+                c01 = x.fma(m1, c01);
+                c02 = x.fma(m2, c02);
+                c03 = x.fma(m3, c03);
+                x = FloatVector.broadcast(S, w[w1]);
+                c10 = x.fma(m0, c10);
+                c11 = x.fma(m1, c11);
+                c12 = x.fma(m2, c12);
+                c13 = x.fma(m3, c13);
             }
-            c0.mul(alpha).intoArray(out, oo + d);
-            c1.mul(alpha).intoArray(out, oo + d + L);
-            c2.mul(alpha).intoArray(out, oo + d + 2 * L);
-            c3.mul(alpha).intoArray(out, oo + d + 3 * L);
+            c00.mul(alpha).intoArray(out, oo0 + d);
+            c01.mul(alpha).intoArray(out, oo0 + d + L);
+            c02.mul(alpha).intoArray(out, oo0 + d + 2 * L);
+            c03.mul(alpha).intoArray(out, oo0 + d + 3 * L);
+            c10.mul(alpha).intoArray(out, oo1 + d);
+            c11.mul(alpha).intoArray(out, oo1 + d + L);
+            c12.mul(alpha).intoArray(out, oo1 + d + 2 * L);
+            c13.mul(alpha).intoArray(out, oo1 + d + 3 * L);
         }
         for (; d + L <= dd; d += L) {
-            FloatVector c0 = FloatVector.zero(S);
-            for (int t = 0, wi = wo, r = mo + d; t < n; t++, wi += ws, r += ldm)
-                c0 = FloatVector.broadcast(S, w[wi]).fma(FloatVector.fromArray(S, m, r), c0);
-            c0.mul(alpha).intoArray(out, oo + d);
+            FloatVector c0 = FloatVector.zero(S), c1 = c0;
+            for (int t = 0, w0 = wo0, w1 = wo1, r = mo + d; t < n; t++, w0 += ws, w1 += ws, r += ldm) {
+                FloatVector m0 = FloatVector.fromArray(S, m, r);
+                c0 = FloatVector.broadcast(S, w[w0]).fma(m0, c0);
+                c1 = FloatVector.broadcast(S, w[w1]).fma(m0, c1);
+            }
+            c0.mul(alpha).intoArray(out, oo0 + d);
+            c1.mul(alpha).intoArray(out, oo1 + d);
         }
         for (; d < dd; d++) {
-            float c = 0;
-            for (int t = 0, wi = wo, r = mo + d; t < n; t++, wi += ws, r += ldm) c = Math.fma(w[wi], m[r], c);
-            out[oo + d] = c * alpha;
+            float c0 = 0, c1 = 0;
+            for (int t = 0, w0 = wo0, w1 = wo1, r = mo + d; t < n; t++, w0 += ws, w1 += ws, r += ldm) {
+                c0 = Math.fma(w[w0], m[r], c0);
+                c1 = Math.fma(w[w1], m[r], c1);
+            }
+            out[oo0 + d] = c0 * alpha;
+            out[oo1 + d] = c1 * alpha;
         }
     }
 }

@@ -78,14 +78,20 @@ public final class FusedAttention extends Node {
         Parallel.forRange(b * H, task -> {
             int bi = task / H, hi = task % H;
             float[] kt = scratch(0, D * tp), p = scratch(1, T * tp);
-            int q0 = xo + bi * T * ld + hi * D;
+            int q0 = xo + bi * T * ld + hi * D, o0 = bi * T * C + hi * D;
             AttentionKernels.transpose(x, q0 + C, ld, T, D, kt, tp);
-            for (int i = 0; i < T; i++) {
-                int pi = i * tp;
-                AttentionKernels.scoresRow(x, q0 + i * ld, D, kt, tp, i + 1, scale, p, pi);
-                ls[task * T + i] = VecMath.softmaxCausalRow(p, pi, i + 1, tp);
-                if (mk != null) mul(p, pi, mk, task * T * T + i * T, i + 1);
-                AttentionKernels.combine(p, pi, 1, i + 1, x, q0 + 2 * C, ld, D, 1f, out, (bi * T + i) * C + hi * D);
+            for (int i = 0; i < T; i += 4) {
+                int rows = Math.min(4, T - i);
+                AttentionKernels.scoresTile(x, q0 + i * ld, ld, rows, D, kt, tp, i + rows, scale, p, i * tp, tp);
+            }
+            for (int i = 0; i < T; i++) { // softmax zero-fills each row past the diagonal
+                ls[task * T + i] = VecMath.softmaxCausalRow(p, i * tp, i + 1, tp);
+                if (mk != null) mul(p, i * tp, mk, task * T * T + i * T, i + 1);
+            }
+            for (int i = 0; i < T; i += 2) {
+                int i1 = Math.min(i + 1, T - 1);
+                AttentionKernels.combine2(p, i * tp, i1 * tp, 1, i1 + 1, x, q0 + 2 * C, ld, D, 1f,
+                        out, o0 + i * C, o0 + i1 * C);
             }
         });
     }
@@ -112,27 +118,36 @@ public final class FusedAttention extends Node {
             int q0 = xo + bi * T * ld + hi * D, d0 = bi * T * ld + hi * D, g0 = go + bi * T * C + hi * D;
             AttentionKernels.transpose(x, q0 + C, ld, T, D, kt, tp);
             AttentionKernels.transpose(x, q0 + 2 * C, ld, T, D, vt, tp);
+            // S again (P is recomputed from the saved log-sum-exp) and dP = dO·Vᵀ
+            for (int i = 0; i < T; i += 4) {
+                int rows = Math.min(4, T - i);
+                AttentionKernels.scoresTile(x, q0 + i * ld, ld, rows, D, kt, tp, i + rows, scale, p, i * tp, tp);
+                AttentionKernels.scoresTile(gd, g0 + i * C, C, rows, D, vt, tp, i + rows, 1f, dp, i * tp, tp);
+            }
             for (int i = 0; i < T; i++) {
                 int pi = i * tp, len = i + 1;
-                // P (recomputed from the saved log-sum-exp) and dP = dO·Vᵀ (through the mask)
-                AttentionKernels.scoresRow(x, q0 + i * ld, D, kt, tp, len, scale, p, pi);
-                VecMath.expRow(p, pi, len, tp, ls[task * T + i]);
-                AttentionKernels.scoresRow(gd, g0 + i * C, D, vt, tp, len, 1f, dp, pi);
-                if (mk != null) {
+                VecMath.expRow(p, pi, len, tp, ls[task * T + i]); // zero past the diagonal
+                if (mk != null) { // dP through the mask
                     int mo = task * T * T + i * T;
                     mul(dp, pi, mk, mo, len);
                     for (int j = 0; j < len; j++) pm[pi + j] = p[pi + j] * mk[mo + j];
+                    Arrays.fill(pm, pi + len, pi + tp, 0f);
                 }
-                // dS = P ⊙ (dP − rowsum(dP ⊙ P)), into dp
+                // dS = P ⊙ (dP − rowsum(dP ⊙ P)), into dp, zero past the diagonal
                 float dd = VecMath.dot(dp, pi, p, pi, len);
                 for (int j = 0; j < len; j++) dp[pi + j] = p[pi + j] * (dp[pi + j] - dd);
+                Arrays.fill(dp, pi + len, pi + tp, 0f);
             }
-            for (int i = 0; i < T; i++) {
-                int col = i * tp + i, rest = T - i;
-                // dV_i = Σ_{r ≥ i} P[r, i]·dO_r;  dK_i = scale·Σ_{r ≥ i} dS[r, i]·Q_r;  dQ_i = scale·Σ_{j ≤ i} dS[i, j]·K_j
-                AttentionKernels.combine(pm, col, tp, rest, gd, g0 + i * C, C, D, 1f, dx, d0 + i * ld + 2 * C);
-                AttentionKernels.combine(dp, col, tp, rest, x, q0 + i * ld, ld, D, scale, dx, d0 + i * ld + C);
-                AttentionKernels.combine(dp, i * tp, 1, i + 1, x, q0 + C, ld, D, scale, dx, d0 + i * ld);
+            // Rows i, i1 of: dV = Pᵀ·dO and dK = scale·dSᵀ·Q (columns of P and dS from row i down; the
+            // zeros above the diagonal leave the longer sum of row i unchanged for row i1), dQ = scale·dS·K.
+            for (int i = 0; i < T; i += 2) {
+                int i1 = Math.min(i + 1, T - 1), col = i * tp + i, col1 = i * tp + i1;
+                AttentionKernels.combine2(pm, col, col1, tp, T - i, gd, g0 + i * C, C, D, 1f,
+                        dx, d0 + i * ld + 2 * C, d0 + i1 * ld + 2 * C);
+                AttentionKernels.combine2(dp, col, col1, tp, T - i, x, q0 + i * ld, ld, D, scale,
+                        dx, d0 + i * ld + C, d0 + i1 * ld + C);
+                AttentionKernels.combine2(dp, i * tp, i1 * tp, 1, i1 + 1, x, q0 + C, ld, D, scale,
+                        dx, d0 + i * ld, d0 + i1 * ld);
             }
         });
         return new Tensor[] {Tensor.wrap(dx, b, T, ld)};
