@@ -42,6 +42,11 @@ public final class PeftModel {
         return pm;
     }
 
+    /** {@link #wrap(Module, PeftConfig)} with {@code config.build()} (which validates it first). */
+    public static PeftModel wrap(Module model, PeftConfig.Builder config) {
+        return wrap(model, config.build());
+    }
+
     /** An empty PEFT wrapper (adapters are then added by name). */
     public static PeftModel of(Module model) {
         return new PeftModel(model);
@@ -94,13 +99,18 @@ public final class PeftModel {
         return out;
     }
 
+    /** {@link #resolve(Module, PeftConfig)} with {@code cfg.build()}. */
+    public static List<String> resolve(Module model, PeftConfig.Builder cfg) {
+        return resolve(model, cfg.build());
+    }
+
     static List<Target> resolveTargets(Module model, PeftConfig cfg) {
-        if (cfg.targetModules == null && cfg.targetRegex == null)
+        if (cfg.targetModules() == null && cfg.targetRegex() == null)
             throw new IllegalArgumentException("PEFT config: no target_modules given");
         LinkedHashMap<String, Module> all = candidates(model);
         boolean allLinear = cfg.allLinear();
-        if (cfg.targetModules != null && !allLinear) {
-            for (String t : cfg.targetModules) {
+        if (cfg.targetModules() != null && !allLinear) {
+            for (String t : cfg.targetModules()) {
                 if (t == null || t.isEmpty()) throw new IllegalArgumentException("PEFT config: empty target module name");
                 boolean found = false;
                 for (String k : all.keySet()) if (nameMatches(k, t)) { found = true; break; }
@@ -115,17 +125,17 @@ public final class PeftModel {
             boolean isLinear = m instanceof Linear || m instanceof AdapterLinear;
             boolean hit;
             if (allLinear) hit = isLinear && !isOutputHead(k);
-            else if (cfg.targetRegex != null) hit = Pattern.compile(cfg.targetRegex).matcher(k).matches();
-            else hit = cfg.targetModules.stream().anyMatch(t -> nameMatches(k, t));
+            else if (cfg.targetRegex() != null) hit = Pattern.compile(cfg.targetRegex()).matcher(k).matches();
+            else hit = cfg.targetModules().stream().anyMatch(t -> nameMatches(k, t));
             if (!hit || k.isEmpty()) continue;
             if (excluded(k, cfg)) continue;
-            if (cfg.layersToTransform != null && !cfg.layersToTransform.isEmpty()) {
-                Integer idx = layerIndex(k, cfg.layersPattern);
-                if (idx == null || !cfg.layersToTransform.contains(idx)) continue;
+            if (cfg.layersToTransform() != null && !cfg.layersToTransform().isEmpty()) {
+                Integer idx = layerIndex(k, cfg.layersPattern());
+                if (idx == null || !cfg.layersToTransform().contains(idx)) continue;
             }
             boolean isEmbedding = m instanceof dev.vectorgrad.autograd.nn.Embedding || m instanceof LoraEmbedding;
             if (isEmbedding && !allLinear) {
-                if (cfg.type != PeftConfig.Type.LORA)
+                if (cfg.type() != PeftConfig.Type.LORA)
                     throw new IllegalArgumentException("target module '" + k + "' is an Embedding; only LoRA adapts embeddings");
                 dev.vectorgrad.autograd.nn.Embedding emb = m instanceof LoraEmbedding le ? le.embedding() : (dev.vectorgrad.autograd.nn.Embedding) m;
                 res.add(new Target(k, emb.numEmbeddings, emb.embeddingDim));
@@ -139,7 +149,7 @@ public final class PeftModel {
         }
         if (res.isEmpty())
             throw new IllegalArgumentException("PEFT config selects no Linear layer of " + model.getClass().getSimpleName()
-                    + " (targets " + (cfg.targetRegex != null ? cfg.targetRegex : cfg.targetModules) + ")");
+                    + " (targets " + (cfg.targetRegex() != null ? cfg.targetRegex() : cfg.targetModules()) + ")");
         for (Target t : res) {
             int r = rankFor(cfg, t.path());
             if (r <= 0) throw new IllegalArgumentException("PEFT config: r must be positive, got " + r + " for module '" + t.path() + "'");
@@ -170,8 +180,8 @@ public final class PeftModel {
     }
 
     private static boolean excluded(String k, PeftConfig cfg) {
-        if (cfg.excludeRegex != null && Pattern.compile(cfg.excludeRegex).matcher(k).matches()) return true;
-        if (cfg.excludeModules != null) for (String x : cfg.excludeModules) if (nameMatches(k, x)) return true;
+        if (cfg.excludeRegex() != null && Pattern.compile(cfg.excludeRegex()).matcher(k).matches()) return true;
+        if (cfg.excludeModules() != null) for (String x : cfg.excludeModules()) if (nameMatches(k, x)) return true;
         return false;
     }
 
@@ -193,11 +203,11 @@ public final class PeftModel {
     }
 
     static int rankFor(PeftConfig cfg, String path) {
-        return patternValue(cfg.rankPattern, path, cfg.r);
+        return patternValue(cfg.rankPattern(), path, cfg.r());
     }
 
     static double alphaFor(PeftConfig cfg, String path) {
-        return patternValue(cfg.alphaPattern, path, cfg.alpha);
+        return patternValue(cfg.alphaPattern(), path, cfg.alpha());
     }
 
     // ------------------------------------------------------------------ adding adapters
@@ -207,12 +217,16 @@ public final class PeftModel {
         addAdapter(name, cfg, null);
     }
 
+    /** {@link #addAdapter(String, PeftConfig)} with {@code cfg.build()} (which validates it first). */
+    public void addAdapter(String name, PeftConfig.Builder cfg) {
+        addAdapter(name, cfg.build());
+    }
+
     /** The same with VeRA projections given (e.g. read from a file) instead of drawn from the key. */
     void addAdapter(String name, PeftConfig cfg, VeraProjections given) {
         if (name == null || name.isEmpty() || name.contains(".")) throw new IllegalArgumentException("bad adapter name '" + name + "'");
         if (configs.containsKey(name)) throw new IllegalArgumentException("adapter '" + name + "' already exists");
-        if (cfg.r <= 0) throw new IllegalArgumentException("PEFT config: r must be positive, got " + cfg.r);
-        if (!(cfg.dropout >= 0 && cfg.dropout < 1)) throw new IllegalArgumentException("PEFT config: dropout must be in [0, 1), got " + cfg.dropout);
+        java.util.Objects.requireNonNull(cfg, "PEFT config");
         List<Target> targets = resolveTargets(model, cfg);
         for (Target t : targets) {
             Module cur = moduleAt(t.path());
@@ -220,26 +234,25 @@ public final class PeftModel {
                 throw new IllegalStateException("module '" + t.path() + "' has merged adapters; unmerge before adding another");
         }
         VeraProjections proj = null;
-        if (cfg.type == PeftConfig.Type.VERA) {
-            if (!cfg.rankPattern.isEmpty()) throw new IllegalArgumentException("VeRA: rank_pattern is not supported (one shared r)");
+        if (cfg.type() == PeftConfig.Type.VERA) {
             int maxIn = 0, maxOut = 0;
             for (Target t : targets) { maxIn = Math.max(maxIn, t.in()); maxOut = Math.max(maxOut, t.out()); }
             if (given != null) {
-                if (given.r() != cfg.r || given.maxIn() < maxIn || given.maxOut() < maxOut)
+                if (given.r() != cfg.r() || given.maxIn() < maxIn || given.maxOut() < maxOut)
                     throw new IllegalArgumentException("VeRA: given projections " + given.r() + "×" + given.maxIn() + " / " + given.maxOut() + "×" + given.r()
-                            + " do not fit r=" + cfg.r + ", max in " + maxIn + ", max out " + maxOut);
+                            + " do not fit r=" + cfg.r() + ", max in " + maxIn + ", max out " + maxOut);
                 proj = given;
             } else {
-                proj = VeraProjections.fromKey(cfg.projectionPrngKey, cfg.r, maxIn, maxOut);
+                proj = VeraProjections.fromKey(cfg.projectionPrngKey(), cfg.r(), maxIn, maxOut);
             }
             for (Map.Entry<String, PeftConfig> e : configs.entrySet())
-                if (e.getValue().type == PeftConfig.Type.VERA && e.getValue().projectionPrngKey != cfg.projectionPrngKey)
+                if (e.getValue().type() == PeftConfig.Type.VERA && e.getValue().projectionPrngKey() != cfg.projectionPrngKey())
                     throw new IllegalArgumentException("VeRA: all VeRA adapters of a model share one projection_prng_key (adapter '" + e.getKey()
-                            + "' has " + e.getValue().projectionPrngKey + ", the new one " + cfg.projectionPrngKey + ")");
+                            + "' has " + e.getValue().projectionPrngKey() + ", the new one " + cfg.projectionPrngKey() + ")");
         }
         // Everything validated: from here on nothing is expected to fail.
         if (configs.isEmpty()) model.requiresGrad(false);
-        Rng rng = new Rng(cfg.seed);
+        Rng rng = new Rng(cfg.seed());
         List<String> paths = new ArrayList<>();
         for (Target t : targets) {
             Module cur = moduleAt(t.path());
@@ -254,22 +267,22 @@ public final class PeftModel {
                     parent.replaceChild(dot < 0 ? t.path() : t.path().substring(dot + 1), le);
                     emb.setForwardDelegate(le::forward);
                 }
-                le.addAdapter(name, rankFor(cfg, t.path()), alphaFor(cfg, t.path()), cfg.useRslora, rng);
+                le.addAdapter(name, rankFor(cfg, t.path()), alphaFor(cfg, t.path()), cfg.useRslora(), rng);
                 paths.add(t.path());
                 continue;
             }
-            AdapterLinear w = kindOnTop(cur, cfg.type);
+            AdapterLinear w = kindOnTop(cur, cfg.type());
             if (w == null) {
-                w = cfg.type == PeftConfig.Type.LORA ? new LoraLinear(cur, cfg.seed ^ t.path().hashCode()) : new VeraLinear(cur, cfg.seed ^ t.path().hashCode());
+                w = cfg.type() == PeftConfig.Type.LORA ? new LoraLinear(cur, cfg.seed() ^ t.path().hashCode()) : new VeraLinear(cur, cfg.seed() ^ t.path().hashCode());
                 install(t.path(), cur, w);
             }
             if (w instanceof LoraLinear l) {
                 int r = rankFor(cfg, t.path());
-                l.addAdapter(name, r, alphaFor(cfg, t.path()), cfg.useRslora, cfg.dropout, rng);
-                if (cfg.loraInit != PeftConfig.LoraInit.DEFAULT) LoraInits.apply(l, name, cfg.loraInit, rng);
-                if (cfg.freezeA) l.a(name).requiresGrad(false);
+                l.addAdapter(name, r, alphaFor(cfg, t.path()), cfg.useRslora(), cfg.dropout(), rng);
+                if (cfg.loraInit() != PeftConfig.LoraInit.DEFAULT) LoraInits.apply(l, name, cfg.loraInit(), rng);
+                if (cfg.freezeA()) l.a(name).requiresGrad(false);
             } else {
-                ((VeraLinear) w).addAdapter(name, proj, cfg.dInitial, cfg.dropout);
+                ((VeraLinear) w).addAdapter(name, proj, cfg.dInitial(), cfg.dropout());
             }
             paths.add(t.path());
         }
@@ -344,14 +357,14 @@ public final class PeftModel {
             for (String n : a.adapterNames()) {
                 boolean on = n.equals(name);
                 for (Variable p : a.adapterParameters(n)) p.requiresGrad(on);
-                if (on && cfg.freezeA && a instanceof LoraLinear l) l.a(n).requiresGrad(false);
+                if (on && cfg.freezeA() && a instanceof LoraLinear l) l.a(n).requiresGrad(false);
             }
         }
         for (LoraEmbedding le : adaptedEmbeddings().values()) {
             boolean has = le.hasAdapter(name);
             le.setActive(has ? name : null);
             for (String n : le.adapterNames()) for (Variable p : le.adapterParameters(n)) p.requiresGrad(n.equals(name));
-            if (has && cfg.freezeA) le.a(name).requiresGrad(false);
+            if (has && cfg.freezeA()) le.a(name).requiresGrad(false);
         }
         active = name;
     }
