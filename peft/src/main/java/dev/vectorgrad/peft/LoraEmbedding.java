@@ -24,12 +24,13 @@ import java.util.Map;
  */
 public final class LoraEmbedding extends Module {
     private final Embedding base;
-    private final NamedDict loraA = registerModule("lora_embedding_A", new NamedDict());
-    private final NamedDict loraB = registerModule("lora_embedding_B", new NamedDict());
+    private NamedDict loraA = registerModule("lora_embedding_A", new NamedDict());
+    private NamedDict loraB = registerModule("lora_embedding_B", new NamedDict());
     private final Map<String, Float> scaling = new HashMap<>();
     private String active;
     private boolean disabled, tied;
     private Tensor mergedDelta;
+    private String mergedName;
 
     public LoraEmbedding(Embedding base) {
         this.base = registerModule("base_layer", base);
@@ -91,22 +92,43 @@ public final class LoraEmbedding extends Module {
         return List.of(a(name), b(name));
     }
 
+    /** Makes {@code name} (an adapter of this embedding) the active one; null: none. */
     public void setActive(String name) {
         if (name != null) req(scaling.get(name), name);
         active = name;
     }
 
+    /** The active adapter, or null. */
+    public String activeAdapter() {
+        return active;
+    }
+
+    /** Disables (true) or re-enables the adapters; a merged adapter is unmerged first, as on Linear layers. */
     public void setDisabled(boolean off) {
+        if (off) unmerge();
         disabled = off;
+    }
+
+    public boolean isDisabled() {
+        return disabled;
     }
 
     public boolean isMerged() {
         return mergedDelta != null;
     }
 
+    /** The merged adapter, or null. */
+    public String mergedAdapter() {
+        return mergedName;
+    }
+
+    /**
+     * The base lookup plus the active adapter's {@code scaling · (onehot(x) Aᵀ) Bᵀ}; when the active adapter is
+     * merged (or adapters are disabled or none is active) only the base lookup, exactly the bare Embedding's.
+     */
     public Variable forward(IntTensor ids) {
         Variable y = F.embedding(base.weight, ids);
-        if (disabled || active == null || isMerged()) return y;
+        if (disabled || active == null || active.equals(mergedName)) return y;
         // onehot(x)·Aᵀ is a lookup of Aᵀ's rows
         Variable ax = F.embedding(a(active).t().contiguous(), ids);
         return y.add(F.linear(ax, b(active), null).mul(scaling(active)));
@@ -119,25 +141,61 @@ public final class LoraEmbedding extends Module {
         }
     }
 
-    /** Folds the active adapter into the table; refuses on a tied table or non-finite values (nothing changes then). */
+    /** The adapter a merge would fold in now (the active one, when enabled and nothing is merged), or null. */
+    String pendingMerge() {
+        return isMerged() || active == null || disabled ? null : active;
+    }
+
+    /**
+     * {ΔW, W₀ + ΔW} of the pending merge, computed on a copy (the table is not written), or null when nothing is
+     * pending. With {@code check}, a non-finite sum throws naming {@code where} and the adapter.
+     */
+    Tensor[] plan(boolean check, String where) {
+        String n = pendingMerge();
+        if (n == null) return null;
+        try (var g = Grad.disabled()) {
+            Tensor d = deltaWeight(n);
+            Tensor nw = base.weight.data().add(d);
+            if (check) AdapterLinear.requireFinite(nw, "adapter '" + n + "' on embedding " + where);
+            return new Tensor[] {d, nw};
+        }
+    }
+
+    /** Folds the active adapter into the table; refuses on a tied table or (safe) non-finite values, changing nothing then. */
     public void merge(boolean safe) {
-        if (isMerged() || active == null || disabled) return;
+        if (pendingMerge() == null) return;
         if (tied)
             throw new IllegalStateException("LoRA on an embedding whose table is tied to the LM head: merging would change the head as well, "
                     + "so merged and unmerged outputs would differ; untie the head first (give it its own copy of the weight) or keep the adapter unmerged");
-        Tensor d = deltaWeight(active);
-        Tensor w = base.weight.data();
-        Tensor nw = w.add(d);
-        if (safe) for (float v : nw.contiguous().toArray())
-            if (!Float.isFinite(v)) throw new IllegalStateException("LoRA: merging the embedding adapter '" + active + "' gives non-finite weights");
-        w.copyFrom(nw);
-        mergedDelta = d;
+        Tensor[] p = plan(safe, "(" + base.numEmbeddings + " × " + base.embeddingDim + ")");
+        try (var g = Grad.disabled()) {
+            base.weight.data().copyFrom(p[1]);
+        }
+        mergedDelta = p[0];
+        mergedName = active;
     }
 
+    /** Subtracts the merged ΔW (the one added, whatever A and B hold now) from the table again. */
     public void unmerge() {
         if (!isMerged()) return;
-        Tensor w = base.weight.data();
-        w.copyFrom(w.sub(mergedDelta));
+        try (var g = Grad.disabled()) {
+            Tensor w = base.weight.data();
+            w.copyFrom(w.sub(mergedDelta));
+        }
         mergedDelta = null;
+        mergedName = null;
+    }
+
+    /** Removes adapter {@code name} (unmerging it first if it is the merged one). */
+    public void deleteAdapter(String name) {
+        req(scaling.get(name), name);
+        if (name.equals(mergedName)) unmerge();
+        NamedDict a = loraA.without(name), b = loraB.without(name);
+        replaceChild("lora_embedding_A", a);
+        replaceChild("lora_embedding_B", b);
+        loraA = a;
+        loraB = b;
+        scaling.remove(name);
+        if (name.equals(active)) active = null;
     }
 }

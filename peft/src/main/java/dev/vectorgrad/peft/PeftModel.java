@@ -4,6 +4,7 @@ import dev.vectorgrad.autograd.Variable;
 import dev.vectorgrad.autograd.nn.Linear;
 import dev.vectorgrad.autograd.nn.Module;
 import dev.vectorgrad.tensor.Rng;
+import dev.vectorgrad.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -292,6 +293,15 @@ public final class PeftModel {
         setAdapter(name);
     }
 
+    /** Puts the bare Embedding back at {@code path} in place of its LoRA wrapper and stops the forward redirect. */
+    private void unwrapEmbedding(String path, LoraEmbedding le) {
+        dev.vectorgrad.autograd.nn.Embedding emb = le.embedding();
+        int dot = path.lastIndexOf('.');
+        Module parent = dot < 0 ? model : model.namedModules().get(path.substring(0, dot));
+        parent.replaceChild(dot < 0 ? path : path.substring(dot + 1), emb);
+        emb.setForwardDelegate(null);
+    }
+
     /** Whether {@code emb}'s table is also the model's LM head (a GPT ties {@code wte} to its head). */
     private boolean tiedToHead(dev.vectorgrad.autograd.nn.Embedding emb) {
         return model instanceof dev.vectorgrad.transformer.Gpt g && g.transformer.wte == emb;
@@ -416,14 +426,53 @@ public final class PeftModel {
         merge(true);
     }
 
+    /**
+     * Folds the active adapter of every adapted layer into its base weight (PEFT's {@code merge_adapter}); the
+     * adapted layers then compute the bare layer's product on the merged weight and nothing else
+     * ({@link AdapterLinear#passThrough}). All or nothing: with {@code safe}, every layer's merged weight is
+     * computed and checked before any is written, and a non-finite value anywhere throws an
+     * {@link IllegalStateException} naming the module and adapter, with every weight left bit-identical. A LoRA
+     * on an embedding tied to the LM head is refused up front the same way.
+     */
     public void merge(boolean safe) {
         // a tied embedding refuses before anything is merged
         for (Map.Entry<String, LoraEmbedding> e : adaptedEmbeddings().entrySet())
-            if (e.getValue().isTied() && !e.getValue().isMerged())
+            if (e.getValue().isTied() && e.getValue().pendingMerge() != null)
                 throw new IllegalStateException("cannot merge: '" + e.getKey() + "' is tied to the LM head, and merging LoRA into it would change the head too "
                         + "(merged ≠ unmerged); keep the adapter unmerged, or untie the head first");
-        for (AdapterLinear a : adapterLayers()) a.merge(safe);
-        for (LoraEmbedding le : adaptedEmbeddings().values()) le.merge(safe);
+        LinkedHashMap<String, AdapterLinear> layers = adaptedLayers();
+        LinkedHashMap<String, LoraEmbedding> embeddings = adaptedEmbeddings();
+        if (safe) {
+            // Pass 1 checks every merged value and writes nothing. Pass 2 repeats the same operations in the same
+            // order (so it writes exactly the values checked); one layer's copy is alive at a time, not all.
+            for (Map.Entry<String, AdapterLinear> e : layers.entrySet()) mergedWeight(e.getKey(), e.getValue(), true, false);
+            for (Map.Entry<String, LoraEmbedding> e : embeddings.entrySet()) e.getValue().plan(true, "'" + e.getKey() + "'");
+        }
+        for (Map.Entry<String, AdapterLinear> e : layers.entrySet()) mergedWeight(e.getKey(), e.getValue(), false, true);
+        for (Map.Entry<String, LoraEmbedding> e : embeddings.entrySet()) e.getValue().merge(false);
+    }
+
+    /**
+     * The merged weight of the layer at {@code path}: W₀ plus the pending adapters of each wrapper in its chain,
+     * outermost first, on a copy ({@code check}: each sum must be finite). With {@code commit} it is written and
+     * the adapters are marked merged. Null when nothing on the layer is pending.
+     */
+    private static Tensor mergedWeight(String path, AdapterLinear top, boolean check, boolean commit) {
+        Tensor w = null;
+        List<AdapterLinear> wrappers = new ArrayList<>();
+        List<List<String>> names = new ArrayList<>();
+        for (Module cur = top; cur instanceof AdapterLinear a; cur = a.base) {
+            List<String> pending = a.pendingMerges();
+            if (pending.isEmpty()) continue;
+            w = a.applyPending(w == null ? a.linear().weight.data() : w, pending, check, "'" + path + "'");
+            wrappers.add(a);
+            names.add(pending);
+        }
+        if (commit && w != null) {
+            wrappers.get(0).commitMerge(w, names.get(0)); // every wrapper of the chain shares this W₀
+            for (int i = 1; i < wrappers.size(); i++) wrappers.get(i).markMerged(names.get(i));
+        }
+        return w;
     }
 
     public void unmerge() {
@@ -432,18 +481,23 @@ public final class PeftModel {
         for (int i = all.size() - 1; i >= 0; i--) all.get(i).unmerge();
     }
 
-    /** Merges the active adapter and returns the plain model (all wrappers removed, the base weights updated). */
+    /**
+     * Merges the active adapter (safe: all or nothing) and returns the plain model: every adapted layer is its
+     * bare {@link Linear} / {@link dev.vectorgrad.autograd.nn.Embedding} again, in the module tree and for
+     * callers holding it in a field, with the merged weight. On a refused merge nothing changes.
+     */
     public Module mergeAndUnload() {
         merge(true);
         return unload();
     }
 
-    /** Removes every wrapper without merging; returns the plain model. */
+    /** Removes every wrapper without merging (weights stay as they are, merged or not); returns the plain model. */
     public Module unload() {
         for (Map.Entry<String, AdapterLinear> e : adaptedLayers().entrySet()) {
             Linear l = e.getValue().linear();
             install(e.getKey(), e.getValue(), l);
         }
+        for (Map.Entry<String, LoraEmbedding> e : adaptedEmbeddings().entrySet()) unwrapEmbedding(e.getKey(), e.getValue());
         configs.clear();
         targetsOf.clear();
         projections.clear();
