@@ -20,7 +20,8 @@ import java.util.TreeSet;
 
 /**
  * PEFT adapter directories: {@code adapter_config.json} + {@code adapter_model.safetensors} with PEFT's key names
- * ({@code base_model.model.<module>.lora_A.weight} (r, in), {@code .lora_B.weight} (out, r),
+ * ({@code base_model.model.<module>.lora_A.weight} (r, in), {@code .lora_B.weight} (out, r), on an embedding
+ * {@code .lora_embedding_A} (r, num) and {@code .lora_embedding_B} (dim, r),
  * {@code .vera_lambda_b}, {@code .vera_lambda_d}, {@code base_model.vera_A}, {@code base_model.vera_B}).
  * Reading checks every key and shape before touching the model; writing is atomic per file.
  */
@@ -139,6 +140,12 @@ public final class PeftFiles {
         int maxIn = 0, maxOut = 0;
         for (PeftModel.Target t : targets) {
             String k = PeftModel.PREFIX + t.path();
+            if (t.embedding()) {
+                int r = PeftModel.rankFor(cfg, t.path());
+                expected.put(k + ".lora_embedding_A", new int[] {r, t.in()});
+                expected.put(k + ".lora_embedding_B", new int[] {t.out(), r});
+                continue; // an embedding does not size VeRA's projections (VeRA refuses embeddings anyway)
+            }
             if (cfg.type() == PeftConfig.Type.LORA) {
                 int r = PeftModel.rankFor(cfg, t.path());
                 expected.put(k + ".lora_A.weight", new int[] {r, t.in()});
@@ -183,6 +190,12 @@ public final class PeftFiles {
         try (var g = Grad.disabled()) {
             for (PeftModel.Target t : targets) {
                 String k = PeftModel.PREFIX + t.path();
+                if (t.embedding()) {
+                    LoraEmbedding le = embeddingWith(pm, t.path(), name);
+                    le.a(name).data().copyFrom(tensors.get(k + ".lora_embedding_A"));
+                    le.b(name).data().copyFrom(tensors.get(k + ".lora_embedding_B"));
+                    continue;
+                }
                 AdapterLinear w = layerWith(pm, t.path(), name);
                 if (w instanceof LoraLinear l) {
                     l.a(name).data().copyFrom(tensors.get(k + ".lora_A.weight"));
@@ -233,13 +246,28 @@ public final class PeftFiles {
         throw new IllegalStateException("no adapter '" + name + "' at " + path);
     }
 
-    /** The adapter's tensors under PEFT's file keys. */
+    static LoraEmbedding embeddingWith(PeftModel pm, String path, String name) {
+        if (pm.moduleAt(path) instanceof LoraEmbedding le && le.hasAdapter(name)) return le;
+        throw new IllegalStateException("no adapter '" + name + "' on an embedding at " + path);
+    }
+
+    /**
+     * The adapter's tensors under PEFT's file keys: {@code <module>.lora_A.weight} / {@code .lora_B.weight} on a
+     * Linear, {@code <module>.lora_embedding_A} (r, num) / {@code .lora_embedding_B} (dim, r) on an Embedding
+     * (PEFT keeps those in a ParameterDict, so there is no {@code .weight}), VeRA's λ vectors and projections.
+     */
     public static LinkedHashMap<String, Tensor> stateDict(PeftModel pm, String name, boolean saveProjection) {
         PeftConfig cfg = pm.config(name);
         LinkedHashMap<String, Tensor> out = new LinkedHashMap<>();
         for (String path : pm.targets(name)) {
-            AdapterLinear w = layerWith(pm, path, name);
             String k = PeftModel.PREFIX + path;
+            if (pm.moduleAt(path) instanceof LoraEmbedding) {
+                LoraEmbedding le = embeddingWith(pm, path, name);
+                out.put(k + ".lora_embedding_A", le.a(name).data().contiguous());
+                out.put(k + ".lora_embedding_B", le.b(name).data().contiguous());
+                continue;
+            }
+            AdapterLinear w = layerWith(pm, path, name);
             if (w instanceof LoraLinear l) {
                 out.put(k + ".lora_A.weight", l.a(name).data().contiguous());
                 out.put(k + ".lora_B.weight", l.b(name).data().contiguous());

@@ -90,8 +90,11 @@ public final class PeftModel {
 
     // ------------------------------------------------------------------ target resolution
 
-    /** A Linear (or an already wrapped one) that an adapter can go on, at its dotted path. */
-    record Target(String path, int in, int out) {}
+    /**
+     * A Linear (or an already wrapped one) that an adapter can go on, at its dotted path; or, with
+     * {@code embedding}, an Embedding with {@code in} = num_embeddings and {@code out} = embedding_dim.
+     */
+    record Target(String path, int in, int out, boolean embedding) {}
 
     /** The layers {@code cfg} selects in {@code model}, validated; no side effects. */
     public static List<String> resolve(Module model, PeftConfig cfg) {
@@ -139,14 +142,14 @@ public final class PeftModel {
                 if (cfg.type() != PeftConfig.Type.LORA)
                     throw new IllegalArgumentException("target module '" + k + "' is an Embedding; only LoRA adapts embeddings");
                 dev.vectorgrad.autograd.nn.Embedding emb = m instanceof LoraEmbedding le ? le.embedding() : (dev.vectorgrad.autograd.nn.Embedding) m;
-                res.add(new Target(k, emb.numEmbeddings, emb.embeddingDim));
+                res.add(new Target(k, emb.numEmbeddings, emb.embeddingDim, true));
                 continue;
             }
             if (!isLinear)
                 throw new IllegalArgumentException("target module '" + k + "' is a " + m.getClass().getSimpleName()
                         + "; only Linear and (for LoRA) Embedding layers can be adapted");
             Linear l = AdapterLinear.innermost(m);
-            res.add(new Target(k, l.inFeatures, l.outFeatures));
+            res.add(new Target(k, l.inFeatures, l.outFeatures, false));
         }
         if (res.isEmpty())
             throw new IllegalArgumentException("PEFT config selects no Linear layer of " + model.getClass().getSimpleName()
@@ -231,7 +234,7 @@ public final class PeftModel {
         List<Target> targets = resolveTargets(model, cfg);
         for (Target t : targets) {
             Module cur = moduleAt(t.path());
-            if (cur instanceof AdapterLinear a && a.isMerged())
+            if ((cur instanceof AdapterLinear a && a.isMerged()) || (cur instanceof LoraEmbedding le && le.isMerged()))
                 throw new IllegalStateException("module '" + t.path() + "' has merged adapters; unmerge before adding another");
         }
         VeraProjections proj = null;
@@ -410,6 +413,12 @@ public final class PeftModel {
             }
             if (newTop != top) install(path, top, newTop);
         }
+        for (Map.Entry<String, LoraEmbedding> e : adaptedEmbeddings().entrySet()) {
+            LoraEmbedding le = e.getValue();
+            if (!le.hasAdapter(name)) continue;
+            le.deleteAdapter(name);
+            if (le.adapterNames().isEmpty()) unwrapEmbedding(e.getKey(), le);
+        }
         configs.remove(name);
         targetsOf.remove(name);
         projections.remove(name);
@@ -521,11 +530,12 @@ public final class PeftModel {
         return String.format(Locale.ROOT, "trainable params: %,d || all params: %,d || trainable%%: %.4f", t, all, all == 0 ? 0.0 : 100.0 * t / all);
     }
 
-    /** The active adapter's parameters by PEFT name ({@code base_model.model.…lora_A.default.weight}). */
+    /** Adapter {@code name}'s parameters by PEFT name ({@code base_model.model.…lora_A.default.weight}), embeddings' included. */
     public LinkedHashMap<String, Variable> namedAdapterParameters(String name) {
         LinkedHashMap<String, Variable> out = new LinkedHashMap<>();
         Set<Variable> mine = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         for (AdapterLinear a : adapterLayers()) if (a.hasAdapter(name)) mine.addAll(a.adapterParameters(name));
+        for (LoraEmbedding le : adaptedEmbeddings().values()) if (le.hasAdapter(name)) mine.addAll(le.adapterParameters(name));
         for (Map.Entry<String, Variable> e : model.namedParameters().entrySet())
             if (mine.contains(e.getValue())) out.put(peftName(e.getKey()), e.getValue());
         return out;
