@@ -37,11 +37,26 @@ public final class PeftFiles {
     public static PeftConfig readConfig(Path dir) throws IOException {
         Path f = dir.resolve(CONFIG);
         if (!Files.isRegularFile(f)) throw new IOException(dir + ": no " + CONFIG + " (not a PEFT adapter directory)");
-        return parseConfig(Json.asMap(Json.read(f), CONFIG), f);
+        Map<String, Object> j;
+        try {
+            j = Json.asMap(Json.read(f), CONFIG);
+        } catch (IllegalArgumentException e) { // not JSON, or not an object
+            throw new IOException(f + ": " + e.getMessage(), e);
+        }
+        return parseConfig(j, f);
     }
 
+    /** The config in JSON object {@code j} read from {@code f}; any malformed or invalid value is an error naming {@code f} and the key. */
     static PeftConfig parseConfig(Map<String, Object> j, Path f) throws IOException {
-        String type = Json.asString(require(j, "peft_type", f), f + ": peft_type");
+        try {
+            return parseConfigValues(j, f);
+        } catch (IllegalArgumentException e) { // Json's typed access and PeftConfig.Builder.build() name the key
+            throw new IOException(f + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static PeftConfig parseConfigValues(Map<String, Object> j, Path f) throws IOException {
+        String type = Json.asString(require(j, "peft_type", f), "peft_type");
         int r = Json.asInt(require(j, "r", f), "r");
         if (r <= 0) throw new IOException(f + ": r must be positive, got " + r);
         PeftConfig.Builder c;
@@ -86,11 +101,7 @@ public final class PeftFiles {
         Object lp = j.get("layers_pattern");
         if (lp instanceof String s) c.layersPattern(s);
         else if (lp != null) c.layersPattern(strings(lp, "layers_pattern").toArray(String[]::new));
-        try {
-            return c.build();
-        } catch (IllegalArgumentException e) {
-            throw new IOException(f + ": " + e.getMessage(), e);
-        }
+        return c.build();
     }
 
     private static List<String> strings(Object list, String what) {
@@ -233,7 +244,13 @@ public final class PeftFiles {
             json = f.metadata().get(NATIVE_CONFIG);
         }
         if (json == null) throw new IOException(file + ": no '" + NATIVE_CONFIG + "' metadata (not a vectorgrad adapter file)");
-        PeftConfig cfg = parseConfig(Json.asMap(Json.parse(json), NATIVE_CONFIG), file);
+        Map<String, Object> j;
+        try {
+            j = Json.asMap(Json.parse(json), NATIVE_CONFIG);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(file + ": " + e.getMessage(), e);
+        }
+        PeftConfig cfg = parseConfig(j, file);
         apply(pm, cfg, file, name);
     }
 
