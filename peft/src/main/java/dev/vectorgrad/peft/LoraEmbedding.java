@@ -32,11 +32,13 @@ public final class LoraEmbedding extends Module {
     private Tensor mergedDelta;
     private String mergedName;
 
+    /** Wraps {@code base} (frozen) with no adapter yet. */
     public LoraEmbedding(Embedding base) {
         this.base = registerModule("base_layer", base);
         base.requiresGrad(false);
     }
 
+    /** The wrapped embedding (its weight is the table W₀, [num, dim], that merges write into). */
     public Embedding embedding() {
         return base;
     }
@@ -51,6 +53,10 @@ public final class LoraEmbedding extends Module {
         return tied;
     }
 
+    /**
+     * Adds adapter {@code name} with PEFT's init (A zeros (r × num), B normal(0, 1) (dim × r) from {@code rng}),
+     * scaling α/r (α/√r with {@code rsLora}); it becomes the active one.
+     */
     public LoraEmbedding addAdapter(String name, int r, double alpha, boolean rsLora, Rng rng) {
         if (r <= 0) throw new IllegalArgumentException("LoRA: r must be positive, got " + r + " (adapter '" + name + "')");
         if (scaling.containsKey(name)) throw new IllegalArgumentException("LoRA: adapter '" + name + "' already exists on this embedding");
@@ -63,14 +69,17 @@ public final class LoraEmbedding extends Module {
         return this;
     }
 
+    /** A (r × num_embeddings) of the adapter. */
     public Variable a(String name) {
         return req(loraA.parameter(name), name);
     }
 
+    /** B (embedding_dim × r) of the adapter. */
     public Variable b(String name) {
         return req(loraB.parameter(name), name);
     }
 
+    /** α/r (or α/√r) of the adapter. */
     public float scaling(String name) {
         return req(scaling.get(name), name);
     }
@@ -80,14 +89,17 @@ public final class LoraEmbedding extends Module {
         return t;
     }
 
+    /** The adapters on this embedding. */
     public java.util.Set<String> adapterNames() {
         return java.util.Set.copyOf(scaling.keySet());
     }
 
+    /** Whether adapter {@code name} is on this embedding. */
     public boolean hasAdapter(String name) {
         return scaling.containsKey(name);
     }
 
+    /** A and B of the adapter. */
     public List<Variable> adapterParameters(String name) {
         return List.of(a(name), b(name));
     }
@@ -109,10 +121,12 @@ public final class LoraEmbedding extends Module {
         disabled = off;
     }
 
+    /** Whether the adapters are switched off. */
     public boolean isDisabled() {
         return disabled;
     }
 
+    /** Whether an adapter's ΔW is folded into the table. */
     public boolean isMerged() {
         return mergedDelta != null;
     }
