@@ -57,6 +57,7 @@ public final class PeftFiles {
 
     private static PeftConfig parseConfigValues(Map<String, Object> j, Path f) throws IOException {
         String type = Json.asString(require(j, "peft_type", f), "peft_type");
+        if (!type.equals("LORA") && !type.equals("VERA")) throw new IOException(f + ": peft_type '" + type + "' is not supported (LORA, VERA)");
         int r = Json.asInt(require(j, "r", f), "r");
         if (r <= 0) throw new IOException(f + ": r must be positive, got " + r);
         PeftConfig.Builder c;

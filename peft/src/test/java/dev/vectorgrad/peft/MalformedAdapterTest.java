@@ -125,6 +125,7 @@ class MalformedAdapterTest {
         refused(configVariant("dropout", c -> c.put("lora_dropout", 1.5)), "dropout must be in [0, 1), got 1.5");
         refused(configVariant("dora", c -> c.put("use_dora", true)), "use_dora is not supported");
         refused(configVariant("ia3", c -> c.put("peft_type", "IA3")), "peft_type 'IA3' is not supported");
+        refused(configVariant("ia3-no-r", c -> { c.put("peft_type", "IA3"); c.remove("r"); }), "peft_type 'IA3' is not supported");
         refused(configVariant("rstring", c -> c.put("r", "eight")), "r: expected an integer, got");
         refused(configVariant("rfrac", c -> c.put("r", 2.5)), "r: expected an integer that fits in a long, got 2.5");
         refused(configVariant("alpha", c -> c.put("lora_alpha", List.of(1))), "lora_alpha: expected a number");
