@@ -52,9 +52,9 @@ public final class PeftStepBench {
         GptConfig cfg = new GptConfig(100, b.blockSize(), b.layers(), b.heads(), b.nEmbd(), 0.0, true, b.activation(), b.layerNormEps());
         String[] targets = {"c_attn", "c_proj", "c_fc"};
         LinkedHashMap<String, PeftConfig> methods = new LinkedHashMap<>();
-        methods.put("LoRA r=8", PeftConfig.lora(8, 16, targets).seed(1));
-        methods.put("VeRA r=64", PeftConfig.vera(64, 0, targets));
-        methods.put("VeRA r=256", PeftConfig.vera(256, 0, targets));
+        methods.put("LoRA r=8", PeftConfig.lora(8, 16, targets).seed(1).build());
+        methods.put("VeRA r=64", PeftConfig.vera(64, 0, targets).build());
+        methods.put("VeRA r=256", PeftConfig.vera(256, 0, targets).build());
         List<Case> cases = new ArrayList<>();
         for (Map.Entry<String, PeftConfig> e : methods.entrySet()) {
             Gpt g = new Gpt(cfg, 1337);

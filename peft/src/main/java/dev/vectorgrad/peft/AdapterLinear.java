@@ -100,10 +100,22 @@ public abstract class AdapterLinear extends Module {
 
     @Override
     public Variable forward(Variable x) {
+        // Merged (or disabled) all the way down: exactly the bare layer's product on W₀, no adapter code at all.
+        if (passThrough()) return F.linear(x, linear.weight, linear.bias);
         Variable y = base instanceof AdapterLinear a ? a.forward(x) : F.linear(x, linear.weight, linear.bias);
         if (disabled) return y;
         for (String n : active) if (!merged.contains(n)) y = y.add(delta(n, x));
         return y;
+    }
+
+    /**
+     * Whether a forward is the base layer alone: this wrapper is disabled or each of its active adapters is
+     * merged, and so is every wrapper under it. Then {@link #forward} computes {@code F.linear(x, W, b)} on the
+     * innermost Linear and nothing else — the same operation, and the same bits, as the bare layer.
+     */
+    public boolean passThrough() {
+        if (!disabled) for (String n : active) if (!merged.contains(n)) return false;
+        return !(base instanceof AdapterLinear a) || a.passThrough();
     }
 
     /** The adapter's contribution Δ(x) [.., out] for input x [.., in]. */
@@ -125,28 +137,64 @@ public abstract class AdapterLinear extends Module {
     }
 
     /**
-     * Folds every active adapter not yet merged into W₀. With {@code safe}, each sum is computed on a copy and
-     * checked first: a non-finite value anywhere is an error and W₀ is left as it was.
+     * Folds every active adapter not yet merged into W₀. With {@code safe}, the sum is computed on a copy and
+     * checked first: a non-finite value anywhere is an error and W₀ is left as it was. (On a whole model use
+     * {@link PeftModel#merge(boolean)}, which checks every layer before it writes any.)
      */
     public void merge(boolean safe) {
+        List<String> pending = pendingMerges();
+        if (pending.isEmpty()) return;
+        Tensor w = applyPending(linear.weight.data(), pending, safe, "this layer (" + in + " → " + out + ")");
+        commitMerge(w, pending);
+    }
+
+    /** The active adapters not merged yet, in the order a merge folds them in. */
+    List<String> pendingMerges() {
+        List<String> out = new ArrayList<>();
+        for (String n : active) if (!merged.contains(n)) out.add(n);
+        return out;
+    }
+
+    /**
+     * {@code w + ΔW_n} for each of {@code names} in turn, as a new tensor ({@code w} is not written). With
+     * {@code check}, every intermediate sum must be finite, else an {@link IllegalStateException} names the
+     * module ({@code where}), the adapter and the first bad element.
+     */
+    Tensor applyPending(Tensor w, List<String> names, boolean check, String where) {
         try (var g = Grad.disabled()) {
-            Tensor w = linear.weight.data();
-            for (String n : active) {
-                if (merged.contains(n)) continue;
-                Tensor dw = deltaWeight(n);
-                if (safe) {
-                    Tensor sum = w.add(dw);
-                    float[] s = sum.contiguous().storage();
-                    for (float v : s)
-                        if (!Float.isFinite(v))
-                            throw new IllegalStateException("safe merge: merging adapter '" + n + "' would write non-finite values into the base weight; nothing merged for it");
-                    w.copyFrom(sum);
-                } else {
-                    w.addInPlace(dw);
-                }
-                merged.add(n);
+            for (String n : names) {
+                w = w.add(deltaWeight(n));
+                if (check) requireFinite(w, "adapter '" + n + "' on module " + where);
             }
+            return w;
         }
+    }
+
+    /** Writes {@code w} into W₀ and records {@code names} as merged (they must be this layer's pending ones). */
+    void commitMerge(Tensor w, List<String> names) {
+        try (var g = Grad.disabled()) {
+            linear.weight.data().copyFrom(w);
+        }
+        markMerged(names);
+    }
+
+    /** Records {@code names} as merged, their ΔW having been written into W₀ by the caller. */
+    void markMerged(List<String> names) {
+        merged.addAll(names);
+    }
+
+    /** Throws, naming {@code what} and the first non-finite element, unless every value of {@code t} is finite. */
+    static void requireFinite(Tensor t, String what) {
+        Tensor c = t.contiguous();
+        float[] s = c.storage();
+        int off = c.offset(), n = c.numel();
+        for (int i = 0; i < n; i++)
+            if (!Float.isFinite(s[off + i])) {
+                int[] shape = t.shape();
+                String at = shape.length == 2 ? "[" + i / shape[1] + ", " + i % shape[1] + "]" : "[" + i + "]";
+                throw new IllegalStateException("safe merge refused: " + what + " would write a non-finite value (" + s[off + i] + ") at " + at
+                        + " of the base weight; nothing was merged and every weight is unchanged");
+            }
     }
 
     /** Subtracts the merged adapters from W₀ again, last merged first. */

@@ -1,15 +1,35 @@
 package dev.vectorgrad.peft;
 
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
 
 /**
- * What to adapt and how, as PEFT's {@code LoraConfig} / {@code VeraConfig}. Targets: a list of names (a module
- * matches when its dotted path equals a name or ends with {@code "." + name}), a regex that must match the
- * whole path ({@link #targetRegex}), or {@link #ALL_LINEAR}. Fluent setters; defaults are PEFT's.
+ * What to adapt and how, as PEFT's {@code LoraConfig} / {@code VeraConfig}: an immutable value, validated when it
+ * is built. Make one with a {@link Builder}:
+ *
+ * <pre>{@code
+ * PeftConfig lora = PeftConfig.lora(8).alpha(16).targets("c_attn", "c_proj").dropout(0.05).build();
+ * PeftConfig vera = PeftConfig.vera(256).projectionPrngKey(0).targets("c_attn", "c_proj", "c_fc").build();
+ * PeftConfig same = PeftConfig.lora(8, 16, "c_attn", "c_proj").build();   // shorthand: r, α, targets
+ * }</pre>
+ *
+ * <p>{@link PeftModel#wrap(dev.vectorgrad.autograd.nn.Module, Builder)} and
+ * {@link PeftModel#addAdapter(String, Builder)} also take a builder and build it, so
+ * {@code PeftModel.wrap(model, PeftConfig.lora(8, 16, "c_attn"))} works as it reads.
+ *
+ * <p>Targets: a list of names (a module matches when its dotted path equals a name or ends with
+ * {@code "." + name}), a regex that must match the whole path ({@link Builder#targetRegex}), or
+ * {@link #ALL_LINEAR}. Defaults are PEFT's (LoRA r = 8, α = 8, dropout 0; VeRA r = 256, key 0,
+ * save_projection true, d_initial 0.1).
  */
 public final class PeftConfig {
+    /** The adapter method. */
     public enum Type { LORA, VERA }
 
     /** How LoRA's A and B start. */
@@ -18,77 +38,357 @@ public final class PeftConfig {
     /** The {@code target_modules} value meaning every Linear but the output head. */
     public static final String ALL_LINEAR = "all-linear";
 
-    public Type type = Type.LORA;
-    public int r = 8;
-    public double alpha = 8;
-    public List<String> targetModules;
-    public String targetRegex;
-    public List<String> excludeModules;
-    public String excludeRegex;
-    public List<Integer> layersToTransform;
-    public List<String> layersPattern;
-    public Map<String, Integer> rankPattern = new LinkedHashMap<>();
-    public Map<String, Double> alphaPattern = new LinkedHashMap<>();
-    public double dropout;
-    public boolean useRslora;
-    public boolean fanInFanOut;
-    public LoraInit loraInit = LoraInit.DEFAULT;
+    private final Type type;
+    private final int r;
+    private final double alpha;
+    private final List<String> targetModules;
+    private final String targetRegex;
+    private final List<String> excludeModules;
+    private final String excludeRegex;
+    private final List<Integer> layersToTransform;
+    private final List<String> layersPattern;
+    private final Map<String, Integer> rankPattern;
+    private final Map<String, Double> alphaPattern;
+    private final double dropout;
+    private final boolean useRslora;
+    private final boolean fanInFanOut;
+    private final LoraInit loraInit;
+    private final boolean freezeA;
+    private final long seed;
+    private final long projectionPrngKey;
+    private final boolean saveProjection;
+    private final double dInitial;
+
+    private PeftConfig(Builder b) {
+        type = b.type;
+        r = b.r;
+        alpha = b.alpha;
+        targetModules = b.targetModules == null ? null : List.copyOf(b.targetModules);
+        targetRegex = b.targetRegex;
+        excludeModules = b.excludeModules == null ? null : List.copyOf(b.excludeModules);
+        excludeRegex = b.excludeRegex;
+        layersToTransform = b.layersToTransform == null ? null : List.copyOf(b.layersToTransform);
+        layersPattern = b.layersPattern == null ? null : List.copyOf(b.layersPattern);
+        rankPattern = Collections.unmodifiableMap(new LinkedHashMap<>(b.rankPattern)); // order kept: first match wins
+        alphaPattern = Collections.unmodifiableMap(new LinkedHashMap<>(b.alphaPattern));
+        dropout = b.dropout;
+        useRslora = b.useRslora;
+        fanInFanOut = b.fanInFanOut;
+        loraInit = b.loraInit;
+        freezeA = b.freezeA;
+        seed = b.seed;
+        projectionPrngKey = b.projectionPrngKey;
+        saveProjection = b.saveProjection;
+        dInitial = b.dInitial;
+    }
+
+    // ------------------------------------------------------------------ entry points
+
+    /** A LoRA builder with rank {@code r} and PEFT's other defaults (α = 8, dropout 0, default init). */
+    public static Builder lora(int r) {
+        return new Builder(Type.LORA).r(r);
+    }
+
+    /** Shorthand for {@code lora(r).alpha(alpha).targets(targets)} (no targets given: set them on the builder). */
+    public static Builder lora(int r, double alpha, String... targets) {
+        Builder b = lora(r).alpha(alpha);
+        if (targets.length > 0) b.targets(targets);
+        return b;
+    }
+
+    /** A VeRA builder with rank {@code r} and PEFT's other defaults (key 0, save_projection, d_initial 0.1). */
+    public static Builder vera(int r) {
+        return new Builder(Type.VERA).r(r);
+    }
+
+    /** Shorthand for {@code vera(r).projectionPrngKey(key).targets(targets)}. */
+    public static Builder vera(int r, long projectionPrngKey, String... targets) {
+        Builder b = vera(r).projectionPrngKey(projectionPrngKey);
+        if (targets.length > 0) b.targets(targets);
+        return b;
+    }
+
+    /** A builder for {@code type} with PEFT's defaults for it. */
+    public static Builder builder(Type type) {
+        return new Builder(type);
+    }
+
+    /** A builder holding every setting of this config, to derive another from it. */
+    public Builder toBuilder() {
+        Builder b = new Builder(type);
+        b.r = r;
+        b.alpha = alpha;
+        b.targetModules = targetModules;
+        b.targetRegex = targetRegex;
+        b.excludeModules = excludeModules;
+        b.excludeRegex = excludeRegex;
+        b.layersToTransform = layersToTransform;
+        b.layersPattern = layersPattern;
+        b.rankPattern.putAll(rankPattern);
+        b.alphaPattern.putAll(alphaPattern);
+        b.dropout = dropout;
+        b.useRslora = useRslora;
+        b.fanInFanOut = fanInFanOut;
+        b.loraInit = loraInit;
+        b.freezeA = freezeA;
+        b.seed = seed;
+        b.projectionPrngKey = projectionPrngKey;
+        b.saveProjection = saveProjection;
+        b.dInitial = dInitial;
+        return b;
+    }
+
+    // ------------------------------------------------------------------ accessors
+
+    /** LoRA or VeRA. */
+    public Type type() { return type; }
+
+    /** The rank (VeRA: of the shared projections). */
+    public int r() { return r; }
+
+    /** LoRA's α (scaling α/r, or α/√r with rsLoRA); VeRA has none. */
+    public double alpha() { return alpha; }
+
+    /** The target names, or null when targets are a regex; {@code ["all-linear"]} for {@link #ALL_LINEAR}. */
+    public List<String> targetModules() { return targetModules; }
+
+    /** The regex a target's whole dotted path must match, or null when targets are names. */
+    public String targetRegex() { return targetRegex; }
+
+    /** Names excluded even when targeted (exact or dotted suffix), or null. */
+    public List<String> excludeModules() { return excludeModules; }
+
+    /** A regex of whole paths excluded, or null. */
+    public String excludeRegex() { return excludeRegex; }
+
+    /** Only these layer indices are adapted (PEFT's {@code layers_to_transform}), or null for all. */
+    public List<Integer> layersToTransform() { return layersToTransform; }
+
+    /** The names in front of the layer index ({@code layers_pattern}), or null for any. */
+    public List<String> layersPattern() { return layersPattern; }
+
+    /** Per-module ranks by name suffix regex, in order (first match wins); unmodifiable. */
+    public Map<String, Integer> rankPattern() { return rankPattern; }
+
+    /** Per-module α by name suffix regex, in order (first match wins); unmodifiable. */
+    public Map<String, Double> alphaPattern() { return alphaPattern; }
+
+    /** Dropout on the adapter's input, in [0, 1). */
+    public double dropout() { return dropout; }
+
+    /** rsLoRA: scaling α/√r instead of α/r. */
+    public boolean useRslora() { return useRslora; }
+
+    /** PEFT's {@code fan_in_fan_out} (kept for the file; vectorgrad's Linear weights are always [out, in]). */
+    public boolean fanInFanOut() { return fanInFanOut; }
+
+    /** How LoRA's A and B start. */
+    public LoraInit loraInit() { return loraInit; }
+
     /** LoRA-FA: A frozen after its init, only B trained. */
-    public boolean freezeA;
+    public boolean freezeA() { return freezeA; }
+
     /** Seed of the engine generator that initialises LoRA's A (and dropout masks). */
-    public long seed;
-    public long projectionPrngKey;
-    public boolean saveProjection = true;
-    public double dInitial = 0.1;
+    public long seed() { return seed; }
 
-    public static PeftConfig lora(int r, double alpha, String... targets) {
-        PeftConfig c = new PeftConfig();
-        c.type = Type.LORA;
-        c.r = r;
-        c.alpha = alpha;
-        c.targets(targets);
-        return c;
-    }
+    /** VeRA: the key PyTorch's generator is seeded with to draw the shared A and B. */
+    public long projectionPrngKey() { return projectionPrngKey; }
 
-    public static PeftConfig vera(int r, long projectionPrngKey, String... targets) {
-        PeftConfig c = new PeftConfig();
-        c.type = Type.VERA;
-        c.r = r;
-        c.projectionPrngKey = projectionPrngKey;
-        c.dropout = 0;
-        c.targets(targets);
-        return c;
-    }
+    /** VeRA: whether PEFT directories hold the shared A and B. */
+    public boolean saveProjection() { return saveProjection; }
 
-    /** A list of names, or the single value {@code "all-linear"}. */
-    public PeftConfig targets(String... names) {
-        this.targetModules = List.of(names);
-        this.targetRegex = null;
-        return this;
-    }
-
-    /** A regex that must match a module's whole dotted path. */
-    public PeftConfig targetRegex(String regex) {
-        this.targetRegex = regex;
-        this.targetModules = null;
-        return this;
-    }
-
-    public PeftConfig exclude(String... names) { this.excludeModules = List.of(names); return this; }
-    public PeftConfig excludeRegex(String regex) { this.excludeRegex = regex; return this; }
-    public PeftConfig layers(Integer... idx) { this.layersToTransform = List.of(idx); return this; }
-    public PeftConfig rankPattern(String key, int rank) { rankPattern.put(key, rank); return this; }
-    public PeftConfig alphaPattern(String key, double a) { alphaPattern.put(key, a); return this; }
-    public PeftConfig dropout(double p) { this.dropout = p; return this; }
-    public PeftConfig rslora(boolean on) { this.useRslora = on; return this; }
-    public PeftConfig fanInFanOut(boolean on) { this.fanInFanOut = on; return this; }
-    public PeftConfig init(LoraInit i) { this.loraInit = i; return this; }
-    public PeftConfig freezeA(boolean on) { this.freezeA = on; return this; }
-    public PeftConfig seed(long s) { this.seed = s; return this; }
-    public PeftConfig saveProjection(boolean on) { this.saveProjection = on; return this; }
-    public PeftConfig dInitial(double d) { this.dInitial = d; return this; }
+    /** VeRA: the initial value of every λ_d. */
+    public double dInitial() { return dInitial; }
 
     boolean allLinear() {
         return targetModules != null && targetModules.size() == 1 && targetModules.get(0).equals(ALL_LINEAR);
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder s = new StringBuilder("PeftConfig[").append(type).append(", r=").append(r);
+        if (type == Type.LORA) s.append(", alpha=").append(alpha);
+        else s.append(", projectionPrngKey=").append(projectionPrngKey).append(", saveProjection=").append(saveProjection).append(", dInitial=").append(dInitial);
+        s.append(", targets=").append(targetRegex != null ? "regex " + targetRegex : targetModules);
+        if (excludeModules != null) s.append(", exclude=").append(excludeModules);
+        if (excludeRegex != null) s.append(", excludeRegex=").append(excludeRegex);
+        if (layersToTransform != null) s.append(", layers=").append(layersToTransform);
+        if (layersPattern != null) s.append(", layersPattern=").append(layersPattern);
+        if (!rankPattern.isEmpty()) s.append(", rankPattern=").append(rankPattern);
+        if (!alphaPattern.isEmpty()) s.append(", alphaPattern=").append(alphaPattern);
+        if (dropout != 0) s.append(", dropout=").append(dropout);
+        if (useRslora) s.append(", rslora");
+        if (loraInit != LoraInit.DEFAULT) s.append(", init=").append(loraInit);
+        if (freezeA) s.append(", freezeA");
+        return s.append(", seed=").append(seed).append(']').toString();
+    }
+
+    // ------------------------------------------------------------------ builder
+
+    /**
+     * Collects the settings of a {@link PeftConfig}; every setter returns this builder. Nothing is checked until
+     * {@link #build()}, which validates the whole config and throws {@link IllegalArgumentException} naming the
+     * setting at fault.
+     */
+    public static final class Builder {
+        private final Type type;
+        private int r;
+        private double alpha = 8;
+        private List<String> targetModules;
+        private String targetRegex;
+        private List<String> excludeModules;
+        private String excludeRegex;
+        private List<Integer> layersToTransform;
+        private List<String> layersPattern;
+        private final LinkedHashMap<String, Integer> rankPattern = new LinkedHashMap<>();
+        private final LinkedHashMap<String, Double> alphaPattern = new LinkedHashMap<>();
+        private double dropout;
+        private boolean useRslora;
+        private boolean fanInFanOut;
+        private LoraInit loraInit = LoraInit.DEFAULT;
+        private boolean freezeA;
+        private long seed;
+        private long projectionPrngKey;
+        private boolean saveProjection = true;
+        private double dInitial = 0.1;
+
+        private Builder(Type type) {
+            this.type = Objects.requireNonNull(type, "PEFT config: method (type) must be LORA or VERA, got null");
+            this.r = type == Type.VERA ? 256 : 8;
+        }
+
+        /** The rank; must be positive. */
+        public Builder r(int r) { this.r = r; return this; }
+
+        /** LoRA's α; must be finite. */
+        public Builder alpha(double alpha) { this.alpha = alpha; return this; }
+
+        /** A list of names, or the single value {@link #ALL_LINEAR}; replaces a {@link #targetRegex}. */
+        public Builder targets(String... names) {
+            this.targetModules = nullSafeList(names);
+            this.targetRegex = null;
+            return this;
+        }
+
+        /** The same from a list. */
+        public Builder targets(List<String> names) {
+            return targets(names.toArray(String[]::new));
+        }
+
+        /** A regex that must match a module's whole dotted path; replaces a list of {@link #targets}. */
+        public Builder targetRegex(String regex) {
+            this.targetRegex = regex;
+            this.targetModules = null;
+            return this;
+        }
+
+        /** Names never adapted (exact or dotted suffix), even when targeted. */
+        public Builder exclude(String... names) { this.excludeModules = nullSafeList(names); return this; }
+
+        /** A regex of whole paths never adapted. */
+        public Builder excludeRegex(String regex) { this.excludeRegex = regex; return this; }
+
+        /** Only the layers with these indices ({@code layers_to_transform}). */
+        public Builder layers(Integer... idx) { this.layersToTransform = nullSafeList(idx); return this; }
+
+        /** The names in front of the layer index ({@code layers_pattern}, e.g. {@code "h"} in {@code transformer.h.3.attn}). */
+        public Builder layersPattern(String... names) { this.layersPattern = nullSafeList(names); return this; }
+
+        /** Rank {@code rank} for modules whose path ends with a match of regex {@code key} (first key added wins). */
+        public Builder rankPattern(String key, int rank) { rankPattern.put(key, rank); return this; }
+
+        /** α {@code a} for modules whose path ends with a match of regex {@code key} (first key added wins). */
+        public Builder alphaPattern(String key, double a) { alphaPattern.put(key, a); return this; }
+
+        /** Dropout on the adapter's input, in [0, 1). */
+        public Builder dropout(double p) { this.dropout = p; return this; }
+
+        /** rsLoRA (LoRA only): scaling α/√r. */
+        public Builder rslora(boolean on) { this.useRslora = on; return this; }
+
+        /** PEFT's {@code fan_in_fan_out}, carried into saved configs. */
+        public Builder fanInFanOut(boolean on) { this.fanInFanOut = on; return this; }
+
+        /** LoRA's initialisation (LoRA only). */
+        public Builder init(LoraInit i) { this.loraInit = i; return this; }
+
+        /** LoRA-FA (LoRA only): A frozen after its init. */
+        public Builder freezeA(boolean on) { this.freezeA = on; return this; }
+
+        /** Seed of the generator that initialises LoRA's A (and dropout masks). */
+        public Builder seed(long s) { this.seed = s; return this; }
+
+        /** VeRA: the key of the shared projections. */
+        public Builder projectionPrngKey(long key) { this.projectionPrngKey = key; return this; }
+
+        /** VeRA: whether PEFT directories hold the shared A and B. */
+        public Builder saveProjection(boolean on) { this.saveProjection = on; return this; }
+
+        /** VeRA: the initial λ_d; must be finite. */
+        public Builder dInitial(double d) { this.dInitial = d; return this; }
+
+        /**
+         * Checks every setting and returns the config. Refused: r ≤ 0; α, a pattern's α or d_initial not finite;
+         * dropout outside [0, 1); no targets, an empty or null target name, {@code all-linear} beside other
+         * names; a regex (targets, excludes, pattern keys) that does not compile; a rank_pattern rank ≤ 0; a
+         * negative layer index; and for VeRA any LoRA-only setting (rank/alpha patterns, rsLoRA, init, LoRA-FA).
+         */
+        public PeftConfig build() {
+            if (r <= 0) throw bad("r must be positive, got " + r);
+            if (!Double.isFinite(alpha)) throw bad("lora_alpha must be finite, got " + alpha);
+            if (!(dropout >= 0 && dropout < 1)) throw bad("dropout must be in [0, 1), got " + dropout);
+            if (!Double.isFinite(dInitial)) throw bad("d_initial must be finite, got " + dInitial);
+            if (loraInit == null) throw bad("init must not be null");
+            if (targetModules == null && targetRegex == null)
+                throw bad("no target modules (give targets(...), targetRegex(...) or targets(ALL_LINEAR))");
+            if (targetModules != null) {
+                if (targetModules.isEmpty()) throw bad("target_modules is empty");
+                for (String t : targetModules)
+                    if (t == null || t.isEmpty()) throw bad("empty target module name in " + targetModules);
+                if (targetModules.contains(ALL_LINEAR) && targetModules.size() > 1)
+                    throw bad("'" + ALL_LINEAR + "' must be the only target, got " + targetModules);
+            }
+            if (targetRegex != null) compiles(targetRegex, "target regex");
+            if (excludeRegex != null) compiles(excludeRegex, "exclude regex");
+            if (excludeModules != null)
+                for (String x : excludeModules) if (x == null || x.isEmpty()) throw bad("empty exclude module name in " + excludeModules);
+            if (layersToTransform != null)
+                for (Integer i : layersToTransform) if (i == null || i < 0) throw bad("layers_to_transform holds " + i + "; layer indices are ≥ 0");
+            if (layersPattern != null)
+                for (String p : layersPattern) if (p == null || p.isEmpty()) throw bad("empty layers_pattern in " + layersPattern);
+            for (Map.Entry<String, Integer> e : rankPattern.entrySet()) {
+                compiles(e.getKey(), "rank_pattern key");
+                if (e.getValue() == null || e.getValue() <= 0) throw bad("rank_pattern '" + e.getKey() + "': r must be positive, got " + e.getValue());
+            }
+            for (Map.Entry<String, Double> e : alphaPattern.entrySet()) {
+                compiles(e.getKey(), "alpha_pattern key");
+                if (e.getValue() == null || !Double.isFinite(e.getValue())) throw bad("alpha_pattern '" + e.getKey() + "': α must be finite, got " + e.getValue());
+            }
+            if (type == Type.VERA) {
+                if (!rankPattern.isEmpty()) throw bad("VeRA has one shared r; rank_pattern is a LoRA option");
+                if (!alphaPattern.isEmpty()) throw bad("VeRA has no α; alpha_pattern is a LoRA option");
+                if (useRslora) throw bad("rsLoRA is a LoRA option, not VeRA's");
+                if (loraInit != LoraInit.DEFAULT) throw bad("init " + loraInit + " is a LoRA option, not VeRA's");
+                if (freezeA) throw bad("freezeA (LoRA-FA) is a LoRA option, not VeRA's");
+            }
+            return new PeftConfig(this);
+        }
+
+        private static void compiles(String regex, String what) {
+            try {
+                Pattern.compile(regex);
+            } catch (PatternSyntaxException e) {
+                throw bad(what + " '" + regex + "' is not a valid regex: " + e.getDescription());
+            }
+        }
+
+        private static IllegalArgumentException bad(String msg) {
+            return new IllegalArgumentException("PEFT config: " + msg);
+        }
+
+        @SafeVarargs
+        private static <T> List<T> nullSafeList(T... xs) {
+            return Collections.unmodifiableList(new ArrayList<>(java.util.Arrays.asList(xs))); // List.of rejects nulls; build() names them
+        }
     }
 }

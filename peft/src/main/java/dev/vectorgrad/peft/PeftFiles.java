@@ -20,7 +20,8 @@ import java.util.TreeSet;
 
 /**
  * PEFT adapter directories: {@code adapter_config.json} + {@code adapter_model.safetensors} with PEFT's key names
- * ({@code base_model.model.<module>.lora_A.weight} (r, in), {@code .lora_B.weight} (out, r),
+ * ({@code base_model.model.<module>.lora_A.weight} (r, in), {@code .lora_B.weight} (out, r), on an embedding
+ * {@code .lora_embedding_A} (r, num) and {@code .lora_embedding_B} (dim, r),
  * {@code .vera_lambda_b}, {@code .vera_lambda_d}, {@code base_model.vera_A}, {@code base_model.vera_B}).
  * Reading checks every key and shape before touching the model; writing is atomic per file.
  */
@@ -36,66 +37,78 @@ public final class PeftFiles {
     public static PeftConfig readConfig(Path dir) throws IOException {
         Path f = dir.resolve(CONFIG);
         if (!Files.isRegularFile(f)) throw new IOException(dir + ": no " + CONFIG + " (not a PEFT adapter directory)");
-        return parseConfig(Json.asMap(Json.read(f), CONFIG), f);
+        Map<String, Object> j;
+        try {
+            j = Json.asMap(Json.read(f), CONFIG);
+        } catch (IllegalArgumentException e) { // not JSON, or not an object
+            throw new IOException(f + ": " + e.getMessage(), e);
+        }
+        return parseConfig(j, f);
     }
 
+    /** The config in JSON object {@code j} read from {@code f}; any malformed or invalid value is an error naming {@code f} and the key. */
     static PeftConfig parseConfig(Map<String, Object> j, Path f) throws IOException {
-        String type = Json.asString(require(j, "peft_type", f), f + ": peft_type");
-        PeftConfig c = new PeftConfig();
+        try {
+            return parseConfigValues(j, f);
+        } catch (IllegalArgumentException e) { // Json's typed access and PeftConfig.Builder.build() name the key
+            throw new IOException(f + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static PeftConfig parseConfigValues(Map<String, Object> j, Path f) throws IOException {
+        String type = Json.asString(require(j, "peft_type", f), "peft_type");
+        if (!type.equals("LORA") && !type.equals("VERA")) throw new IOException(f + ": peft_type '" + type + "' is not supported (LORA, VERA)");
+        int r = Json.asInt(require(j, "r", f), "r");
+        if (r <= 0) throw new IOException(f + ": r must be positive, got " + r);
+        PeftConfig.Builder c;
         switch (type) {
             case "LORA" -> {
-                c.type = PeftConfig.Type.LORA;
-                c.alpha = j.get("lora_alpha") == null ? 8 : Json.asDouble(j.get("lora_alpha"), "lora_alpha");
-                c.dropout = j.get("lora_dropout") == null ? 0 : Json.asDouble(j.get("lora_dropout"), "lora_dropout");
-                c.useRslora = bool(j, "use_rslora");
+                c = PeftConfig.lora(r);
+                if (j.get("lora_alpha") != null) c.alpha(Json.asDouble(j.get("lora_alpha"), "lora_alpha"));
+                if (j.get("lora_dropout") != null) c.dropout(Json.asDouble(j.get("lora_dropout"), "lora_dropout"));
+                c.rslora(bool(j, "use_rslora"));
                 if (bool(j, "use_dora")) throw new IOException(f + ": use_dora is not supported");
                 if (j.get("rank_pattern") != null)
-                    for (var e : Json.asMap(j.get("rank_pattern"), "rank_pattern").entrySet()) c.rankPattern.put(e.getKey(), Json.asInt(e.getValue(), "rank_pattern." + e.getKey()));
+                    for (var e : Json.asMap(j.get("rank_pattern"), "rank_pattern").entrySet()) c.rankPattern(e.getKey(), Json.asInt(e.getValue(), "rank_pattern." + e.getKey()));
                 if (j.get("alpha_pattern") != null)
-                    for (var e : Json.asMap(j.get("alpha_pattern"), "alpha_pattern").entrySet()) c.alphaPattern.put(e.getKey(), Json.asDouble(e.getValue(), "alpha_pattern." + e.getKey()));
+                    for (var e : Json.asMap(j.get("alpha_pattern"), "alpha_pattern").entrySet()) c.alphaPattern(e.getKey(), Json.asDouble(e.getValue(), "alpha_pattern." + e.getKey()));
             }
             case "VERA" -> {
-                c.type = PeftConfig.Type.VERA;
-                c.dropout = j.get("vera_dropout") == null ? 0 : Json.asDouble(j.get("vera_dropout"), "vera_dropout");
-                c.projectionPrngKey = j.get("projection_prng_key") == null ? 0 : Json.asLong(j.get("projection_prng_key"), "projection_prng_key");
-                c.saveProjection = j.get("save_projection") == null || Json.asBoolean(j.get("save_projection"), "save_projection");
-                c.dInitial = j.get("d_initial") == null ? 0.1 : Json.asDouble(j.get("d_initial"), "d_initial");
+                c = PeftConfig.vera(r);
+                if (j.get("vera_dropout") != null) c.dropout(Json.asDouble(j.get("vera_dropout"), "vera_dropout"));
+                if (j.get("projection_prng_key") != null) c.projectionPrngKey(Json.asLong(j.get("projection_prng_key"), "projection_prng_key"));
+                c.saveProjection(j.get("save_projection") == null || Json.asBoolean(j.get("save_projection"), "save_projection"));
+                if (j.get("d_initial") != null) c.dInitial(Json.asDouble(j.get("d_initial"), "d_initial"));
             }
             default -> throw new IOException(f + ": peft_type '" + type + "' is not supported (LORA, VERA)");
         }
-        c.r = Json.asInt(require(j, "r", f), "r");
-        if (c.r <= 0) throw new IOException(f + ": r must be positive, got " + c.r);
-        c.fanInFanOut = bool(j, "fan_in_fan_out");
+        c.fanInFanOut(bool(j, "fan_in_fan_out"));
         Object t = require(j, "target_modules", f);
         if (t instanceof String s) {
             if (s.equals(PeftConfig.ALL_LINEAR)) c.targets(s);
             else c.targetRegex(s);
         } else {
-            List<String> names = new ArrayList<>();
-            for (Object o : Json.asList(t, "target_modules")) names.add(Json.asString(o, "target_modules"));
-            c.targetModules = names;
+            c.targets(strings(t, "target_modules"));
         }
         Object ex = j.get("exclude_modules");
-        if (ex instanceof String s) c.excludeRegex = s;
-        else if (ex != null) {
-            List<String> names = new ArrayList<>();
-            for (Object o : Json.asList(ex, "exclude_modules")) names.add(Json.asString(o, "exclude_modules"));
-            c.excludeModules = names;
-        }
+        if (ex instanceof String s) c.excludeRegex(s);
+        else if (ex != null) c.exclude(strings(ex, "exclude_modules").toArray(String[]::new));
         Object lt = j.get("layers_to_transform");
         if (lt instanceof List<?> l) {
             List<Integer> idx = new ArrayList<>();
             for (Object o : l) idx.add(Json.asInt(o, "layers_to_transform"));
-            c.layersToTransform = idx;
-        } else if (lt != null) c.layersToTransform = List.of(Json.asInt(lt, "layers_to_transform"));
+            c.layers(idx.toArray(Integer[]::new));
+        } else if (lt != null) c.layers(Json.asInt(lt, "layers_to_transform"));
         Object lp = j.get("layers_pattern");
-        if (lp instanceof String s) c.layersPattern = List.of(s);
-        else if (lp != null) {
-            List<String> names = new ArrayList<>();
-            for (Object o : Json.asList(lp, "layers_pattern")) names.add(Json.asString(o, "layers_pattern"));
-            c.layersPattern = names;
-        }
-        return c;
+        if (lp instanceof String s) c.layersPattern(s);
+        else if (lp != null) c.layersPattern(strings(lp, "layers_pattern").toArray(String[]::new));
+        return c.build();
+    }
+
+    private static List<String> strings(Object list, String what) {
+        List<String> names = new ArrayList<>();
+        for (Object o : Json.asList(list, what)) names.add(Json.asString(o, what));
+        return names;
     }
 
     private static Object require(Map<String, Object> j, String key, Path f) throws IOException {
@@ -139,20 +152,26 @@ public final class PeftFiles {
         int maxIn = 0, maxOut = 0;
         for (PeftModel.Target t : targets) {
             String k = PeftModel.PREFIX + t.path();
-            if (cfg.type == PeftConfig.Type.LORA) {
+            if (t.embedding()) {
+                int r = PeftModel.rankFor(cfg, t.path());
+                expected.put(k + ".lora_embedding_A", new int[] {r, t.in()});
+                expected.put(k + ".lora_embedding_B", new int[] {t.out(), r});
+                continue; // an embedding does not size VeRA's projections (VeRA refuses embeddings anyway)
+            }
+            if (cfg.type() == PeftConfig.Type.LORA) {
                 int r = PeftModel.rankFor(cfg, t.path());
                 expected.put(k + ".lora_A.weight", new int[] {r, t.in()});
                 expected.put(k + ".lora_B.weight", new int[] {t.out(), r});
             } else {
                 expected.put(k + ".vera_lambda_b", new int[] {t.out()});
-                expected.put(k + ".vera_lambda_d", new int[] {cfg.r});
+                expected.put(k + ".vera_lambda_d", new int[] {cfg.r()});
             }
             maxIn = Math.max(maxIn, t.in());
             maxOut = Math.max(maxOut, t.out());
         }
-        if (cfg.type == PeftConfig.Type.VERA && cfg.saveProjection) {
-            expected.put(VERA_A, new int[] {cfg.r, maxIn});
-            expected.put(VERA_B, new int[] {maxOut, cfg.r});
+        if (cfg.type() == PeftConfig.Type.VERA && cfg.saveProjection()) {
+            expected.put(VERA_A, new int[] {cfg.r(), maxIn});
+            expected.put(VERA_B, new int[] {maxOut, cfg.r()});
         }
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         try (SafetensorsFile f = Safetensors.read(wf)) {
@@ -166,15 +185,15 @@ public final class PeftFiles {
                 tensors.put(k, t);
                 unexpected.remove(k);
             }
-            if (cfg.type == PeftConfig.Type.VERA && !cfg.saveProjection) {
+            if (cfg.type() == PeftConfig.Type.VERA && !cfg.saveProjection()) {
                 unexpected.remove(VERA_A); // tolerated; regenerated from the key anyway
                 unexpected.remove(VERA_B);
             }
             if (!unexpected.isEmpty()) throw new IOException(wf + ": unexpected tensor(s) " + unexpected + " for this config and model");
         }
         VeraProjections proj = null;
-        if (cfg.type == PeftConfig.Type.VERA && cfg.saveProjection)
-            proj = new VeraProjections(cfg.projectionPrngKey, cfg.r, maxIn, maxOut, tensors.get(VERA_A), tensors.get(VERA_B));
+        if (cfg.type() == PeftConfig.Type.VERA && cfg.saveProjection())
+            proj = new VeraProjections(cfg.projectionPrngKey(), cfg.r(), maxIn, maxOut, tensors.get(VERA_A), tensors.get(VERA_B));
         try {
             pm.addAdapter(name, cfg, proj);
         } catch (IllegalArgumentException | IllegalStateException e) {
@@ -183,6 +202,12 @@ public final class PeftFiles {
         try (var g = Grad.disabled()) {
             for (PeftModel.Target t : targets) {
                 String k = PeftModel.PREFIX + t.path();
+                if (t.embedding()) {
+                    LoraEmbedding le = embeddingWith(pm, t.path(), name);
+                    le.a(name).data().copyFrom(tensors.get(k + ".lora_embedding_A"));
+                    le.b(name).data().copyFrom(tensors.get(k + ".lora_embedding_B"));
+                    continue;
+                }
                 AdapterLinear w = layerWith(pm, t.path(), name);
                 if (w instanceof LoraLinear l) {
                     l.a(name).data().copyFrom(tensors.get(k + ".lora_A.weight"));
@@ -220,7 +245,13 @@ public final class PeftFiles {
             json = f.metadata().get(NATIVE_CONFIG);
         }
         if (json == null) throw new IOException(file + ": no '" + NATIVE_CONFIG + "' metadata (not a vectorgrad adapter file)");
-        PeftConfig cfg = parseConfig(Json.asMap(Json.parse(json), NATIVE_CONFIG), file);
+        Map<String, Object> j;
+        try {
+            j = Json.asMap(Json.parse(json), NATIVE_CONFIG);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(file + ": " + e.getMessage(), e);
+        }
+        PeftConfig cfg = parseConfig(j, file);
         apply(pm, cfg, file, name);
     }
 
@@ -233,13 +264,28 @@ public final class PeftFiles {
         throw new IllegalStateException("no adapter '" + name + "' at " + path);
     }
 
-    /** The adapter's tensors under PEFT's file keys. */
+    static LoraEmbedding embeddingWith(PeftModel pm, String path, String name) {
+        if (pm.moduleAt(path) instanceof LoraEmbedding le && le.hasAdapter(name)) return le;
+        throw new IllegalStateException("no adapter '" + name + "' on an embedding at " + path);
+    }
+
+    /**
+     * The adapter's tensors under PEFT's file keys: {@code <module>.lora_A.weight} / {@code .lora_B.weight} on a
+     * Linear, {@code <module>.lora_embedding_A} (r, num) / {@code .lora_embedding_B} (dim, r) on an Embedding
+     * (PEFT keeps those in a ParameterDict, so there is no {@code .weight}), VeRA's λ vectors and projections.
+     */
     public static LinkedHashMap<String, Tensor> stateDict(PeftModel pm, String name, boolean saveProjection) {
         PeftConfig cfg = pm.config(name);
         LinkedHashMap<String, Tensor> out = new LinkedHashMap<>();
         for (String path : pm.targets(name)) {
-            AdapterLinear w = layerWith(pm, path, name);
             String k = PeftModel.PREFIX + path;
+            if (pm.moduleAt(path) instanceof LoraEmbedding) {
+                LoraEmbedding le = embeddingWith(pm, path, name);
+                out.put(k + ".lora_embedding_A", le.a(name).data().contiguous());
+                out.put(k + ".lora_embedding_B", le.b(name).data().contiguous());
+                continue;
+            }
+            AdapterLinear w = layerWith(pm, path, name);
             if (w instanceof LoraLinear l) {
                 out.put(k + ".lora_A.weight", l.a(name).data().contiguous());
                 out.put(k + ".lora_B.weight", l.b(name).data().contiguous());
@@ -249,7 +295,7 @@ public final class PeftFiles {
                 out.put(k + ".vera_lambda_d", v.lambdaD(name).data().contiguous());
             }
         }
-        if (cfg.type == PeftConfig.Type.VERA && saveProjection) {
+        if (cfg.type() == PeftConfig.Type.VERA && saveProjection) {
             VeraProjections p = pm.projections(name);
             out.put(VERA_A, p.a());
             out.put(VERA_B, p.b());
@@ -259,7 +305,7 @@ public final class PeftFiles {
 
     /** Writes adapter {@code name} as a PEFT directory (VeRA: with vera_A/vera_B as the config says). */
     public static void save(PeftModel pm, String name, Path dir) throws IOException {
-        save(pm, name, dir, pm.config(name).saveProjection);
+        save(pm, name, dir, pm.config(name).saveProjection());
     }
 
     public static void save(PeftModel pm, String name, Path dir, boolean saveProjection) throws IOException {
@@ -278,19 +324,16 @@ public final class PeftFiles {
      */
     public static void saveVeraAsLora(PeftModel pm, String name, Path dir) throws IOException {
         PeftConfig v = pm.config(name);
-        if (v.type != PeftConfig.Type.VERA) throw new IllegalArgumentException("adapter '" + name + "' is not a VeRA adapter");
-        PeftConfig c = new PeftConfig();
-        c.type = PeftConfig.Type.LORA;
-        c.r = v.r;
-        c.alpha = v.r;
-        c.targetModules = v.targetModules;
-        c.targetRegex = v.targetRegex;
-        c.excludeModules = v.excludeModules;
-        c.excludeRegex = v.excludeRegex;
-        c.layersToTransform = v.layersToTransform;
-        c.layersPattern = v.layersPattern;
-        c.fanInFanOut = v.fanInFanOut;
-        c.dropout = v.dropout;
+        if (v.type() != PeftConfig.Type.VERA) throw new IllegalArgumentException("adapter '" + name + "' is not a VeRA adapter");
+        // r = VeRA's r and α = r: scaling 1, so B'A' is ΔW exactly
+        PeftConfig.Builder b = PeftConfig.lora(v.r()).alpha(v.r()).fanInFanOut(v.fanInFanOut()).dropout(v.dropout());
+        if (v.targetRegex() != null) b.targetRegex(v.targetRegex());
+        else b.targets(v.targetModules());
+        if (v.excludeModules() != null) b.exclude(v.excludeModules().toArray(String[]::new));
+        if (v.excludeRegex() != null) b.excludeRegex(v.excludeRegex());
+        if (v.layersToTransform() != null) b.layers(v.layersToTransform().toArray(Integer[]::new));
+        if (v.layersPattern() != null) b.layersPattern(v.layersPattern().toArray(String[]::new));
+        PeftConfig c = b.build();
         Files.createDirectories(dir);
         Safetensors.Writer w = Safetensors.writer().metadata("format", "pt");
         for (String path : pm.targets(name)) {
@@ -306,32 +349,32 @@ public final class PeftFiles {
         LinkedHashMap<String, Object> j = new LinkedHashMap<>();
         j.put("base_model_name_or_path", null);
         j.put("bias", "none");
-        j.put("fan_in_fan_out", cfg.fanInFanOut);
+        j.put("fan_in_fan_out", cfg.fanInFanOut());
         j.put("inference_mode", true);
-        j.put("layers_pattern", cfg.layersPattern);
-        j.put("layers_to_transform", cfg.layersToTransform);
+        j.put("layers_pattern", cfg.layersPattern());
+        j.put("layers_to_transform", cfg.layersToTransform());
         j.put("modules_to_save", null);
-        j.put("r", cfg.r);
+        j.put("r", cfg.r());
         j.put("revision", null);
-        j.put("target_modules", cfg.targetRegex != null ? cfg.targetRegex
-                : (cfg.allLinear() ? PeftConfig.ALL_LINEAR : new ArrayList<>(cfg.targetModules)));
-        j.put("exclude_modules", cfg.excludeRegex != null ? cfg.excludeRegex : cfg.excludeModules);
+        j.put("target_modules", cfg.targetRegex() != null ? cfg.targetRegex()
+                : (cfg.allLinear() ? PeftConfig.ALL_LINEAR : new ArrayList<>(cfg.targetModules())));
+        j.put("exclude_modules", cfg.excludeRegex() != null ? cfg.excludeRegex() : cfg.excludeModules());
         j.put("task_type", null);
-        if (cfg.type == PeftConfig.Type.LORA) {
+        if (cfg.type() == PeftConfig.Type.LORA) {
             j.put("peft_type", "LORA");
-            j.put("lora_alpha", cfg.alpha);
-            j.put("lora_dropout", cfg.dropout);
-            j.put("use_rslora", cfg.useRslora);
+            j.put("lora_alpha", cfg.alpha());
+            j.put("lora_dropout", cfg.dropout());
+            j.put("use_rslora", cfg.useRslora());
             j.put("use_dora", false);
             j.put("init_lora_weights", true);
-            j.put("rank_pattern", new LinkedHashMap<>(cfg.rankPattern));
-            j.put("alpha_pattern", new LinkedHashMap<>(cfg.alphaPattern));
+            j.put("rank_pattern", new LinkedHashMap<>(cfg.rankPattern()));
+            j.put("alpha_pattern", new LinkedHashMap<>(cfg.alphaPattern()));
         } else {
             j.put("peft_type", "VERA");
-            j.put("projection_prng_key", cfg.projectionPrngKey);
+            j.put("projection_prng_key", cfg.projectionPrngKey());
             j.put("save_projection", saveProjection);
-            j.put("vera_dropout", cfg.dropout);
-            j.put("d_initial", cfg.dInitial);
+            j.put("vera_dropout", cfg.dropout());
+            j.put("d_initial", cfg.dInitial());
             j.put("init_weights", true);
         }
         return j;

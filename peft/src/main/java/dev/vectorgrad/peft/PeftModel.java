@@ -4,6 +4,7 @@ import dev.vectorgrad.autograd.Variable;
 import dev.vectorgrad.autograd.nn.Linear;
 import dev.vectorgrad.autograd.nn.Module;
 import dev.vectorgrad.tensor.Rng;
+import dev.vectorgrad.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -40,6 +41,11 @@ public final class PeftModel {
         PeftModel pm = new PeftModel(model);
         pm.addAdapter("default", config);
         return pm;
+    }
+
+    /** {@link #wrap(Module, PeftConfig)} with {@code config.build()} (which validates it first). */
+    public static PeftModel wrap(Module model, PeftConfig.Builder config) {
+        return wrap(model, config.build());
     }
 
     /** An empty PEFT wrapper (adapters are then added by name). */
@@ -84,8 +90,11 @@ public final class PeftModel {
 
     // ------------------------------------------------------------------ target resolution
 
-    /** A Linear (or an already wrapped one) that an adapter can go on, at its dotted path. */
-    record Target(String path, int in, int out) {}
+    /**
+     * A Linear (or an already wrapped one) that an adapter can go on, at its dotted path; or, with
+     * {@code embedding}, an Embedding with {@code in} = num_embeddings and {@code out} = embedding_dim.
+     */
+    record Target(String path, int in, int out, boolean embedding) {}
 
     /** The layers {@code cfg} selects in {@code model}, validated; no side effects. */
     public static List<String> resolve(Module model, PeftConfig cfg) {
@@ -94,13 +103,18 @@ public final class PeftModel {
         return out;
     }
 
+    /** {@link #resolve(Module, PeftConfig)} with {@code cfg.build()}. */
+    public static List<String> resolve(Module model, PeftConfig.Builder cfg) {
+        return resolve(model, cfg.build());
+    }
+
     static List<Target> resolveTargets(Module model, PeftConfig cfg) {
-        if (cfg.targetModules == null && cfg.targetRegex == null)
+        if (cfg.targetModules() == null && cfg.targetRegex() == null)
             throw new IllegalArgumentException("PEFT config: no target_modules given");
         LinkedHashMap<String, Module> all = candidates(model);
         boolean allLinear = cfg.allLinear();
-        if (cfg.targetModules != null && !allLinear) {
-            for (String t : cfg.targetModules) {
+        if (cfg.targetModules() != null && !allLinear) {
+            for (String t : cfg.targetModules()) {
                 if (t == null || t.isEmpty()) throw new IllegalArgumentException("PEFT config: empty target module name");
                 boolean found = false;
                 for (String k : all.keySet()) if (nameMatches(k, t)) { found = true; break; }
@@ -115,31 +129,31 @@ public final class PeftModel {
             boolean isLinear = m instanceof Linear || m instanceof AdapterLinear;
             boolean hit;
             if (allLinear) hit = isLinear && !isOutputHead(k);
-            else if (cfg.targetRegex != null) hit = Pattern.compile(cfg.targetRegex).matcher(k).matches();
-            else hit = cfg.targetModules.stream().anyMatch(t -> nameMatches(k, t));
+            else if (cfg.targetRegex() != null) hit = Pattern.compile(cfg.targetRegex()).matcher(k).matches();
+            else hit = cfg.targetModules().stream().anyMatch(t -> nameMatches(k, t));
             if (!hit || k.isEmpty()) continue;
             if (excluded(k, cfg)) continue;
-            if (cfg.layersToTransform != null && !cfg.layersToTransform.isEmpty()) {
-                Integer idx = layerIndex(k, cfg.layersPattern);
-                if (idx == null || !cfg.layersToTransform.contains(idx)) continue;
+            if (cfg.layersToTransform() != null && !cfg.layersToTransform().isEmpty()) {
+                Integer idx = layerIndex(k, cfg.layersPattern());
+                if (idx == null || !cfg.layersToTransform().contains(idx)) continue;
             }
             boolean isEmbedding = m instanceof dev.vectorgrad.autograd.nn.Embedding || m instanceof LoraEmbedding;
             if (isEmbedding && !allLinear) {
-                if (cfg.type != PeftConfig.Type.LORA)
+                if (cfg.type() != PeftConfig.Type.LORA)
                     throw new IllegalArgumentException("target module '" + k + "' is an Embedding; only LoRA adapts embeddings");
                 dev.vectorgrad.autograd.nn.Embedding emb = m instanceof LoraEmbedding le ? le.embedding() : (dev.vectorgrad.autograd.nn.Embedding) m;
-                res.add(new Target(k, emb.numEmbeddings, emb.embeddingDim));
+                res.add(new Target(k, emb.numEmbeddings, emb.embeddingDim, true));
                 continue;
             }
             if (!isLinear)
                 throw new IllegalArgumentException("target module '" + k + "' is a " + m.getClass().getSimpleName()
                         + "; only Linear and (for LoRA) Embedding layers can be adapted");
             Linear l = AdapterLinear.innermost(m);
-            res.add(new Target(k, l.inFeatures, l.outFeatures));
+            res.add(new Target(k, l.inFeatures, l.outFeatures, false));
         }
         if (res.isEmpty())
             throw new IllegalArgumentException("PEFT config selects no Linear layer of " + model.getClass().getSimpleName()
-                    + " (targets " + (cfg.targetRegex != null ? cfg.targetRegex : cfg.targetModules) + ")");
+                    + " (targets " + (cfg.targetRegex() != null ? cfg.targetRegex() : cfg.targetModules()) + ")");
         for (Target t : res) {
             int r = rankFor(cfg, t.path());
             if (r <= 0) throw new IllegalArgumentException("PEFT config: r must be positive, got " + r + " for module '" + t.path() + "'");
@@ -170,8 +184,8 @@ public final class PeftModel {
     }
 
     private static boolean excluded(String k, PeftConfig cfg) {
-        if (cfg.excludeRegex != null && Pattern.compile(cfg.excludeRegex).matcher(k).matches()) return true;
-        if (cfg.excludeModules != null) for (String x : cfg.excludeModules) if (nameMatches(k, x)) return true;
+        if (cfg.excludeRegex() != null && Pattern.compile(cfg.excludeRegex()).matcher(k).matches()) return true;
+        if (cfg.excludeModules() != null) for (String x : cfg.excludeModules()) if (nameMatches(k, x)) return true;
         return false;
     }
 
@@ -193,11 +207,11 @@ public final class PeftModel {
     }
 
     static int rankFor(PeftConfig cfg, String path) {
-        return patternValue(cfg.rankPattern, path, cfg.r);
+        return patternValue(cfg.rankPattern(), path, cfg.r());
     }
 
     static double alphaFor(PeftConfig cfg, String path) {
-        return patternValue(cfg.alphaPattern, path, cfg.alpha);
+        return patternValue(cfg.alphaPattern(), path, cfg.alpha());
     }
 
     // ------------------------------------------------------------------ adding adapters
@@ -207,39 +221,42 @@ public final class PeftModel {
         addAdapter(name, cfg, null);
     }
 
+    /** {@link #addAdapter(String, PeftConfig)} with {@code cfg.build()} (which validates it first). */
+    public void addAdapter(String name, PeftConfig.Builder cfg) {
+        addAdapter(name, cfg.build());
+    }
+
     /** The same with VeRA projections given (e.g. read from a file) instead of drawn from the key. */
     void addAdapter(String name, PeftConfig cfg, VeraProjections given) {
         if (name == null || name.isEmpty() || name.contains(".")) throw new IllegalArgumentException("bad adapter name '" + name + "'");
         if (configs.containsKey(name)) throw new IllegalArgumentException("adapter '" + name + "' already exists");
-        if (cfg.r <= 0) throw new IllegalArgumentException("PEFT config: r must be positive, got " + cfg.r);
-        if (!(cfg.dropout >= 0 && cfg.dropout < 1)) throw new IllegalArgumentException("PEFT config: dropout must be in [0, 1), got " + cfg.dropout);
+        java.util.Objects.requireNonNull(cfg, "PEFT config");
         List<Target> targets = resolveTargets(model, cfg);
         for (Target t : targets) {
             Module cur = moduleAt(t.path());
-            if (cur instanceof AdapterLinear a && a.isMerged())
+            if ((cur instanceof AdapterLinear a && a.isMerged()) || (cur instanceof LoraEmbedding le && le.isMerged()))
                 throw new IllegalStateException("module '" + t.path() + "' has merged adapters; unmerge before adding another");
         }
         VeraProjections proj = null;
-        if (cfg.type == PeftConfig.Type.VERA) {
-            if (!cfg.rankPattern.isEmpty()) throw new IllegalArgumentException("VeRA: rank_pattern is not supported (one shared r)");
+        if (cfg.type() == PeftConfig.Type.VERA) {
             int maxIn = 0, maxOut = 0;
             for (Target t : targets) { maxIn = Math.max(maxIn, t.in()); maxOut = Math.max(maxOut, t.out()); }
             if (given != null) {
-                if (given.r() != cfg.r || given.maxIn() < maxIn || given.maxOut() < maxOut)
+                if (given.r() != cfg.r() || given.maxIn() < maxIn || given.maxOut() < maxOut)
                     throw new IllegalArgumentException("VeRA: given projections " + given.r() + "×" + given.maxIn() + " / " + given.maxOut() + "×" + given.r()
-                            + " do not fit r=" + cfg.r + ", max in " + maxIn + ", max out " + maxOut);
+                            + " do not fit r=" + cfg.r() + ", max in " + maxIn + ", max out " + maxOut);
                 proj = given;
             } else {
-                proj = VeraProjections.fromKey(cfg.projectionPrngKey, cfg.r, maxIn, maxOut);
+                proj = VeraProjections.fromKey(cfg.projectionPrngKey(), cfg.r(), maxIn, maxOut);
             }
             for (Map.Entry<String, PeftConfig> e : configs.entrySet())
-                if (e.getValue().type == PeftConfig.Type.VERA && e.getValue().projectionPrngKey != cfg.projectionPrngKey)
+                if (e.getValue().type() == PeftConfig.Type.VERA && e.getValue().projectionPrngKey() != cfg.projectionPrngKey())
                     throw new IllegalArgumentException("VeRA: all VeRA adapters of a model share one projection_prng_key (adapter '" + e.getKey()
-                            + "' has " + e.getValue().projectionPrngKey + ", the new one " + cfg.projectionPrngKey + ")");
+                            + "' has " + e.getValue().projectionPrngKey() + ", the new one " + cfg.projectionPrngKey() + ")");
         }
         // Everything validated: from here on nothing is expected to fail.
         if (configs.isEmpty()) model.requiresGrad(false);
-        Rng rng = new Rng(cfg.seed);
+        Rng rng = new Rng(cfg.seed());
         List<String> paths = new ArrayList<>();
         for (Target t : targets) {
             Module cur = moduleAt(t.path());
@@ -254,22 +271,22 @@ public final class PeftModel {
                     parent.replaceChild(dot < 0 ? t.path() : t.path().substring(dot + 1), le);
                     emb.setForwardDelegate(le::forward);
                 }
-                le.addAdapter(name, rankFor(cfg, t.path()), alphaFor(cfg, t.path()), cfg.useRslora, rng);
+                le.addAdapter(name, rankFor(cfg, t.path()), alphaFor(cfg, t.path()), cfg.useRslora(), rng);
                 paths.add(t.path());
                 continue;
             }
-            AdapterLinear w = kindOnTop(cur, cfg.type);
+            AdapterLinear w = kindOnTop(cur, cfg.type());
             if (w == null) {
-                w = cfg.type == PeftConfig.Type.LORA ? new LoraLinear(cur, cfg.seed ^ t.path().hashCode()) : new VeraLinear(cur, cfg.seed ^ t.path().hashCode());
+                w = cfg.type() == PeftConfig.Type.LORA ? new LoraLinear(cur, cfg.seed() ^ t.path().hashCode()) : new VeraLinear(cur, cfg.seed() ^ t.path().hashCode());
                 install(t.path(), cur, w);
             }
             if (w instanceof LoraLinear l) {
                 int r = rankFor(cfg, t.path());
-                l.addAdapter(name, r, alphaFor(cfg, t.path()), cfg.useRslora, cfg.dropout, rng);
-                if (cfg.loraInit != PeftConfig.LoraInit.DEFAULT) LoraInits.apply(l, name, cfg.loraInit, rng);
-                if (cfg.freezeA) l.a(name).requiresGrad(false);
+                l.addAdapter(name, r, alphaFor(cfg, t.path()), cfg.useRslora(), cfg.dropout(), rng);
+                if (cfg.loraInit() != PeftConfig.LoraInit.DEFAULT) LoraInits.apply(l, name, cfg.loraInit(), rng);
+                if (cfg.freezeA()) l.a(name).requiresGrad(false);
             } else {
-                ((VeraLinear) w).addAdapter(name, proj, cfg.dInitial, cfg.dropout);
+                ((VeraLinear) w).addAdapter(name, proj, cfg.dInitial(), cfg.dropout());
             }
             paths.add(t.path());
         }
@@ -277,6 +294,15 @@ public final class PeftModel {
         targetsOf.put(name, paths);
         if (proj != null) projections.put(name, proj);
         setAdapter(name);
+    }
+
+    /** Puts the bare Embedding back at {@code path} in place of its LoRA wrapper and stops the forward redirect. */
+    private void unwrapEmbedding(String path, LoraEmbedding le) {
+        dev.vectorgrad.autograd.nn.Embedding emb = le.embedding();
+        int dot = path.lastIndexOf('.');
+        Module parent = dot < 0 ? model : model.namedModules().get(path.substring(0, dot));
+        parent.replaceChild(dot < 0 ? path : path.substring(dot + 1), emb);
+        emb.setForwardDelegate(null);
     }
 
     /** Whether {@code emb}'s table is also the model's LM head (a GPT ties {@code wte} to its head). */
@@ -344,14 +370,14 @@ public final class PeftModel {
             for (String n : a.adapterNames()) {
                 boolean on = n.equals(name);
                 for (Variable p : a.adapterParameters(n)) p.requiresGrad(on);
-                if (on && cfg.freezeA && a instanceof LoraLinear l) l.a(n).requiresGrad(false);
+                if (on && cfg.freezeA() && a instanceof LoraLinear l) l.a(n).requiresGrad(false);
             }
         }
         for (LoraEmbedding le : adaptedEmbeddings().values()) {
             boolean has = le.hasAdapter(name);
             le.setActive(has ? name : null);
             for (String n : le.adapterNames()) for (Variable p : le.adapterParameters(n)) p.requiresGrad(n.equals(name));
-            if (has && cfg.freezeA) le.a(name).requiresGrad(false);
+            if (has && cfg.freezeA()) le.a(name).requiresGrad(false);
         }
         active = name;
     }
@@ -387,6 +413,12 @@ public final class PeftModel {
             }
             if (newTop != top) install(path, top, newTop);
         }
+        for (Map.Entry<String, LoraEmbedding> e : adaptedEmbeddings().entrySet()) {
+            LoraEmbedding le = e.getValue();
+            if (!le.hasAdapter(name)) continue;
+            le.deleteAdapter(name);
+            if (le.adapterNames().isEmpty()) unwrapEmbedding(e.getKey(), le);
+        }
         configs.remove(name);
         targetsOf.remove(name);
         projections.remove(name);
@@ -403,14 +435,53 @@ public final class PeftModel {
         merge(true);
     }
 
+    /**
+     * Folds the active adapter of every adapted layer into its base weight (PEFT's {@code merge_adapter}); the
+     * adapted layers then compute the bare layer's product on the merged weight and nothing else
+     * ({@link AdapterLinear#passThrough}). All or nothing: with {@code safe}, every layer's merged weight is
+     * computed and checked before any is written, and a non-finite value anywhere throws an
+     * {@link IllegalStateException} naming the module and adapter, with every weight left bit-identical. A LoRA
+     * on an embedding tied to the LM head is refused up front the same way.
+     */
     public void merge(boolean safe) {
         // a tied embedding refuses before anything is merged
         for (Map.Entry<String, LoraEmbedding> e : adaptedEmbeddings().entrySet())
-            if (e.getValue().isTied() && !e.getValue().isMerged())
+            if (e.getValue().isTied() && e.getValue().pendingMerge() != null)
                 throw new IllegalStateException("cannot merge: '" + e.getKey() + "' is tied to the LM head, and merging LoRA into it would change the head too "
                         + "(merged ≠ unmerged); keep the adapter unmerged, or untie the head first");
-        for (AdapterLinear a : adapterLayers()) a.merge(safe);
-        for (LoraEmbedding le : adaptedEmbeddings().values()) le.merge(safe);
+        LinkedHashMap<String, AdapterLinear> layers = adaptedLayers();
+        LinkedHashMap<String, LoraEmbedding> embeddings = adaptedEmbeddings();
+        if (safe) {
+            // Pass 1 checks every merged value and writes nothing. Pass 2 repeats the same operations in the same
+            // order (so it writes exactly the values checked); one layer's copy is alive at a time, not all.
+            for (Map.Entry<String, AdapterLinear> e : layers.entrySet()) mergedWeight(e.getKey(), e.getValue(), true, false);
+            for (Map.Entry<String, LoraEmbedding> e : embeddings.entrySet()) e.getValue().plan(true, "'" + e.getKey() + "'");
+        }
+        for (Map.Entry<String, AdapterLinear> e : layers.entrySet()) mergedWeight(e.getKey(), e.getValue(), false, true);
+        for (Map.Entry<String, LoraEmbedding> e : embeddings.entrySet()) e.getValue().merge(false);
+    }
+
+    /**
+     * The merged weight of the layer at {@code path}: W₀ plus the pending adapters of each wrapper in its chain,
+     * outermost first, on a copy ({@code check}: each sum must be finite). With {@code commit} it is written and
+     * the adapters are marked merged. Null when nothing on the layer is pending.
+     */
+    private static Tensor mergedWeight(String path, AdapterLinear top, boolean check, boolean commit) {
+        Tensor w = null;
+        List<AdapterLinear> wrappers = new ArrayList<>();
+        List<List<String>> names = new ArrayList<>();
+        for (Module cur = top; cur instanceof AdapterLinear a; cur = a.base) {
+            List<String> pending = a.pendingMerges();
+            if (pending.isEmpty()) continue;
+            w = a.applyPending(w == null ? a.linear().weight.data() : w, pending, check, "'" + path + "'");
+            wrappers.add(a);
+            names.add(pending);
+        }
+        if (commit && w != null) {
+            wrappers.get(0).commitMerge(w, names.get(0)); // every wrapper of the chain shares this W₀
+            for (int i = 1; i < wrappers.size(); i++) wrappers.get(i).markMerged(names.get(i));
+        }
+        return w;
     }
 
     public void unmerge() {
@@ -419,18 +490,23 @@ public final class PeftModel {
         for (int i = all.size() - 1; i >= 0; i--) all.get(i).unmerge();
     }
 
-    /** Merges the active adapter and returns the plain model (all wrappers removed, the base weights updated). */
+    /**
+     * Merges the active adapter (safe: all or nothing) and returns the plain model: every adapted layer is its
+     * bare {@link Linear} / {@link dev.vectorgrad.autograd.nn.Embedding} again, in the module tree and for
+     * callers holding it in a field, with the merged weight. On a refused merge nothing changes.
+     */
     public Module mergeAndUnload() {
         merge(true);
         return unload();
     }
 
-    /** Removes every wrapper without merging; returns the plain model. */
+    /** Removes every wrapper without merging (weights stay as they are, merged or not); returns the plain model. */
     public Module unload() {
         for (Map.Entry<String, AdapterLinear> e : adaptedLayers().entrySet()) {
             Linear l = e.getValue().linear();
             install(e.getKey(), e.getValue(), l);
         }
+        for (Map.Entry<String, LoraEmbedding> e : adaptedEmbeddings().entrySet()) unwrapEmbedding(e.getKey(), e.getValue());
         configs.clear();
         targetsOf.clear();
         projections.clear();
@@ -454,11 +530,12 @@ public final class PeftModel {
         return String.format(Locale.ROOT, "trainable params: %,d || all params: %,d || trainable%%: %.4f", t, all, all == 0 ? 0.0 : 100.0 * t / all);
     }
 
-    /** The active adapter's parameters by PEFT name ({@code base_model.model.…lora_A.default.weight}). */
+    /** Adapter {@code name}'s parameters by PEFT name ({@code base_model.model.…lora_A.default.weight}), embeddings' included. */
     public LinkedHashMap<String, Variable> namedAdapterParameters(String name) {
         LinkedHashMap<String, Variable> out = new LinkedHashMap<>();
         Set<Variable> mine = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         for (AdapterLinear a : adapterLayers()) if (a.hasAdapter(name)) mine.addAll(a.adapterParameters(name));
+        for (LoraEmbedding le : adaptedEmbeddings().values()) if (le.hasAdapter(name)) mine.addAll(le.adapterParameters(name));
         for (Map.Entry<String, Variable> e : model.namedParameters().entrySet())
             if (mine.contains(e.getValue())) out.put(peftName(e.getKey()), e.getValue());
         return out;

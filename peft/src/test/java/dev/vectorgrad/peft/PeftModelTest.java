@@ -172,7 +172,7 @@ class PeftModelTest {
 
     @Test
     void mergeUnmergeAndMergeAndUnload() {
-        for (PeftConfig cfg : List.of(PeftConfig.lora(2, 4, "q_proj", "fc"), PeftConfig.vera(3, 11, "q_proj", "fc"))) {
+        for (PeftConfig cfg : List.of(PeftConfig.lora(2, 4, "q_proj", "fc").build(), PeftConfig.vera(3, 11, "q_proj", "fc").build())) {
             Toy m = new Toy(4, 2, 1);
             Tensor w0 = m.layers.get(0).fc.weight.data().copy();
             Tensor x = input(3, 4, 2);
@@ -239,8 +239,8 @@ class PeftModelTest {
     @Test
     void peftDirectoriesRoundTripAndVeraExportsAsExactLora() throws Exception {
         Tensor x = input(3, 4, 2);
-        for (PeftConfig cfg : List.of(PeftConfig.lora(2, 4, "q_proj", "fc").rankPattern("fc", 3), PeftConfig.vera(3, 11, "q_proj", "fc"),
-                PeftConfig.vera(3, 11, "q_proj", "fc").saveProjection(false))) {
+        for (PeftConfig cfg : List.of(PeftConfig.lora(2, 4, "q_proj", "fc").rankPattern("fc", 3).build(), PeftConfig.vera(3, 11, "q_proj", "fc").build(),
+                PeftConfig.vera(3, 11, "q_proj", "fc").saveProjection(false).build())) {
             Toy m = new Toy(4, 2, 1);
             PeftModel pm = PeftModel.wrap(m, cfg);
             randomise(pm, "default", 5);
@@ -250,14 +250,14 @@ class PeftModelTest {
             Toy m2 = new Toy(4, 2, 1);
             PeftModel back = PeftFiles.load(m2, dir);
             assertThat(maxAbsDiff(run(m2, x), y)).isZero();
-            if (cfg.type == PeftConfig.Type.VERA) {
+            if (cfg.type() == PeftConfig.Type.VERA) {
                 assertThat(back.projections("default").a().contentEquals(pm.projections("default").a())).isTrue();
                 assertThat(back.projections("default").b().contentEquals(pm.projections("default").b())).isTrue();
                 Path lora = Files.createTempDirectory(tmp, "as-lora");
                 PeftFiles.saveVeraAsLora(pm, "default", lora);
                 Toy m3 = new Toy(4, 2, 1);
                 PeftModel asLora = PeftFiles.load(m3, lora);
-                assertThat(asLora.config("default").type).isEqualTo(PeftConfig.Type.LORA);
+                assertThat(asLora.config("default").type()).isEqualTo(PeftConfig.Type.LORA);
                 assertThat(maxAbsDiff(run(m3, x), y)).isLessThan(1e-5);
             }
         }

@@ -169,14 +169,14 @@ public final class PeftDemo {
         return List.of(
                 new Method("full FT", 5e-4, null, "full"),
                 new Method("BitFit", 3e-3, null, "bitfit"),
-                new Method("LoRA r=1", 2e-3, PeftConfig.lora(1, 2, TARGETS).seed(SEED), "lora"),
-                new Method("LoRA r=8", 2e-3, PeftConfig.lora(8, 16, TARGETS).seed(SEED), "lora"),
-                new Method("rsLoRA r=8", 2e-3, PeftConfig.lora(8, 16, TARGETS).rslora(true).seed(SEED), "lora"),
-                new Method("LoRA+ r=8", 5e-4, PeftConfig.lora(8, 16, TARGETS).seed(SEED), "lora+"),
-                new Method("LoRA-FA r=8", 2e-3, PeftConfig.lora(8, 16, TARGETS).freezeA(true).seed(SEED), "lora"),
-                new Method("PiSSA r=8", 2e-3, PeftConfig.lora(8, 16, TARGETS).init(PeftConfig.LoraInit.PISSA).seed(SEED), "lora"),
-                new Method("VeRA r=64", 1e-2, PeftConfig.vera(64, VERA_KEY, TARGETS).seed(SEED), "vera"),
-                new Method("VeRA r=256", 1e-2, PeftConfig.vera(256, VERA_KEY, TARGETS).seed(SEED), "vera"));
+                new Method("LoRA r=1", 2e-3, PeftConfig.lora(1, 2, TARGETS).seed(SEED).build(), "lora"),
+                new Method("LoRA r=8", 2e-3, PeftConfig.lora(8, 16, TARGETS).seed(SEED).build(), "lora"),
+                new Method("rsLoRA r=8", 2e-3, PeftConfig.lora(8, 16, TARGETS).rslora(true).seed(SEED).build(), "lora"),
+                new Method("LoRA+ r=8", 5e-4, PeftConfig.lora(8, 16, TARGETS).seed(SEED).build(), "lora+"),
+                new Method("LoRA-FA r=8", 2e-3, PeftConfig.lora(8, 16, TARGETS).freezeA(true).seed(SEED).build(), "lora"),
+                new Method("PiSSA r=8", 2e-3, PeftConfig.lora(8, 16, TARGETS).init(PeftConfig.LoraInit.PISSA).seed(SEED).build(), "lora"),
+                new Method("VeRA r=64", 1e-2, PeftConfig.vera(64, VERA_KEY, TARGETS).seed(SEED).build(), "vera"),
+                new Method("VeRA r=256", 1e-2, PeftConfig.vera(256, VERA_KEY, TARGETS).seed(SEED).build(), "vera"));
     }
 
     private Row tune(Method m, GptConfig cfg, Map<String, Tensor> weights, int[] trainIds, List<Batcher.Batch> evalBatches) throws IOException {
