@@ -1,0 +1,106 @@
+// 03-transformer: a small character-level GPT, built and trained from scratch, sampled with the KV cache,
+// and one attention head looked at as a text heat map.
+// Run it with `./vectorgrad notebook 03-transformer`, or step through it in `./vectorgrad jshell`.
+import dev.vectorgrad.tensor.*;
+import dev.vectorgrad.autograd.*;
+import dev.vectorgrad.autograd.optim.*;
+import dev.vectorgrad.transformer.*;
+import dev.vectorgrad.transformer.data.*;
+import java.nio.file.*;
+import java.util.*;
+
+void check(boolean ok, String what) { if (!ok) throw new AssertionError(what); System.out.println("ok: " + what); }
+
+// --- The text -----------------------------------------------------------------------------------------
+// Tiny Shakespeare when the shared data folder is there (`-Dvectorgrad.shared=DIR`, else ../shared from the
+// repository root, as in CI); otherwise the English part of the embedded Europarl corpus, which every build has.
+Path shakespeare = Path.of(System.getProperty("vectorgrad.shared", "../shared"), "data", "tinyshakespeare.txt");
+String text, corpus;
+if (Files.isRegularFile(shakespeare)) {
+    text = TextSplit.readUtf8(shakespeare);
+    corpus = "Tiny Shakespeare (" + shakespeare + ")";
+} else {
+    text = EmbeddedCorpus.language("en", 1_100_000);
+    corpus = "embedded Europarl, English (no " + shakespeare + ")";
+}
+System.out.printf("corpus: %s, %,d characters%n", corpus, text.length());
+
+// --- A character tokenizer: one id per distinct character, in sorted order ---------------------------------
+var tok = CharTokenizer.fit(text);
+int V = tok.vocabSize();
+int[] everyId = new int[V];
+for (int i = 0; i < V; i++) everyId[i] = i;
+System.out.println("vocabulary, " + V + " characters: " + tok.decode(everyId).replace("\n", "\\n"));
+int[] hello = tok.encode("the king");
+System.out.println("\"the king\" -> " + Arrays.toString(hello) + " -> \"" + tok.decode(hello) + "\"");
+check(tok.decode(tok.encode(text.substring(0, 1000))).equals(text.substring(0, 1000)), "decode(encode(text)) == text");
+
+// nanoGPT's split: the first 90% of the characters train, the last 10% validate.
+var split = TextSplit.of(text);
+int[] trainIds = tok.encode(split.train()), valIds = tok.encode(split.val());
+System.out.printf("train %,d tokens, val %,d tokens%n", trainIds.length, valIds.length);
+
+// --- The model: nanoGPT's architecture, GPT-2's parameter names ----------------------------------------
+// 3 pre-LayerNorm blocks of 4 heads, residual width 96, a context of 64 characters, no biases, no dropout.
+var cfg = new GptConfig(V, 64, 3, 4, 96, 0.0, false, GptConfig.Activation.GELU, 1e-5);
+var model = new Gpt(cfg, 1337);
+int C = cfg.nEmbd(), T = cfg.blockSize(), L = cfg.layers();
+// Counted by hand: token and position embeddings, per block two LayerNorm weights, c_attn (3C·C), the attention
+// c_proj (C·C), c_fc (4C·C) and the MLP's c_proj (4C·C), then ln_f. The LM head reuses wte (tied), so it adds nothing.
+long byHand = (long) V * C + (long) T * C + L * (12L * C * C + 2L * C) + C;
+System.out.printf("parameters: %,d (by hand %,d); head size %d%n", model.parameterCount(), byHand, cfg.headSize());
+model.namedParameters().forEach((n, p) -> { if (!n.contains(".h.") || n.contains(".h.0.")) System.out.println("  " + n + " " + Arrays.toString(p.shape())); });
+check(model.parameterCount() == byHand, "parameter count = V·C + T·C + L·(12C² + 2C) + C");
+
+// --- Before training: every character about equally likely, so the loss is about ln V --------------------
+var evalBatches = new Batcher(valIds, 16, T, 7);        // 8 fixed batches of validation windows, the same before and after
+List<Batcher.Batch> valSet = new ArrayList<>();
+for (int i = 0; i < 8; i++) valSet.add(evalBatches.next());
+double valLoss() {
+    model.eval();
+    double s = 0;
+    try (var g = Grad.disabled()) { for (var b : valSet) s += model.loss(b.x(), b.y()).item(); }
+    model.train();
+    return s / valSet.size();
+}
+double val0 = valLoss();
+System.out.printf("val loss at init %.4f, ln V = %.4f%n", val0, Math.log(V));
+check(Math.abs(val0 - Math.log(V)) < 0.3, "an untrained model predicts about uniformly");
+
+// --- Training: random windows, AdamW, warm-up then cosine decay, gradient clipping ------------------------
+// As nanoGPT: weight decay only on matrices (rank ≥ 2), not on LayerNorm weights.
+List<Variable> matrices = new ArrayList<>(), vectors = new ArrayList<>();
+for (var p : model.parameters()) (p.rank() >= 2 ? matrices : vectors).add(p);
+var opt = new AdamW(List.of(ParamGroup.of(matrices).weightDecay(0.1), ParamGroup.of(vectors).weightDecay(0.0)), 5e-3, 0.9, 0.99, 1e-8, 0.1);
+int steps = 400, warmup = 30;
+double maxLr = 5e-3, minLr = 5e-4;
+double lrAt(int it) {
+    if (it < warmup) return maxLr * (it + 1) / warmup;
+    double r = (it - warmup) / (double) (steps - warmup);
+    return minLr + 0.5 * (1 + Math.cos(Math.PI * r)) * (maxLr - minLr);
+}
+var batcher = new Batcher(trainIds, 16, T, 1337);       // 16 random windows of 64 characters per step
+double firstLoss = 0, last20 = 0;                       // the first step's loss, and the mean of the last 20
+long t0 = System.nanoTime();
+for (int it = 0; it < steps; it++) {
+    var b = batcher.next();
+    opt.zeroGrad();
+    var loss = model.loss(b.x(), b.y());
+    loss.backward();
+    Optimizer.clipGradNorm(model.parameters(), 1.0);
+    opt.setLr(lrAt(it));
+    opt.step();
+    double l = loss.item();
+    if (it == 0) firstLoss = l;
+    if (it >= steps - 20) last20 += l / 20;
+    if (it % 50 == 0 || it == steps - 1) System.out.printf("step %3d  loss %.4f  lr %.2e  (%.1f s)%n", it, l, lrAt(it), (System.nanoTime() - t0) / 1e9);
+}
+System.out.printf("training: %d steps in %.1f s; loss %.4f at the first step, %.4f over the last 20%n",
+        steps, (System.nanoTime() - t0) / 1e9, firstLoss, last20);
+check(last20 < 2.6, "training loss fell from about ln V to below 2.6");
+
+// --- Validation: the same windows as before training ----------------------------------------------------
+double val1 = valLoss();
+System.out.printf("val loss %.4f -> %.4f%n", val0, val1);
+check(val1 < 2.6 && val1 < val0 - 1.2, "validation loss fell below 2.6 too");
+model.eval();
