@@ -104,3 +104,45 @@ double val1 = valLoss();
 System.out.printf("val loss %.4f -> %.4f%n", val0, val1);
 check(val1 < 2.6 && val1 < val0 - 1.2, "validation loss fell below 2.6 too");
 model.eval();
+
+// --- Decoding with the KV cache = recomputing the whole prefix every time ----------------------------------
+// Gpt.step feeds only the new positions and keeps every layer's keys and values; Gpt.forward recomputes all.
+// The prompt: the first 16 characters of the validation text that start a line.
+int at = split.val().indexOf('\n');
+while (split.val().charAt(at) == '\n') at++;
+String promptText = split.val().substring(at, at + 16);
+int[] prompt = tok.encode(promptText);
+float[] lastRow(int[] ids) {                                   // logits after the last token, by a full forward
+    try (var g = Grad.disabled()) {
+        Tensor lg = model.forward(IntTensor.wrap(ids, 1, ids.length)).data();
+        return lg.select(1, ids.length - 1).contiguous().toArray();
+    }
+}
+double maxAbs(float[] a, float[] b) { double m = 0; for (int i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i])); return m; }
+var cache = model.newCache();
+double worst = maxAbs(model.step(cache, Arrays.copyOf(prompt, 8)), lastRow(Arrays.copyOf(prompt, 8)));
+for (int i = 8; i < prompt.length; i++)
+    worst = Math.max(worst, maxAbs(model.step(cache, new int[] {prompt[i]}), lastRow(Arrays.copyOf(prompt, i + 1))));
+System.out.printf("KV cache vs full forward over %d positions: max |logit difference| %.2e%n", prompt.length, worst);
+check(worst < 1e-4, "cached logits = recomputed logits");
+// Greedy decoding through the Sampler (cache) and by argmax over full recomputation pick the same characters.
+int[] greedy = Sampler.generate(model, prompt, 24, Sampler.Options.greedy(), null);
+int[] seq = Arrays.copyOf(prompt, prompt.length + 24);
+for (int i = 0; i < 24; i++) {
+    float[] lg = lastRow(Arrays.copyOf(seq, prompt.length + i));
+    int best = 0;
+    for (int j = 1; j < V; j++) if (lg[j] > lg[best]) best = j;
+    seq[prompt.length + i] = best;
+}
+System.out.println("greedy: \"" + promptText + "|" + tok.decode(greedy) + "\"");
+check(Arrays.equals(greedy, Arrays.copyOfRange(seq, prompt.length, seq.length)), "greedy with the cache = greedy by full recomputation");
+
+// --- Sampling: temperature 0.8, a fixed seed; characters print as they come ----------------------------
+var opts = new Sampler.Options(0.8, 0, 1.0, 2024);
+System.out.println("--- sample (seed " + opts.seed() + ") ---");
+System.out.print(promptText);
+long s0 = System.nanoTime();
+int[] sample = Sampler.generate(model, prompt, 200, opts, id -> System.out.print(tok.decode(id)));
+double sampleS = (System.nanoTime() - s0) / 1e9;
+System.out.printf("%n--- %d characters in %.2f s (%.0f per second) ---%n", sample.length, sampleS, sample.length / sampleS);
+check(Arrays.equals(sample, Sampler.generate(model, prompt, 200, opts, null)), "the same seed gives the same sample");
