@@ -146,3 +146,106 @@ int[] sample = Sampler.generate(model, prompt, 200, opts, id -> System.out.print
 double sampleS = (System.nanoTime() - s0) / 1e9;
 System.out.printf("%n--- %d characters in %.2f s (%.0f per second) ---%n", sample.length, sampleS, sample.length / sampleS);
 check(Arrays.equals(sample, Sampler.generate(model, prompt, 200, opts, null)), "the same seed gives the same sample");
+
+// --- One attention head, as a text heat map ---------------------------------------------------------------
+// The model never stores its attention weights (FusedAttention keeps only what backward needs), so recompute
+// them: walk the blocks by hand on a line of validation text, and in each block project with its own ln_1 and
+// c_attn, split q, k, v into heads and form P = softmax(q·kᵀ/√D) with the future masked out. To be sure these are
+// the weights the model really uses, P·V of every head must equal that head's columns of FusedAttention's output.
+String line = Arrays.stream(split.val().split("\n")).filter(x -> x.length() >= 32 && !x.endsWith(":")).findFirst().orElseThrow();
+String attText = line.substring(0, 32);
+int[] ids = tok.encode(attText);
+int n = ids.length, H = cfg.heads(), D = cfg.headSize();
+float scale = (float) (1 / Math.sqrt(D));
+Tensor future = Tensor.zeros(n, n);                             // 1 above the diagonal: key j is after query i
+for (int i = 0; i < n; i++) for (int j = i + 1; j < n; j++) future.set(1f, i, j);
+Tensor[][] att = new Tensor[L][H];                              // [layer][head] → [n, n] weights
+double worstPv = 0;
+try (var g = Grad.disabled()) {
+    int[] pos = new int[n];
+    for (int i = 0; i < n; i++) pos[i] = i;
+    var x = model.transformer.wte.forward(IntTensor.wrap(ids, 1, n)).add(model.transformer.wpe.forward(IntTensor.wrap(pos, n)));
+    for (int l = 0; l < L; l++) {
+        var blk = model.transformer.h.get(l);
+        var qkv = blk.attn.cAttn.forward(blk.ln1.forward(x));   // [1, n, 3C]: q, k, v side by side
+        Tensor y = FusedAttention.apply(qkv, H, 0f, false, null).data().select(0, 0);    // [n, C], the model's heads
+        Tensor r = qkv.data().select(0, 0);                      // [n, 3C]
+        for (int h = 0; h < H; h++) {
+            Tensor q = r.narrow(1, h * D, D), k = r.narrow(1, C + h * D, D), v = r.narrow(1, 2 * C + h * D, D);
+            Tensor p = q.matmul(k.t()).mul(scale).maskedFill(future, Float.NEGATIVE_INFINITY).softmax(1);
+            att[l][h] = p;
+            float[] a = p.matmul(v).contiguous().toArray(), b = y.narrow(1, h * D, D).contiguous().toArray();
+            worstPv = Math.max(worstPv, maxAbs(a, b));
+        }
+        x = blk.forward(x, model.dropoutRng());
+    }
+    // ... and the rest of the way, to check that this walk through the blocks is the model's forward pass.
+    float[] mine = F.linear(model.transformer.lnF.forward(x), model.transformer.wte.weight, null).data().contiguous().toArray();
+    float[] theirs = model.forward(IntTensor.wrap(ids, 1, n)).data().contiguous().toArray();
+    System.out.printf("block-by-block logits vs Gpt.forward: max |difference| %.2e%n", maxAbs(mine, theirs));
+    check(maxAbs(mine, theirs) < 1e-4, "walking the blocks by hand reproduces Gpt.forward");
+}
+System.out.printf("P·V vs FusedAttention, every head of every layer: max |difference| %.2e%n", worstPv);
+check(worstPv < 1e-4, "the recomputed weights are the ones the model attends with");
+
+// Every head in a line: the mean weight a character puts on itself and on the one before it, and how far back
+// it looks on average (over the second half of the prompt, where there is a past to look at).
+double[] stats(Tensor p) {
+    double self = 0, prev = 0, dist = 0;
+    int rows = 0;
+    for (int i = n / 2; i < n; i++, rows++) {
+        self += p.get(i, i);
+        prev += p.get(i, i - 1);
+        for (int j = 0; j <= i; j++) dist += p.get(i, j) * (i - j);
+    }
+    return new double[] {self / rows, prev / rows, dist / rows};
+}
+int bestL = 0, bestH = 0;
+double bestPrev = -1;
+for (int l = 0; l < L; l++)
+    for (int h = 0; h < H; h++) {
+        double[] st = stats(att[l][h]);
+        System.out.printf("layer %d head %d: on itself %.2f, on the previous character %.2f, mean distance back %4.1f%n", l, h, st[0], st[1], st[2]);
+        if (st[1] > bestPrev) { bestPrev = st[1]; bestL = l; bestH = h; }
+    }
+
+// The head that most looks at the previous character, drawn: row = the query character, column = the key it
+// attends to; one shade per 0.1 of weight (' ' below 0.1 … '@' from 0.9). Spaces in the text show as '_'.
+String shades = " .:-=+*#%@";
+Tensor pick = att[bestL][bestH];
+System.out.printf("layer %d, head %d on \"%s\" (shades \"%s\" for weights 0, 0.1, ... 0.9 and up):%n", bestL, bestH, attText, shades);
+String shown = attText.replace(' ', '_');
+var sb = new StringBuilder("    ");
+for (int j = 0; j < n; j++) sb.append(shown.charAt(j)).append(' ');
+System.out.println(sb);
+for (int i = 0; i < n; i++) {
+    sb = new StringBuilder("  " + shown.charAt(i) + " ");
+    for (int j = 0; j < n; j++) {
+        char c = shades.charAt(Math.min(9, (int) (pick.get(i, j) * 10)));
+        sb.append(c).append(c);
+    }
+    System.out.println(sb);
+}
+
+// Softmax rows are distributions, and causality means no weight on the future — checked for every head.
+double worstRow = 0, worstFuture = 0;
+for (var layerAtt : att)
+    for (var p : layerAtt)
+        for (int i = 0; i < n; i++) {
+            double sum = 0;
+            for (int j = 0; j < n; j++) { sum += p.get(i, j); if (j > i) worstFuture = Math.max(worstFuture, Math.abs(p.get(i, j))); }
+            worstRow = Math.max(worstRow, Math.abs(sum - 1));
+        }
+System.out.printf("rows: max |sum − 1| = %.2e; upper triangle: max |weight| = %s%n", worstRow, worstFuture);
+check(worstRow < 1e-5, "every row of every head sums to 1");
+check(worstFuture == 0, "no weight on later characters: the upper triangle is exactly 0");
+
+// The mask is not just in this recomputation: in the model itself, changing the last character of the text
+// leaves the logits at every earlier position bit for bit the same.
+int[] changed = ids.clone();
+changed[n - 1] = (changed[n - 1] + 1) % V;
+try (var g = Grad.disabled()) {
+    Tensor before = model.forward(IntTensor.wrap(ids, 1, n)).data().narrow(1, 0, n - 1);
+    Tensor after = model.forward(IntTensor.wrap(changed, 1, n)).data().narrow(1, 0, n - 1);
+    check(maxAbs(before.contiguous().toArray(), after.contiguous().toArray()) == 0, "the future cannot change the past: earlier logits are unchanged");
+}
