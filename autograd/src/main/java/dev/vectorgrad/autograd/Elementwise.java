@@ -1,5 +1,6 @@
 package dev.vectorgrad.autograd;
 
+import dev.vectorgrad.tensor.StepArena;
 import dev.vectorgrad.tensor.Tensor;
 
 /**
@@ -123,7 +124,7 @@ final class Elementwise {
         }
         @Override protected Tensor[] backward(Tensor g) {
             Tensor xc = dense(x), gc = dense(g);
-            float[] dx = new float[xc.numel()];
+            float[] dx = StepArena.floats(xc.numel());
             Kernels.reluBackward(xc.storage(), xc.offset(), gc.storage(), gc.offset(), dx, dx.length);
             return new Tensor[] {Tensor.wrap(dx, xc.shape())};
         }
@@ -139,7 +140,7 @@ final class Elementwise {
         }
         @Override protected Tensor[] backward(Tensor g) {
             Tensor xc = dense(x), gc = dense(g);
-            float[] dx = new float[xc.numel()];
+            float[] dx = StepArena.floats(xc.numel());
             Kernels.geluBackward(xc.storage(), xc.offset(), gc.storage(), gc.offset(), dx, dx.length);
             return new Tensor[] {Tensor.wrap(dx, xc.shape())};
         }
@@ -155,7 +156,7 @@ final class Elementwise {
         }
         @Override protected Tensor[] backward(Tensor g) {
             Tensor xc = dense(x), gc = dense(g);
-            float[] dx = new float[xc.numel()];
+            float[] dx = StepArena.floats(xc.numel());
             Kernels.geluTanhBackward(xc.storage(), xc.offset(), gc.storage(), gc.offset(), dx, dx.length);
             return new Tensor[] {Tensor.wrap(dx, xc.shape())};
         }

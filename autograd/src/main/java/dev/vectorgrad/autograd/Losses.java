@@ -3,6 +3,7 @@ package dev.vectorgrad.autograd;
 import dev.vectorgrad.tensor.VMath;
 import dev.vectorgrad.tensor.IntTensor;
 import dev.vectorgrad.tensor.Parallel;
+import dev.vectorgrad.tensor.StepArena;
 import dev.vectorgrad.tensor.Tensor;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
@@ -94,14 +95,17 @@ final class Losses {
             float scale = g.item() / count;
             float[] xd = logits.storage();
             int xo = logits.offset(), c = classes;
-            float[] dx = new float[rows * c];
+            float[] dx = StepArena.floats(rows * c);
             int tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
             Parallel.forRange((long) rows * c < Kernels.PAR_MIN ? Math.min(tasks, 1) : tasks, task -> {
                 int r0 = (long) rows * c < Kernels.PAR_MIN ? 0 : task * ROWS_PER_TASK;
                 int r1 = (long) rows * c < Kernels.PAR_MIN ? rows : Math.min(rows, r0 + ROWS_PER_TASK);
                 for (int r = r0; r < r1; r++) {
                     int t = targets[r];
-                    if (t == ignoreIndex) continue;
+                    if (t == ignoreIndex) { // dx comes from StepArena.floats: write the zeros
+                        java.util.Arrays.fill(dx, r * c, r * c + c, 0f);
+                        continue;
+                    }
                     int b = xo + r * c, o = r * c, j = 0;
                     float l = lse[r];
                     for (int up = Kernels.S.loopBound(c); j < up; j += Kernels.L)

@@ -3,6 +3,7 @@ package dev.vectorgrad.autograd;
 import dev.vectorgrad.tensor.Gemm;
 import dev.vectorgrad.tensor.Parallel;
 import dev.vectorgrad.tensor.Shapes;
+import dev.vectorgrad.tensor.StepArena;
 import dev.vectorgrad.tensor.Tensor;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
@@ -109,7 +110,7 @@ final class Matmul {
             f.bigM = bigM;
             f.k = k;
             f.n = n;
-            float[] c = new float[bigM * n];
+            float[] c = StepArena.floats(bigM * n);
             Gemm.sgemm(f.a.trans, f.b.trans, bigM, n, k, 1f, f.a.data, f.a.off, f.a.ld, f.b.data, f.b.off, f.b.ld, 0f, c, 0, Math.max(n, 1));
             int[] os = as.clone();
             os[os.length - 1] = n;
@@ -164,7 +165,7 @@ final class Matmul {
             f.m = m;
             f.k = k;
             f.n = n;
-            float[] c = new float[nb * m * n];
+            float[] c = StepArena.floats(nb * m * n);
             Gemm.sgemmBatched(nb, f.a.trans, f.b.trans, m, n, k, 1f, f.a.data, f.a.off, f.a.ld, f.a.batchStride,
                     f.b.data, f.b.off, f.b.ld, f.b.batchStride, 0f, c, 0, Math.max(n, 1), (long) m * n);
             return record(f, Tensor.wrap(c, concat(batch, m, n)), av, bv);
@@ -176,13 +177,13 @@ final class Matmul {
             int dco = gc.offset();
             Tensor da = null, db = null;
             if (needsGrad(0)) {
-                float[] out = new float[nb * m * k];
+                float[] out = StepArena.floats(nb * m * k);
                 Gemm.sgemmBatched(nb, false, !b.trans, m, k, n, 1f, dc, dco, Math.max(n, 1), (long) m * n,
                         b.data, b.off, b.ld, b.batchStride, 0f, out, 0, Math.max(k, 1), (long) m * k);
                 da = Elementwise.reduceTo(Tensor.wrap(out, concat(batch, m, k)), aShape);
             }
             if (needsGrad(1)) {
-                float[] out = new float[nb * k * n];
+                float[] out = StepArena.floats(nb * k * n);
                 Gemm.sgemmBatched(nb, !a.trans, false, k, n, m, 1f, a.data, a.off, a.ld, a.batchStride,
                         dc, dco, Math.max(n, 1), (long) m * n, 0f, out, 0, Math.max(n, 1), (long) k * n);
                 db = Elementwise.reduceTo(Tensor.wrap(out, concat(batch, k, n)), bShape);
@@ -223,7 +224,7 @@ final class Matmul {
             f.rows = rows;
             f.in = in;
             f.out = out;
-            float[] y = new float[rows * out];
+            float[] y = StepArena.floats(rows * out);
             float beta = 0f;
             if (bv != null) {
                 Tensor b = bv.data().contiguous();
@@ -246,7 +247,7 @@ final class Matmul {
             int ldy = Math.max(out, 1);
             Tensor[] res = new Tensor[next.length];
             if (needsGrad(0)) { // dX = dY·W
-                float[] dx = new float[rows * in];
+                float[] dx = StepArena.floats(rows * in);
                 Gemm.sgemm(false, w.trans, rows, in, out, 1f, dy, dyo, ldy, w.data, w.off, w.ld, 0f, dx, 0, Math.max(in, 1));
                 res[0] = Tensor.wrap(dx, xShape);
             }

@@ -3,6 +3,7 @@ package dev.vectorgrad.autograd;
 import dev.vectorgrad.tensor.LayerNormKernel;
 import dev.vectorgrad.tensor.Parallel;
 import dev.vectorgrad.tensor.Shapes;
+import dev.vectorgrad.tensor.StepArena;
 import dev.vectorgrad.tensor.Tensor;
 import dev.vectorgrad.tensor.VMath;
 import java.util.Arrays;
@@ -77,7 +78,7 @@ final class Norms {
             float[] wd = w == null ? null : w.storage();
             int wo = w == null ? 0 : w.offset();
             boolean needX = needsGrad(0), needW = next.length > 1 && needsGrad(1), needB = next.length > 2 && needsGrad(2);
-            float[] dx = needX ? new float[rows * cols] : null;
+            float[] dx = needX ? StepArena.floats(rows * cols) : null;
             int tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
             float[][] pw = needW ? new float[tasks][] : null, pb = needB ? new float[tasks][] : null;
             float[] mean = this.mean, rstd = this.rstd;

@@ -25,7 +25,7 @@ final class Binary {
     /** {@code op(a, b)} broadcast, as a new contiguous tensor. */
     static Tensor apply(String name, int op, Tensor a, Tensor b) {
         int[] shape = Shapes.broadcast(name, a.shape, b.shape);
-        float[] out = new float[Shapes.numel(shape)];
+        float[] out = StepArena.floats(Shapes.numel(shape));
         into(op, at(a, shape), at(b, shape), out, 0, shape);
         return new Tensor(out, 0, shape, Shapes.contiguousStrides(shape));
     }

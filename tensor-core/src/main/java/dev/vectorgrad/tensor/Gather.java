@@ -20,7 +20,7 @@ final class Gather {
         int[] ish = ids.shape();
         int[] os = Arrays.copyOf(ish, ish.length + 1);
         os[ish.length] = dim;
-        float[] out = new float[Shapes.numel(os)];
+        float[] out = StepArena.floats(Shapes.numel(os));
         int n = id.length;
         int per = Math.max(1, Unary.GRAIN / Math.max(dim, 1));
         int tasks = (long) n * dim < Unary.PAR_MIN ? 1 : (n + per - 1) / per;

@@ -32,7 +32,7 @@ public final class LayerNormKernel {
             throw new IllegalArgumentException("layerNorm: rstd array holds " + rstd.length + " floats, need " + rows + " for shape " + Arrays.toString(x.shape));
         Tensor c = x.contiguous();
         Tensor w = weight == null ? null : weight.contiguous(), b = bias == null ? null : bias.contiguous();
-        float[] out = new float[x.numel()];
+        float[] out = StepArena.floats(x.numel());
         forward(c.data, c.offset, out, 0, rows, cols, w == null ? null : w.data, w == null ? 0 : w.offset,
                 b == null ? null : b.data, b == null ? 0 : b.offset, eps, mean, rstd);
         return new Tensor(out, 0, x.shape.clone(), Shapes.contiguousStrides(x.shape));

@@ -21,7 +21,7 @@ public final class Softmax {
         if (a != last) return apply(x.transpose(a, last).contiguous(), last, log).transpose(a, last).contiguous();
         Tensor c = x.contiguous();
         int n = c.numel(), cols = x.shape[last];
-        float[] out = new float[n];
+        float[] out = StepArena.floats(n);
         if (n > 0) rows(c.data, c.offset, out, 0, n / cols, cols, log);
         return new Tensor(out, 0, x.shape.clone(), Shapes.contiguousStrides(x.shape));
     }

@@ -27,7 +27,7 @@ final class Unary {
     static Tensor apply(Tensor x, int op, float a, float b) {
         Tensor c = x.contiguous();
         int n = c.numel();
-        float[] out = new float[n];
+        float[] out = StepArena.floats(n);
         run(op, c.data, c.offset, out, 0, n, a, b);
         return new Tensor(out, 0, x.shape.clone(), Shapes.contiguousStrides(x.shape));
     }

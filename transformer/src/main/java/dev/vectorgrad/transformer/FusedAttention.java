@@ -4,6 +4,7 @@ import dev.vectorgrad.autograd.Node;
 import dev.vectorgrad.autograd.Variable;
 import dev.vectorgrad.tensor.Parallel;
 import dev.vectorgrad.tensor.Rng;
+import dev.vectorgrad.tensor.StepArena;
 import dev.vectorgrad.tensor.Tensor;
 import java.util.Arrays;
 
@@ -60,7 +61,7 @@ public final class FusedAttention extends Node {
         }
         boolean grad = Node.needed(qkvV);
         n.lse = new float[bh * T];
-        float[] out = new float[n.b * T * n.c];
+        float[] out = StepArena.floats(n.b * T * n.c);
         n.forward(out);
         if (!grad) {
             n.qkv = null;
@@ -109,7 +110,7 @@ public final class FusedAttention extends Node {
         int T = t, C = c, D = c / h, H = h, ld = 3 * C, tp = AttentionKernels.padded(T);
         float[] x = qkv.storage();
         int xo = qkv.offset();
-        float[] dx = new float[b * T * ld];
+        float[] dx = StepArena.floats(b * T * ld);
         float[] mk = mask, ls = lse;
         Parallel.forRange(b * H, task -> {
             int bi = task / H, hi = task % H;

@@ -6,6 +6,7 @@ import dev.vectorgrad.tensor.Json;
 import dev.vectorgrad.tensor.Rng;
 import dev.vectorgrad.tensor.Safetensors;
 import dev.vectorgrad.tensor.SafetensorsFile;
+import dev.vectorgrad.tensor.StepArena;
 import dev.vectorgrad.tensor.Tensor;
 import dev.vectorgrad.transformer.AtomicFiles;
 import dev.vectorgrad.transformer.Gpt;
@@ -137,14 +138,27 @@ public final class Trainer {
         Batcher.Batch b = batcher.next();
         model.train(true);
         model.zeroGrad();
-        Variable loss = model.loss(b.x(), b.y());
-        loss.backward();
-        if (o.gradClip() > 0) opt.clipGradNorm(o.gradClip());
-        opt.update(lr);
+        double l;
+        // Activations and gradients of this step come from (and go back to) the arena: nothing made here is
+        // used after the step, parameters and .grad buffers live outside it.
+        try (StepArena a = arena()) {
+            Variable loss = model.loss(b.x(), b.y());
+            loss.backward();
+            if (o.gradClip() > 0) opt.clipGradNorm(o.gradClip());
+            opt.update(lr);
+            l = loss.item();
+        }
         iter++;
-        double l = loss.item();
         trainLoss.add(l);
         return l;
+    }
+
+    private StepArena arena;
+
+    /** The trainer's arena, opened for one step or evaluation batch (created on first use, on that thread). */
+    private StepArena arena() {
+        if (arena == null) return arena = StepArena.open();
+        return arena.reopen();
     }
 
     /** Mean loss over {@code evalIters} validation windows drawn from a generator fixed by the seed and iteration. */
@@ -156,7 +170,9 @@ public final class Trainer {
         try (var g = Grad.disabled()) {
             for (int i = 0; i < o.evalIters(); i++) {
                 Batcher.Batch b = vb.next();
-                sum += model.loss(b.x(), b.y()).item();
+                try (StepArena a = arena()) {
+                    sum += model.loss(b.x(), b.y()).item();
+                }
             }
         }
         model.train(true);
