@@ -45,6 +45,8 @@ public final class Gemm {
     static final long PARALLEL_PACK_FLOATS = 1 << 17;
     /** Below this many multiply-adds one thread is faster than waking the pool. */
     static final long PARALLEL_MIN_FMAS = 200_000;
+    /** Row tasks per thread (claimed dynamically). */
+    static final int TASKS_PER_THREAD = Integer.getInteger("vectorgrad.gemm.tasksPerThread", 4);
 
     private static final ThreadLocal<float[][]> PACK_B = ThreadLocal.withInitial(() -> new float[1][0]);
 
@@ -140,7 +142,7 @@ public final class Gemm {
             // Row tasks come in multiples of the thread count so that, undisturbed, all end together.
             int tm = 1, tn = 1;
             if (threads > 1) {
-                int few = Math.min(4 * threads, mPanels / 8);
+                int few = Math.min(TASKS_PER_THREAD * threads, mPanels / 8);
                 tm = Math.min(mPanels, Math.max(roundUp((m + MC - 1) / MC, threads), few - few % threads));
                 if (tm < threads) tn = Math.min(nPanels, (threads + tm - 1) / tm);
             }

@@ -134,10 +134,7 @@ public final class FusedAttention extends Node {
                     for (int j = 0; j < len; j++) pm[pi + j] = p[pi + j] * mk[mo + j];
                     Arrays.fill(pm, pi + len, pi + tp, 0f);
                 }
-                // dS = P ⊙ (dP − rowsum(dP ⊙ P)), into dp, zero past the diagonal
-                float dd = VecMath.dot(dp, pi, p, pi, len);
-                for (int j = 0; j < len; j++) dp[pi + j] = p[pi + j] * (dp[pi + j] - dd);
-                Arrays.fill(dp, pi + len, pi + tp, 0f);
+                VecMath.softmaxBackwardRow(p, dp, pi, len, tp); // dS into dp, zero past the diagonal
             }
             // Rows i, i1 of: dV = Pᵀ·dO and dK = scale·dSᵀ·Q (columns of P and dS from row i down; the
             // zeros above the diagonal leave the longer sum of row i unchanged for row i1), dQ = scale·dS·K.

@@ -57,6 +57,21 @@ final class VecMath {
         java.util.Arrays.fill(s, o + len, o + T, 0f);
     }
 
+    /**
+     * Softmax backward along one causal row, in place: dp[o + j] = p[o + j]·(dp[o + j] − Σ_k dp[o + k]·p[o + k])
+     * for j < len, and zeros over [o + len, o + width).
+     */
+    static void softmaxBackwardRow(float[] p, float[] dp, int o, int len, int width) {
+        float dd = dot(dp, o, p, o, len);
+        int j = 0;
+        for (int up = S.loopBound(len); j < up; j += L) {
+            FloatVector pv = FloatVector.fromArray(S, p, o + j);
+            pv.mul(FloatVector.fromArray(S, dp, o + j).sub(dd)).intoArray(dp, o + j);
+        }
+        for (; j < len; j++) dp[o + j] = p[o + j] * (dp[o + j] - dd);
+        java.util.Arrays.fill(dp, o + len, o + width, 0f);
+    }
+
     /** Σ a[ao+j]·b[bo+j] over [0, n) in a fixed lane order. */
     static float dot(float[] a, int ao, float[] b, int bo, int n) {
         int j = 0;
