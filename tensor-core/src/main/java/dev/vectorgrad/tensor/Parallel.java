@@ -100,7 +100,8 @@ public final class Parallel {
     /** A fixed set of worker threads that execute one job at a time, together with the caller. */
     private static final class Pool {
         private static final ThreadLocal<Boolean> IN_TASK = ThreadLocal.withInitial(() -> Boolean.FALSE);
-        private static final int SPIN_NANOS = 200_000;
+        /** How long an idle worker spins before parking (-Dvectorgrad.spinMicros, default 200). */
+        private static final long SPIN_NANOS = Long.getLong("vectorgrad.spinMicros", 200) * 1000;
 
         final ReentrantLock lock = new ReentrantLock();
         private final Thread[] workers;

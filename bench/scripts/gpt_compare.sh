@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# vectorgrad's baby-GPT training step, cached generation and peak RSS vs the PyTorch peer (gpt_peer.py),
+# side by side: each round runs vectorgrad's `train` + `bench gen`, then the peer, with the same thread count.
+#
+#   bench/scripts/gpt_compare.sh                    # 3 rounds of 300 iterations, 2 threads
+#   ROUNDS=1 ITERS=2000 EVAL=500 bench/scripts/gpt_compare.sh   # the full recipe (quality bar), once
+#
+# Step time is each side's "median step ms" (median over the steps after the 100 warm-up iterations); peak RSS
+# is GNU time's maximum resident set of each process; generation is batch 1 with the KV cache, block-length
+# sequences, after an untimed warm-up (both sides use that protocol). The machine these run on is shared and its
+# speed drifts from minute to minute, so compare within a round and look at several rounds.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+PY="${PYTHON:-/usr/bin/python3}"
+CORPUS="${CORPUS:-$ROOT/../shared/data/tinyshakespeare.txt}"
+ROUNDS="${ROUNDS:-3}"
+ITERS="${ITERS:-300}"
+EVAL="${EVAL:-0}"
+THREADS="${THREADS:-2}"
+GEN="${GEN:-1000}"
+OUT="$(mktemp -d)"
+trap 'rm -rf "$OUT"' EXIT
+# OpenBLAS's SkylakeX kernels need AVX-512; elsewhere (this AMD EPYC) they die with "Illegal instruction".
+if grep -q avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX; fi
+
+"$ROOT/vectorgrad" info >/dev/null 2>&1   # builds first, so no build runs inside a measured command
+val() { { grep "^$1" "$2" || true; } | tail -n1 | sed "s/.*: *//"; }
+
+echo "| round | vectorgrad step ms | PyTorch step ms | ratio | vectorgrad gen tok/s | PyTorch gen tok/s | ratio | vectorgrad peak RSS MB | PyTorch peak RSS MB | vectorgrad val loss | PyTorch val loss |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+for r in $(seq "$ROUNDS"); do
+  /usr/bin/time -f "%M" -o "$OUT/vg.rss" "$ROOT/vectorgrad" train --corpus "$CORPUS" --iters "$ITERS" \
+      --eval-interval "$EVAL" --threads "$THREADS" --out "$OUT/ckpt" > "$OUT/vg.log" 2>&1
+  "$ROOT/vectorgrad" bench gen --checkpoint "$OUT/ckpt" --threads "$THREADS" --tokens "$GEN" > "$OUT/vggen.log" 2>&1
+  OPENBLAS_NUM_THREADS=1 "$PY" "$ROOT/bench/scripts/gpt_peer.py" --corpus "$CORPUS" --iters "$ITERS" \
+      --eval-interval "$EVAL" --threads "$THREADS" --gen-tokens "$GEN" > "$OUT/pt.log" 2>&1
+  vs=$(val "median step ms" "$OUT/vg.log"); ps=$(val "median step ms" "$OUT/pt.log")
+  vgn=$(val "generation tokens/s" "$OUT/vggen.log"); pgn=$(val "generation tokens/s" "$OUT/pt.log")
+  vr=$(awk '{printf "%.1f", $1 / 1024}' "$OUT/vg.rss"); pr=$(val "peak rss MB" "$OUT/pt.log")
+  vl=$(val "val loss" "$OUT/vg.log"); pl=$(val "val loss" "$OUT/pt.log")
+  echo "| $r | $vs | $ps | $(awk -v a="$vs" -v b="$ps" 'BEGIN{printf "%.2f", a/b}') | $vgn | $pgn | $(awk -v a="$vgn" -v b="$pgn" 'BEGIN{printf "%.2f", a/b}') | $vr | $pr | ${vl:--} | ${pl:--} |"
+  if [ "$EVAL" != 0 ]; then
+    echo "vectorgrad round $r: $(grep -E '^val loss' "$OUT/vg.log" | tr '\n' ' ')" >&2
+    echo "PyTorch    round $r: $(grep -E '^val loss|training wall' "$OUT/pt.log" | tr '\n' ' ')" >&2
+  fi
+done
