@@ -6,7 +6,8 @@
 #   ROUNDS=1 ITERS=2000 EVAL=500 bench/scripts/gpt_compare.sh   # the full recipe (quality bar), once
 #
 # Step time is each side's "median step ms" (median over the steps after the 100 warm-up iterations); peak RSS
-# is GNU time's maximum resident set of each process; generation is batch 1 with the KV cache, block-length
+# is GNU time's maximum resident set of each process; "whole run s" is vectorgrad's `train` command end to end (JVM
+# start, data, training, evaluations, checkpoint), "training s" the peer's training loop with its evaluations; generation is batch 1 with the KV cache, block-length
 # sequences, after an untimed warm-up (both sides use that protocol). The machine these run on is shared and its
 # speed drifts from minute to minute, so compare within a round and look at several rounds.
 set -euo pipefail
@@ -26,10 +27,10 @@ if grep -q avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX; fi
 "$ROOT/vectorgrad" info >/dev/null 2>&1   # builds first, so no build runs inside a measured command
 val() { { grep "^$1" "$2" || true; } | tail -n1 | sed "s/.*: *//"; }
 
-echo "| round | vectorgrad step ms | PyTorch step ms | ratio | vectorgrad gen tok/s | PyTorch gen tok/s | ratio | vectorgrad peak RSS MB | PyTorch peak RSS MB | vectorgrad val loss | PyTorch val loss |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| round | vectorgrad step ms | PyTorch step ms | ratio | vectorgrad gen tok/s | PyTorch gen tok/s | ratio | vectorgrad peak RSS MB | PyTorch peak RSS MB | vectorgrad val loss | PyTorch val loss | vectorgrad whole run s | PyTorch training s |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for r in $(seq "$ROUNDS"); do
-  /usr/bin/time -f "%M" -o "$OUT/vg.rss" "$ROOT/vectorgrad" train --corpus "$CORPUS" --iters "$ITERS" \
+  /usr/bin/time -f "%M %e" -o "$OUT/vg.rss" "$ROOT/vectorgrad" train --corpus "$CORPUS" --iters "$ITERS" \
       --eval-interval "$EVAL" --threads "$THREADS" --out "$OUT/ckpt" > "$OUT/vg.log" 2>&1
   "$ROOT/vectorgrad" bench gen --checkpoint "$OUT/ckpt" --threads "$THREADS" --tokens "$GEN" > "$OUT/vggen.log" 2>&1
   OPENBLAS_NUM_THREADS=1 "$PY" "$ROOT/bench/scripts/gpt_peer.py" --corpus "$CORPUS" --iters "$ITERS" \
@@ -37,8 +38,9 @@ for r in $(seq "$ROUNDS"); do
   vs=$(val "median step ms" "$OUT/vg.log"); ps=$(val "median step ms" "$OUT/pt.log")
   vgn=$(val "generation tokens/s" "$OUT/vggen.log"); pgn=$(val "generation tokens/s" "$OUT/pt.log")
   vr=$(awk '{printf "%.1f", $1 / 1024}' "$OUT/vg.rss"); pr=$(val "peak rss MB" "$OUT/pt.log")
+  vw=$(awk '{print $2}' "$OUT/vg.rss"); pw=$(val "training wall s" "$OUT/pt.log")
   vl=$(val "val loss" "$OUT/vg.log"); pl=$(val "val loss" "$OUT/pt.log")
-  echo "| $r | $vs | $ps | $(awk -v a="$vs" -v b="$ps" 'BEGIN{printf "%.2f", a/b}') | $vgn | $pgn | $(awk -v a="$vgn" -v b="$pgn" 'BEGIN{printf "%.2f", a/b}') | $vr | $pr | ${vl:--} | ${pl:--} |"
+  echo "| $r | $vs | $ps | $(awk -v a="$vs" -v b="$ps" 'BEGIN{printf "%.2f", a/b}') | $vgn | $pgn | $(awk -v a="$vgn" -v b="$pgn" 'BEGIN{printf "%.2f", a/b}') | $vr | $pr | ${vl:--} | ${pl:--} | $vw | ${pw:--} |"
   if [ "$EVAL" != 0 ]; then
     echo "vectorgrad round $r: $(grep -E '^val loss' "$OUT/vg.log" | tr '\n' ' ')" >&2
     echo "PyTorch    round $r: $(grep -E '^val loss|training wall' "$OUT/pt.log" | tr '\n' ' ')" >&2

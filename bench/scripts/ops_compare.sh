@@ -20,7 +20,7 @@ PY="${PYTHON:-/usr/bin/python3}"
 # min of the value for "op:" over several outputs
 best() { grep "^$1:" | awk '{print $2}' | sort -g | head -n1; }
 
-printf '| op | shape | threads | vectorgrad µs | PyTorch µs | ratio (vg/pt) | vectorgrad kernel only µs | ratio (kernel/pt) |\n|---|---|---|---|---|---|---|---|\n'
+printf '| op | shape | threads | vectorgrad µs | PyTorch µs | ratio (vg/pt) | vectorgrad in a StepArena µs | ratio (arena/pt) | vectorgrad kernel only µs | ratio (kernel/pt) |\n|---|---|---|---|---|---|---|---|---|---|\n'
 for T in 1 2; do
   vg_out="" pt_out=""
   for ((r = 0; r < ROUNDS; r++)); do
@@ -30,8 +30,10 @@ for T in 1 2; do
   for op in softmax layernorm; do
     v=$(printf '%s' "$vg_out" | best "$op"); p=$(printf '%s' "$pt_out" | best "$op")
     k=$(printf '%s' "$vg_out" | best "$op-kernel")
+    a=$(printf '%s' "$vg_out" | best "$op-arena")
+    aratio=$(awk -v a="$a" -v b="$p" 'BEGIN { printf "%.2f", a / b }')
     ratio=$(awk -v a="$v" -v b="$p" 'BEGIN { printf "%.2f", a / b }')
     kratio=$(awk -v a="$k" -v b="$p" 'BEGIN { printf "%.2f", a / b }')
-    printf '| %s | %sx%s | %s | %s | %s | %s | %s | %s |\n' "$op" "$ROWS" "$COLS" "$T" "$v" "$p" "$ratio" "$k" "$kratio"
+    printf '| %s | %sx%s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$op" "$ROWS" "$COLS" "$T" "$v" "$p" "$ratio" "$a" "$aratio" "$k" "$kratio"
   done
 done

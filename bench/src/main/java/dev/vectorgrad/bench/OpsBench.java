@@ -3,6 +3,7 @@ package dev.vectorgrad.bench;
 import dev.vectorgrad.tensor.LayerNormKernel;
 import dev.vectorgrad.tensor.Parallel;
 import dev.vectorgrad.tensor.Softmax;
+import dev.vectorgrad.tensor.StepArena;
 import dev.vectorgrad.tensor.Tensor;
 import java.util.Random;
 
@@ -11,7 +12,7 @@ import java.util.Random;
  * and layer norm (with weight and bias) on an R×C tensor: a warm-up, then the best of several timed runs
  * (each the mean of a short burst of calls). Prints {@code softmax: X us} and {@code layernorm: X us} for the
  * ops (which allocate their result), then {@code softmax-kernel} / {@code layernorm-kernel}: the same kernels
- * into a reused output array.
+ * into a reused output array, and {@code softmax-arena} / {@code layernorm-arena}: the ops inside a {@link StepArena}.
  */
 public final class OpsBench {
     private OpsBench() {}
@@ -42,6 +43,20 @@ public final class OpsBench {
         System.out.println("# ops bench: " + rows + "x" + cols + ", threads " + threads);
         report("softmax", time(() -> x.softmax(-1), runs));
         report("layernorm", time(() -> x.layerNorm(w, b, 1e-5f), runs));
+        // The same ops inside a StepArena scope, as a training step runs them: the result array is the one the
+        // previous call handed back (what PyTorch's caching allocator does for the peer).
+        StepArena arena = StepArena.open();
+        arena.close();
+        report("softmax-arena", time(() -> {
+            try (StepArena a = arena.reopen()) {
+                return x.softmax(-1);
+            }
+        }, runs));
+        report("layernorm-arena", time(() -> {
+            try (StepArena a = arena.reopen()) {
+                return x.layerNorm(w, b, 1e-5f);
+            }
+        }, runs));
         // The same kernels writing into one reused output: the ops above also pay for a fresh zeroed R×C array
         // (the JVM clears new memory; a malloc-based peer reuses a warm freed block), which these lines leave out.
         float[] out = new float[rows * cols];
