@@ -1,5 +1,6 @@
 package dev.vectorgrad.bench;
 
+import dev.vectorgrad.autograd.Grad;
 import dev.vectorgrad.autograd.Variable;
 import dev.vectorgrad.autograd.optim.AdamW;
 import dev.vectorgrad.autograd.optim.Optimizer;
@@ -8,6 +9,7 @@ import dev.vectorgrad.peft.PeftModel;
 import dev.vectorgrad.tensor.IntTensor;
 import dev.vectorgrad.tensor.Parallel;
 import dev.vectorgrad.tensor.Rng;
+import dev.vectorgrad.tensor.StepArena;
 import dev.vectorgrad.transformer.Gpt;
 import dev.vectorgrad.transformer.GptConfig;
 import dev.vectorgrad.transformer.data.Batcher;
@@ -22,7 +24,8 @@ import java.util.Map;
  * The cost of one PEFT training step (forward + backward + AdamW over the adapter's parameters) on the demo's
  * GPT (baby preset with biases, vocab 100, batch 12 × 64 tokens), adapters on {@code c_attn}, {@code c_proj},
  * {@code c_fc}: LoRA r=8 against VeRA r=64 and r=256. The methods are timed in interleaved rounds so that a
- * noisy neighbour hurts all of them alike; prints each median and the VeRA / LoRA ratios.
+ * noisy neighbour hurts all of them alike; prints each median and the VeRA / LoRA ratios. Then times the inference
+ * forward of the bare model, of the LoRA-adapted model and of the same after {@code merge()}.
  *
  * <p>usage: {@code ./vectorgrad bench peft [--steps N] [--warmup W] [--rounds R] [--batch B] [--threads T]}
  */
@@ -89,14 +92,57 @@ public final class PeftStepBench {
         }
         for (int c = 1; c < cases.size(); c++)
             System.out.printf(Locale.ROOT, "ratio %s / %s: %.2f× (bar: ≤ 1.5×)%n", cases.get(c).name(), cases.get(0).name(), med[c] / med[0]);
+        mergedForward(cfg, methods.get("LoRA r=8"), data.x(), rounds, warmup, steps);
     }
 
+    /**
+     * Inference forward (no grad) of the bare model, the model with an unmerged LoRA adapter, and the same model
+     * after merge(): merging must bring the cost back to the bare model's. Interleaved rounds, medians.
+     */
+    static void mergedForward(GptConfig cfg, PeftConfig lora, IntTensor x, int rounds, int warmup, int steps) {
+        Gpt bare = new Gpt(cfg, 1337), unmerged = new Gpt(cfg, 1337), merged = new Gpt(cfg, 1337);
+        PeftModel.wrap(unmerged, lora);
+        PeftModel.wrap(merged, lora).merge();
+        Gpt[] models = {bare, unmerged, merged};
+        String[] names = {"bare", "LoRA unmerged", "LoRA merged"};
+        List<List<Double>> times = new ArrayList<>();
+        for (int i = 0; i < models.length; i++) times.add(new ArrayList<>());
+        StepArena arena = StepArena.open();
+        arena.close();
+        for (int round = 0; round < rounds; round++)
+            for (int m = 0; m < models.length; m++) {
+                models[m].train(false);
+                for (int s = 0; s < warmup + steps; s++) {
+                    long t0 = System.nanoTime();
+                    try (var g = Grad.disabled(); StepArena a = arena.reopen()) {
+                        models[m].forward(x);
+                    }
+                    if (s >= warmup) times.get(m).add((System.nanoTime() - t0) / 1e6);
+                }
+            }
+        for (int m = 0; m < models.length; m++)
+            System.out.printf(Locale.ROOT, "forward %-13s median ms: %.2f%n", names[m], median(times.get(m)));
+        System.out.printf(Locale.ROOT, "ratio merged / bare forward: %.2f× (merged layers run the bare Linear: expect 1.0)%n",
+                median(times.get(2)) / median(times.get(0)));
+    }
+
+    private static final StepArena ARENA = newArena();
+
+    private static StepArena newArena() {
+        StepArena a = StepArena.open();
+        a.close();
+        return a;
+    }
+
+    /** One training step inside the arena, as Trainer runs it. */
     static void step(Case k, IntTensor x, IntTensor y) {
-        k.opt().zeroGrad();
-        Variable loss = k.model().loss(x, y);
-        loss.backward();
-        Optimizer.clipGradNorm(k.params(), 1.0);
-        k.opt().step();
+        try (StepArena a = ARENA.reopen()) {
+            k.opt().zeroGrad();
+            Variable loss = k.model().loss(x, y);
+            loss.backward();
+            Optimizer.clipGradNorm(k.params(), 1.0);
+            k.opt().step();
+        }
     }
 
     static double median(List<Double> v) {

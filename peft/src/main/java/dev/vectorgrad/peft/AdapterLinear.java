@@ -102,10 +102,33 @@ public abstract class AdapterLinear extends Module {
     public Variable forward(Variable x) {
         // Merged (or disabled) all the way down: exactly the bare layer's product on W₀, no adapter code at all.
         if (passThrough()) return F.linear(x, linear.weight, linear.bias);
-        Variable y = base instanceof AdapterLinear a ? a.forward(x) : F.linear(x, linear.weight, linear.bias);
+        // Adapters that are cheaper as a weight update this step are folded into W₀ + ΔW(params) (on the bare
+        // layer only); the others add their Δ(x).
+        Variable w = linear.weight;
+        List<String> folded = new ArrayList<>();
+        if (!disabled && !(base instanceof AdapterLinear)) {
+            long tokens = in == 0 ? 0 : x.numel() / in;
+            for (String n : active) {
+                if (merged.contains(n)) continue;
+                Variable dw = weightDelta(n, tokens);
+                if (dw != null) {
+                    w = w.add(dw);
+                    folded.add(n);
+                }
+            }
+        }
+        Variable y = base instanceof AdapterLinear a ? a.forward(x) : F.linear(x, w, linear.bias);
         if (disabled) return y;
-        for (String n : active) if (!merged.contains(n)) y = y.add(delta(n, x));
+        for (String n : active) if (!merged.contains(n) && !folded.contains(n)) y = y.add(delta(n, x));
         return y;
+    }
+
+    /**
+     * ΔW(params) [out, in] as a differentiable variable when adding it to W₀ for this forward is cheaper than
+     * {@link #delta} over {@code tokens} rows (and means the same), else null (the default).
+     */
+    Variable weightDelta(String name, long tokens) {
+        return null;
     }
 
     /**

@@ -14,7 +14,8 @@ import java.util.Map;
  * VeRA on a Linear: {@code y = W₀x + b + λ_b ⊙ (B_s (λ_d ⊙ (A_s dropout(x))))} with the adapter's shared frozen
  * {@link VeraProjections} sliced to this layer (A[:, :in], B[:out, :]); trainable λ_d (r, init dInitial) and
  * λ_b (out, init 0), named as PEFT names them: {@code vera_lambda_d.<adapter>}, {@code vera_lambda_b.<adapter>}.
- * The adapter path runs fused ({@link VeraOp}).
+ * The adapter path runs fused ({@link VeraOp}), or, when that is less arithmetic for the batch at hand, as
+ * W₀ + ΔW(λ) through the base product ({@link VeraDeltaWeight}).
  */
 public final class VeraLinear extends AdapterLinear {
     private NamedDict lambdaB, lambdaD;
@@ -70,6 +71,24 @@ public final class VeraLinear extends AdapterLinear {
         float p = dropout.get(name);
         Variable xd = p > 0 ? F.dropout(x, p, isTraining(), dropoutRng) : x;
         return VeraOp.apply(xd, projections(name), lambdaD(name), lambdaB(name));
+    }
+
+    /** Forces the per-token path (false), the weight path (true), or lets the cost decide (null); for tests. */
+    static Boolean forceWeightPath;
+
+    /**
+     * The weight form ({@link VeraDeltaWeight}) when it does less arithmetic: per step it costs out·r·in to form
+     * ΔW, out·in·r for its gradient and N·out·in for dΔW = gᵀx, against 2·N·r·(in + out) through the tokens.
+     * Not with adapter dropout (the adapter path sees dropout(x), the base x).
+     */
+    @Override
+    Variable weightDelta(String name, long tokens) {
+        if (dropout.get(name) > 0 && isTraining()) return null;
+        VeraProjections p = projections(name);
+        long r = p.r();
+        boolean weight = forceWeightPath != null ? forceWeightPath
+                : 2 * out * r * in + tokens * out * in < 2 * tokens * r * (in + out);
+        return weight ? VeraDeltaWeight.apply(p, in, out, lambdaD(name), lambdaB(name)) : null;
     }
 
     /** The exact LoRA pair of this adapter: {B' = diag(λ_b)·B_s (out × r), A' = diag(λ_d)·A_s (r × in)}, scaling 1. */

@@ -102,6 +102,61 @@ class PeftModelTest {
                 .isLessThan(1e-6f);
     }
 
+    /** VeRA's weight form (W₀ + ΔW(λ)) and its per-token form give the same outputs and gradients. */
+    @Test
+    void veraWeightPathEqualsPerTokenPath() {
+        int in = 19, out = 23, r = 11;
+        VeraProjections p = VeraProjections.fromKey(9, r, 21, 25);
+        float[][] ys = new float[2][], gx = new float[2][], gd = new float[2][], gb = new float[2][];
+        for (int path = 0; path < 2; path++) {
+            Linear base = new Linear(in, out, true, new Rng(1));
+            VeraLinear v = new VeraLinear(base).addAdapter("default", p, 0.1, 0);
+            Init.normal(v.lambdaB("default").data(), new Rng(2), 0, 1);
+            Init.normal(v.lambdaD("default").data(), new Rng(3), 0, 1);
+            Variable x = Variable.param(input(35, in, 11).reshape(5, 7, in)); // 35 tokens
+            VeraLinear.forceWeightPath = path == 1;
+            try {
+                Variable y = v.forward(x);
+                y.mul(Variable.of(input(35, out, 12).reshape(5, 7, out))).sum().backward();
+                ys[path] = y.data().toArray();
+            } finally {
+                VeraLinear.forceWeightPath = null;
+            }
+            gx[path] = x.grad().toArray();
+            gd[path] = v.lambdaD("default").grad().toArray();
+            gb[path] = v.lambdaB("default").grad().toArray();
+        }
+        assertClose(ys[1], ys[0], 1e-5);
+        assertClose(gx[1], gx[0], 1e-5);
+        assertClose(gd[1], gd[0], 1e-4);
+        assertClose(gb[1], gb[0], 1e-4);
+    }
+
+    /** The weight form's own backward against central differences of a double reference. */
+    @Test
+    void veraDeltaWeightGradCheck() {
+        int in = 6, out = 5, r = 3;
+        VeraProjections p = VeraProjections.fromKey(4, r, 7, 6);
+        Tensor ld = input(1, r, 13).reshape(r), lb = input(1, out, 14).reshape(out);
+        GradCheck.Report rep = GradCheck.check(v -> VeraDeltaWeight.apply(p, in, out, v[0], v[1]), d -> {
+            double[] w = new double[out * in];
+            for (int o = 0; o < out; o++)
+                for (int i = 0; i < in; i++) {
+                    double s = 0;
+                    for (int j = 0; j < r; j++) s += p.b().get(o, j) * d[0][j] * p.a().get(j, i);
+                    w[o * in + i] = d[1][o] * s;
+                }
+            return w;
+        }, ld, lb);
+        assertThat(rep.ok()).as(rep.toString()).isTrue();
+    }
+
+    private static void assertClose(float[] got, float[] want, double tol) {
+        assertThat(got).hasSameSizeAs(want);
+        for (int i = 0; i < got.length; i++)
+            assertThat((double) got[i]).as("element %d", i).isCloseTo(want[i], org.assertj.core.data.Offset.offset(tol * (1 + Math.abs(want[i]))));
+    }
+
     @Test
     void targetsByListRegexAllLinearExcludeLayersAndPatterns() {
         Toy m = new Toy(4, 3, 1);
