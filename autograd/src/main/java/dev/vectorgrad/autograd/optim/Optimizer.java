@@ -46,6 +46,16 @@ public abstract class Optimizer {
         return groups;
     }
 
+    /**
+     * Every parameter, the groups in order and then each group's parameters in order: the numbering of the
+     * per-parameter state in a state dict (PyTorch's).
+     */
+    public List<Variable> parameters() {
+        List<Variable> out = new ArrayList<>();
+        for (ParamGroup g : groups) out.addAll(g.params);
+        return out;
+    }
+
     /** Applies one update to every parameter that requires grad and has a gradient. */
     public abstract void step();
 
