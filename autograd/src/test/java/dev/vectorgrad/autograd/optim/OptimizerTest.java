@@ -195,6 +195,24 @@ class OptimizerTest {
     }
 
     @Test
+    void clipGradNormVectorPathMatchesADoubleReference() {
+        // 1003 and 517 elements: full vectors plus scalar tails, two tensors
+        float[] ga = new float[1003], gb = new float[517];
+        double sq = 0;
+        for (int i = 0; i < ga.length; i++) sq += (double) (ga[i] = (float) Math.sin(i * 0.7)) * ga[i];
+        for (int i = 0; i < gb.length; i++) sq += (double) (gb[i] = (float) (3 * Math.cos(i * 1.3))) * gb[i];
+        Variable a = Variable.param(Tensor.zeros(ga.length)), b = Variable.param(Tensor.zeros(gb.length));
+        a.setGrad(Tensor.of(ga, ga.length));
+        b.setGrad(Tensor.of(gb, gb.length));
+        double norm = Optimizer.clipGradNorm(List.of(a, b), 1.0);
+        assertThat(norm).isCloseTo(Math.sqrt(sq), org.assertj.core.data.Offset.offset(1e-5 * Math.sqrt(sq)));
+        float coef = (float) (1.0 / (norm + 1e-6));
+        assertThat(a.grad().get(1002)).isEqualTo(ga[1002] * coef);
+        assertThat(b.grad().get(5)).isEqualTo(gb[5] * coef);
+        assertThat(Optimizer.clipGradNorm(List.of(a, b), 1.0)).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-5));
+    }
+
+    @Test
     void schedules() {
         LrSchedule wc = LrSchedule.warmupCosine(10, 110, 0.1);
         assertThat(wc.factor(0)).isCloseTo(1 / 11.0, org.assertj.core.data.Offset.offset(1e-12));
