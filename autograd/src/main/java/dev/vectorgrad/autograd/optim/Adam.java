@@ -1,8 +1,13 @@
 package dev.vectorgrad.autograd.optim;
 
 import dev.vectorgrad.autograd.Variable;
+import dev.vectorgrad.tensor.Tensor;
+import java.util.Arrays;
 import java.util.Collection;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -11,6 +16,10 @@ import jdk.incubator.vector.VectorSpecies;
  * g ← grad (+ wd·p for Adam's L2 weight decay); m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²;
  * p ← p − (lr / (1−β₁ᵗ)) · m / (√v / √(1−β₂ᵗ) + eps) — eps added outside the square root.
  * {@link AdamW} instead decays the weights directly first, p ← p·(1 − lr·wd). One fused pass over p, g, m, v.
+ *
+ * <p>The step count t is kept per parameter, as PyTorch does: it counts the updates that parameter received
+ * (a step in which it had no gradient does not count). {@link #stateDict()} and {@link #loadStateDict} save and
+ * restore that state, so that a run can be checkpointed and resumed bit for bit.
  */
 public class Adam extends Optimizer {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -35,6 +44,69 @@ public class Adam extends Optimizer {
         this.decoupled = decoupled;
     }
 
+    /**
+     * One parameter's state, as an entry of PyTorch's {@code optimizer.state_dict()["state"]}: {@code step}, the
+     * number of updates applied to the parameter, and the moment estimates {@code exp_avg} (m) and
+     * {@code exp_avg_sq} (v), each of the parameter's shape.
+     */
+    public record ParamState(long step, Tensor expAvg, Tensor expAvgSq) {
+        public ParamState {
+            if (step < 0) throw new IllegalArgumentException("Adam state: negative step " + step);
+            if (expAvg == null || expAvgSq == null) throw new IllegalArgumentException("Adam state: exp_avg and exp_avg_sq are required");
+        }
+    }
+
+    /**
+     * The per-parameter state, as PyTorch's {@code optimizer.state_dict()["state"]}: keyed by the parameter's index in
+     * {@link #parameters()} (the groups in order, then the parameters of each group in order). Only parameters
+     * that hold state appear: state is created at a parameter's first update. The tensors are copies, so the
+     * snapshot does not change as training goes on. The group options (lr, weight decay) are not included: they
+     * belong to the {@link ParamGroup}s the optimiser is built with, and a schedule sets the lr each step.
+     */
+    public Map<Integer, ParamState> stateDict() {
+        Map<Integer, ParamState> out = new LinkedHashMap<>();
+        List<Variable> ps = parameters();
+        for (int i = 0; i < ps.size(); i++) {
+            State st = state.get(ps.get(i));
+            if (st == null) continue;
+            int[] shape = ps.get(i).shape();
+            // plain copies, never arena arrays: the snapshot outlives any StepArena scope it is taken in
+            out.put(i, new ParamState(st.step, Tensor.wrap(st.a.clone(), shape), Tensor.wrap(st.b.clone(), shape)));
+        }
+        return out;
+    }
+
+    /**
+     * Replaces the per-parameter state with a copy of {@code stateDict} (as {@link #stateDict()} returns it, possibly
+     * from another optimiser over other parameters of the same shapes), as PyTorch's {@code load_state_dict}:
+     * parameters without an entry start fresh. After {@code loadStateDict(saved)}, continuing gives bit for bit the updates
+     * the optimiser that saved it would have made, given the same gradients and learning rates. Everything is
+     * checked before anything is replaced: an index out of range or a moment whose shape is not its parameter's
+     * throws {@link IllegalArgumentException} and leaves the state as it was.
+     */
+    public void loadStateDict(Map<Integer, ParamState> stateDict) {
+        List<Variable> ps = parameters();
+        IdentityHashMap<Variable, State> loaded = new IdentityHashMap<>();
+        for (Map.Entry<Integer, ParamState> e : stateDict.entrySet()) {
+            int i = e.getKey();
+            if (i < 0 || i >= ps.size())
+                throw new IllegalArgumentException("Adam state: parameter index " + i + " is out of range (" + ps.size() + " parameters)");
+            Variable p = ps.get(i);
+            ParamState s = e.getValue();
+            for (Tensor t : List.of(s.expAvg(), s.expAvgSq()))
+                if (!Arrays.equals(t.shape(), p.shape()))
+                    throw new IllegalArgumentException("Adam state: parameter " + i + " has shape " + Arrays.toString(p.shape())
+                            + " but its moments have shape " + Arrays.toString(t.shape()));
+            State st = new State();
+            st.step = s.step();
+            st.a = s.expAvg().toArray(); // new arrays, outside any StepArena
+            st.b = s.expAvgSq().toArray();
+            loaded.put(p, st);
+        }
+        state.clear();
+        state.putAll(loaded);
+    }
+
     @Override
     public void step() {
         for (ParamGroup g : groups) {
@@ -45,6 +117,7 @@ public class Adam extends Optimizer {
                 int n = p.numel();
                 State st = state.get(p);
                 if (st == null) {
+                    // plain new arrays even when a StepArena is open: the state outlives the step
                     st = new State();
                     st.a = new float[n];
                     st.b = new float[n];

@@ -3,17 +3,21 @@ package dev.vectorgrad.autograd.optim;
 import dev.vectorgrad.autograd.Variable;
 import dev.vectorgrad.tensor.Parallel;
 import dev.vectorgrad.tensor.Tensor;
+import dev.vectorgrad.tensor.VMath;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.IdentityHashMap;
 import java.util.List;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Base of the optimisers: parameter groups, per-parameter state (created only for parameters that require
  * grad and have one, as PyTorch's lazy state), {@link #zeroGrad()}, and schedules.
  */
 public abstract class Optimizer {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     protected final List<ParamGroup> groups;
     /** Per-parameter state (momentum buffers, moments), by identity. */
     protected final IdentityHashMap<Variable, State> state = new IdentityHashMap<>();
@@ -44,6 +48,16 @@ public abstract class Optimizer {
 
     public List<ParamGroup> paramGroups() {
         return groups;
+    }
+
+    /**
+     * Every parameter, the groups in order and then each group's parameters in order: the numbering of the
+     * per-parameter state in a state dict (PyTorch's).
+     */
+    public List<Variable> parameters() {
+        List<Variable> out = new ArrayList<>();
+        for (ParamGroup g : groups) out.addAll(g.params);
+        return out;
     }
 
     /** Applies one update to every parameter that requires grad and has a gradient. */
@@ -96,22 +110,33 @@ public abstract class Optimizer {
      * Scales the gradients of {@code params} so that their global L2 norm is at most {@code maxNorm}, as
      * {@code torch.nn.utils.clip_grad_norm_}: coefficient maxNorm / (norm + 1e-6), applied only when below 1.
      * Returns the norm before clipping. Parameters without a gradient are skipped.
+     *
+     * <p>Each gradient's sum of squares is one vector pass with float lanes (FMA), the lanes then added in a fixed
+     * order; the scalar tail and the tensors' sums (in the order given) are added in double. The result depends
+     * on the vector width but never on the thread count.
      */
     public static double clipGradNorm(Collection<Variable> params, double maxNorm) {
         List<Tensor> grads = new ArrayList<>();
         for (Variable p : params) if (p.grad() != null) grads.add(p.grad());
         if (grads.isEmpty()) return 0;
         double sq = 0;
-        for (Tensor g : grads) {
-            float[] d = g.contiguous().storage();
-            int o = g.contiguous().offset(), n = g.numel();
-            double s = 0;
-            for (int i = 0; i < n; i++) s += (double) d[o + i] * d[o + i];
-            sq += s;
-        }
+        for (Tensor g : grads) sq += sumOfSquares(g.contiguous());
         double total = Math.sqrt(sq);
         double coef = maxNorm / (total + 1e-6);
         if (coef < 1) for (Tensor g : grads) g.mulInPlace((float) coef);
         return total;
+    }
+
+    private static double sumOfSquares(Tensor c) {
+        float[] d = c.storage();
+        int o = c.offset(), n = c.numel(), i = 0;
+        FloatVector acc = FloatVector.zero(S);
+        for (int up = S.loopBound(n); i < up; i += S.length()) {
+            FloatVector x = FloatVector.fromArray(S, d, o + i);
+            acc = x.fma(x, acc);
+        }
+        double s = VMath.sumLanes(acc);
+        for (; i < n; i++) s += (double) d[o + i] * d[o + i];
+        return s;
     }
 }

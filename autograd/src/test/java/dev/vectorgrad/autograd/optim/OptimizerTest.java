@@ -4,8 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.vectorgrad.autograd.Variable;
+import dev.vectorgrad.tensor.StepArena;
 import dev.vectorgrad.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -191,6 +195,24 @@ class OptimizerTest {
     }
 
     @Test
+    void clipGradNormVectorPathMatchesADoubleReference() {
+        // 1003 and 517 elements: full vectors plus scalar tails, two tensors
+        float[] ga = new float[1003], gb = new float[517];
+        double sq = 0;
+        for (int i = 0; i < ga.length; i++) sq += (double) (ga[i] = (float) Math.sin(i * 0.7)) * ga[i];
+        for (int i = 0; i < gb.length; i++) sq += (double) (gb[i] = (float) (3 * Math.cos(i * 1.3))) * gb[i];
+        Variable a = Variable.param(Tensor.zeros(ga.length)), b = Variable.param(Tensor.zeros(gb.length));
+        a.setGrad(Tensor.of(ga, ga.length));
+        b.setGrad(Tensor.of(gb, gb.length));
+        double norm = Optimizer.clipGradNorm(List.of(a, b), 1.0);
+        assertThat(norm).isCloseTo(Math.sqrt(sq), org.assertj.core.data.Offset.offset(1e-5 * Math.sqrt(sq)));
+        float coef = (float) (1.0 / (norm + 1e-6));
+        assertThat(a.grad().get(1002)).isEqualTo(ga[1002] * coef);
+        assertThat(b.grad().get(5)).isEqualTo(gb[5] * coef);
+        assertThat(Optimizer.clipGradNorm(List.of(a, b), 1.0)).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-5));
+    }
+
+    @Test
     void schedules() {
         LrSchedule wc = LrSchedule.warmupCosine(10, 110, 0.1);
         assertThat(wc.factor(0)).isCloseTo(1 / 11.0, org.assertj.core.data.Offset.offset(1e-12));
@@ -231,5 +253,161 @@ class OptimizerTest {
             o1.step();
             assertThat(big.data().get(i)).as("element %d", i).isCloseTo(one.data().item(), org.assertj.core.data.Offset.offset(1e-7f));
         }
+    }
+
+    // ---------------------------------------------------------------- state dict
+
+    static int[] bits(Tensor t) {
+        float[] d = t.toArray();
+        int[] b = new int[d.length];
+        for (int i = 0; i < d.length; i++) b[i] = Float.floatToRawIntBits(d[i]);
+        return b;
+    }
+
+    /** Three parameters: a matrix with weight decay, a vector without, and a large one (parallel chunks, tail). */
+    static List<Variable> stateParams() {
+        float[] big = new float[70_001];
+        for (int i = 0; i < big.length; i++) big[i] = (float) Math.sin(i * 0.37);
+        return List.of(Variable.param(Tensor.wrap(Arrays.copyOf(toFloats(P0), 36), 4, 9)), param(P0), Variable.param(Tensor.wrap(big, big.length)));
+    }
+
+    static float[] toFloats(double[] d) {
+        float[] f = new float[d.length];
+        for (int i = 0; i < d.length; i++) f[i] = (float) d[i];
+        return f;
+    }
+
+    static Adam stateOptimizer(List<Variable> ps, boolean decoupled) {
+        List<ParamGroup> groups = List.of(ParamGroup.of(List.of(ps.get(0), ps.get(2))), ParamGroup.of(List.of(ps.get(1))).weightDecay(0));
+        return decoupled ? new AdamW(groups, 0.01, 0.9, 0.95, 1e-8, 0.1) : new Adam(groups, 0.01, 0.9, 0.95, 1e-8, 0.1);
+    }
+
+    /**
+     * Step {@code t} (from 0): gradients g = sin(t + 0.1·i·(k+1)) + 0.5·p, a learning rate that changes every step
+     * (as a schedule), and the vector parameter left without a gradient on every third step, so its own step
+     * count falls behind the others'.
+     */
+    static void stateStep(Adam opt, List<Variable> ps, int t) {
+        for (int k = 0; k < ps.size(); k++) {
+            Variable p = ps.get(k);
+            if (k == 1 && t % 3 == 1) {
+                p.zeroGrad();
+                continue;
+            }
+            float[] d = p.data().toArray(), g = new float[d.length];
+            for (int i = 0; i < d.length; i++) g[i] = (float) Math.sin(t + 0.1 * i * (k + 1)) + 0.5f * d[i];
+            p.setGrad(Tensor.wrap(g, p.shape()));
+        }
+        opt.setLr(0.01 * (1 + 0.1 * t));
+        opt.step();
+    }
+
+    static List<Variable> copies(List<Variable> ps) {
+        List<Variable> out = new ArrayList<>();
+        for (Variable p : ps) out.add(Variable.param(p.data().copy()));
+        return out;
+    }
+
+    void stateDictResumesBitForBit(boolean decoupled) {
+        int k = 5, total = 11;
+        List<Variable> u = stateParams();
+        Adam uninterrupted = stateOptimizer(u, decoupled);
+        for (int t = 0; t < total; t++) stateStep(uninterrupted, u, t);
+
+        List<Variable> a = stateParams();
+        Adam first = stateOptimizer(a, decoupled);
+        for (int t = 0; t < k; t++) stateStep(first, a, t);
+        Map<Integer, Adam.ParamState> saved = first.stateDict();
+        assertThat(saved.keySet()).containsExactly(0, 1, 2); // the parameters() numbering: group 0's two, then group 1's
+        assertThat(saved.get(0).step()).isEqualTo(k);
+        assertThat(saved.get(2).step()).isEqualTo(k - 2); // the vector (index 2) skipped steps 1 and 4
+        int[] before = bits(saved.get(0).expAvg());
+        stateStep(first, a, k); // the snapshot is a copy: training on does not change it
+        assertThat(bits(saved.get(0).expAvg())).containsExactly(before);
+
+        // a fresh optimiser over fresh parameters holding the values they had after k steps
+        List<Variable> b = stateParams();
+        Adam replay = stateOptimizer(b, decoupled);
+        for (int t = 0; t < k; t++) stateStep(replay, b, t);
+        List<Variable> r = copies(b);
+        Adam resumed = stateOptimizer(r, decoupled);
+        resumed.loadStateDict(saved);
+        for (int t = k; t < total; t++) stateStep(resumed, r, t);
+
+        for (int i = 0; i < u.size(); i++) assertThat(bits(r.get(i).data())).as("parameter %d", i).containsExactly(bits(u.get(i).data()));
+        Map<Integer, Adam.ParamState> su = uninterrupted.stateDict(), sr = resumed.stateDict();
+        assertThat(sr.keySet()).isEqualTo(su.keySet());
+        for (int i : su.keySet()) {
+            assertThat(sr.get(i).step()).isEqualTo(su.get(i).step());
+            assertThat(bits(sr.get(i).expAvg())).containsExactly(bits(su.get(i).expAvg()));
+            assertThat(bits(sr.get(i).expAvgSq())).containsExactly(bits(su.get(i).expAvgSq()));
+        }
+    }
+
+    @Test void adamWStateDictResumesBitForBit() { stateDictResumesBitForBit(true); }
+    @Test void adamStateDictResumesBitForBit() { stateDictResumesBitForBit(false); }
+
+    @Test
+    void stateDictHoldsOnlyParametersWithStateAndLoadReplacesIt() {
+        List<Variable> ps = stateParams();
+        Adam opt = stateOptimizer(ps, true);
+        assertThat(opt.stateDict()).isEmpty();
+        assertThat(opt.parameters()).containsExactly(ps.get(0), ps.get(2), ps.get(1));
+        ps.get(1).setGrad(Tensor.ones(N));
+        opt.step();
+        Map<Integer, Adam.ParamState> sd = opt.stateDict();
+        assertThat(sd.keySet()).containsExactly(2);
+        assertThat(sd.get(2).step()).isEqualTo(1);
+        assertThat(sd.get(2).expAvg().shape()).containsExactly(N);
+        // m = (1 − β₁)·g, v = (1 − β₂)·g² after one step with g = 1
+        assertThat(sd.get(2).expAvg().get(0)).isEqualTo((float) (1 - 0.9));
+        assertThat(sd.get(2).expAvgSq().get(0)).isEqualTo((float) (1 - 0.95));
+        opt.loadStateDict(Map.of());
+        assertThat(opt.stateSize()).isZero();
+    }
+
+    @Test
+    void loadStateDictChecksBeforeReplacing() {
+        List<Variable> ps = stateParams();
+        Adam opt = stateOptimizer(ps, true);
+        stateStep(opt, ps, 0);
+        Map<Integer, Adam.ParamState> sd = opt.stateDict();
+        Adam.ParamState ok = sd.get(0), wrongShape = new Adam.ParamState(3, Tensor.zeros(9, 4), Tensor.zeros(4, 9));
+        assertThatThrownBy(() -> opt.loadStateDict(Map.of(0, ok, 1, wrongShape))).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("shape [9, 4]");
+        assertThatThrownBy(() -> opt.loadStateDict(Map.of(3, ok))).hasMessageContaining("out of range");
+        assertThatThrownBy(() -> new Adam.ParamState(-1, ok.expAvg(), ok.expAvgSq())).hasMessageContaining("negative step");
+        assertThat(opt.stateDict().get(1).step()).isEqualTo(1); // unchanged
+        assertThat(opt.stateSize()).isEqualTo(3);
+    }
+
+    @Test
+    void stateCreatedInsideAStepArenaIsNotTheArenas() {
+        // the first step creates the moments lazily; inside an open arena they must still be plain arrays
+        List<Variable> u = stateParams(), a = stateParams();
+        Adam plain = stateOptimizer(u, true), inArena = stateOptimizer(a, true);
+        StepArena arena = StepArena.open();
+        stateStep(inArena, a, 0);
+        assertThat(arena.lentCount()).isZero();
+        Map<Integer, Adam.ParamState> sd = inArena.stateDict();
+        assertThat(arena.lentCount()).isZero();
+        arena.close();
+        // had a moment array come from the pool, these requests would hand it out again, to be overwritten
+        try (StepArena again = arena.reopen()) {
+            for (Variable p : a) Arrays.fill(StepArena.floats(p.numel()), Float.NaN);
+        }
+        stateStep(plain, u, 0);
+        stateStep(plain, u, 1);
+        stateStep(inArena, a, 1);
+        for (int i = 0; i < u.size(); i++) assertThat(bits(a.get(i).data())).as("parameter %d", i).containsExactly(bits(u.get(i).data()));
+        // state loaded inside an arena is copied into plain arrays too
+        try (StepArena again = arena.reopen()) {
+            inArena.loadStateDict(sd);
+            assertThat(again.lentCount()).isZero();
+        }
+        try (StepArena again = arena.reopen()) {
+            for (Variable p : a) Arrays.fill(StepArena.floats(p.numel()), Float.NaN);
+        }
+        assertThat(inArena.stateDict().get(1).expAvg().toArray()).doesNotContain(Float.NaN); // index 1: the pooled-size one
     }
 }

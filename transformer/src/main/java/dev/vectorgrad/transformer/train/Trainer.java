@@ -2,6 +2,10 @@ package dev.vectorgrad.transformer.train;
 
 import dev.vectorgrad.autograd.Grad;
 import dev.vectorgrad.autograd.Variable;
+import dev.vectorgrad.autograd.optim.Adam;
+import dev.vectorgrad.autograd.optim.AdamW;
+import dev.vectorgrad.autograd.optim.Optimizer;
+import dev.vectorgrad.autograd.optim.ParamGroup;
 import dev.vectorgrad.tensor.Json;
 import dev.vectorgrad.tensor.Rng;
 import dev.vectorgrad.tensor.Safetensors;
@@ -21,14 +25,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
 /**
- * nanoGPT's training loop for a {@link Gpt}: random windows from the first 90% of the text, AdamW (weight decay on
- * matrices only), linear warm-up then cosine decay, gradient clipping, periodic evaluation on the last 10%.
+ * nanoGPT's training loop for a {@link Gpt}: random windows from the first 90% of the text, AdamW (autograd's, with
+ * two parameter groups: weight decay on matrices only), linear warm-up then cosine decay, gradient clipping,
+ * periodic evaluation on the last 10%.
  *
  * <p>Everything random — initialisation, batches, dropout, evaluation windows — comes from generators derived
  * from one seed, and a {@link #save checkpoint} holds all of their states with the weights and the optimiser's
@@ -72,7 +78,9 @@ public final class Trainer {
     private final int[] trainIds, valIds;
     private Rng batchRng;
     private Batcher batcher;
-    private final AdamWState opt;
+    /** The model's parameters by name: the names of the optimiser state in a checkpoint. */
+    private final LinkedHashMap<String, Variable> params;
+    private final AdamW opt;
     private int iter;
     /** Every step's training loss, and the evaluations (iteration, val loss). */
     private final List<Double> trainLoss = new ArrayList<>();
@@ -92,10 +100,14 @@ public final class Trainer {
                     + " validation tokens, need more than the block size " + t + " in each");
         this.batchRng = new Rng(o.seed()).fork(2);
         this.batcher = new Batcher(trainIds, o.batchSize(), t, batchRng);
-        LinkedHashMap<String, Variable> params = model.namedParameters();
-        Map<String, Boolean> decay = new LinkedHashMap<>();
-        params.forEach((n, p) -> decay.put(n, p.rank() >= 2));
-        this.opt = new AdamWState(params, decay, o.beta1(), o.beta2(), 1e-8, o.weightDecay());
+        this.params = model.namedParameters();
+        // nanoGPT's optim_groups: matrices (embeddings, linear weights) decay, vectors (biases, layer norms) do not
+        List<Variable> decay = new ArrayList<>(), noDecay = new ArrayList<>();
+        for (Variable p : params.values()) (p.rank() >= 2 ? decay : noDecay).add(p);
+        List<ParamGroup> groups = new ArrayList<>();
+        if (!decay.isEmpty()) groups.add(ParamGroup.of(decay).weightDecay(o.weightDecay()));
+        if (!noDecay.isEmpty()) groups.add(ParamGroup.of(noDecay).weightDecay(0));
+        this.opt = new AdamW(groups, o.lr(), o.beta1(), o.beta2(), 1e-8, o.weightDecay());
     }
 
     /** A fresh model of {@code config} initialised from the seed, to be trained on {@code text}. */
@@ -144,8 +156,9 @@ public final class Trainer {
         try (StepArena a = arena()) {
             Variable loss = model.loss(b.x(), b.y());
             loss.backward();
-            if (o.gradClip() > 0) opt.clipGradNorm(o.gradClip());
-            opt.update(lr);
+            if (o.gradClip() > 0) Optimizer.clipGradNorm(params.values(), o.gradClip());
+            opt.setLr(lr);
+            opt.step(); // its state, created lazily in the first step, is plain arrays, not the arena's
             l = loss.item();
         }
         iter++;
@@ -243,9 +256,7 @@ public final class Trainer {
             HfGpt2.save(model, tmp);
             AtomicFiles.writeString(tmp.resolve(GPT), configJson(model.config()));
             tokenizer.save(tmp.resolve(Tokenizer.FILE_NAME));
-            Safetensors.Writer w = Safetensors.writer().metadata("step", Long.toString(opt.step()));
-            opt.moments().forEach(w::put);
-            w.write(tmp.resolve(OPTIM));
+            writeOptimizer(tmp.resolve(OPTIM));
             Map<String, Object> st = new LinkedHashMap<>();
             st.put("iter", (long) iter);
             st.put("options", optionsMap(o));
@@ -278,6 +289,54 @@ public final class Trainer {
         LossPlot.write(png, "vectorgrad GPT", series);
     }
 
+    /**
+     * {@code optimizer.safetensors}: {@code exp_avg.<param>} and {@code exp_avg_sq.<param>} for every parameter, and
+     * the step count as metadata {@code step}. A parameter not updated yet has no state in the optimiser; it is
+     * written as zeros, which is what its state starts as. Every parameter of the GPT is updated in every step, so
+     * all share one count; should one ever differ (a parameter that had no gradient in some step), it is written
+     * beside as {@code step.<param>}.
+     */
+    private void writeOptimizer(Path file) throws IOException {
+        Map<Integer, Adam.ParamState> state = opt.stateDict();
+        List<String> names = stateNames();
+        long step = 0;
+        for (Adam.ParamState s : state.values()) step = Math.max(step, s.step());
+        Safetensors.Writer w = Safetensors.writer().metadata("step", Long.toString(step));
+        for (int i = 0; i < names.size(); i++) {
+            String n = names.get(i);
+            Adam.ParamState s = state.get(i);
+            int[] shape = params.get(n).shape();
+            w.put("exp_avg." + n, s != null ? s.expAvg() : Tensor.zeros(shape));
+            w.put("exp_avg_sq." + n, s != null ? s.expAvgSq() : Tensor.zeros(shape));
+            long own = s != null ? s.step() : 0;
+            if (own != step) w.metadata("step." + n, Long.toString(own));
+        }
+        w.write(file);
+    }
+
+    /** Restores the optimiser from {@link #writeOptimizer}'s file; every parameter's moments must be present. */
+    private void readOptimizer(Path file) throws IOException {
+        try (SafetensorsFile f = Safetensors.read(file)) {
+            long step = Long.parseLong(f.metadata().get("step"));
+            List<String> names = stateNames();
+            Map<Integer, Adam.ParamState> state = new LinkedHashMap<>();
+            for (int i = 0; i < names.size(); i++) {
+                String n = names.get(i), own = f.metadata().get("step." + n);
+                if (!f.contains("exp_avg." + n) || !f.contains("exp_avg_sq." + n))
+                    throw new IllegalArgumentException("optimizer state: moments of '" + n + "' are missing");
+                state.put(i, new Adam.ParamState(own != null ? Long.parseLong(own) : step, f.tensor("exp_avg." + n), f.tensor("exp_avg_sq." + n)));
+            }
+            opt.loadStateDict(state);
+        }
+    }
+
+    /** The parameter names in the optimiser's numbering ({@link Optimizer#parameters()}). */
+    private List<String> stateNames() {
+        IdentityHashMap<Variable, String> byParam = new IdentityHashMap<>();
+        params.forEach((n, p) -> byParam.put(p, n));
+        return opt.parameters().stream().map(byParam::get).toList();
+    }
+
     /** Loads a checkpoint written by {@link #save} to continue training on {@code text} (the same corpus). */
     public static Trainer resume(Path dir, String text, Options override) throws IOException {
         GptConfig cfg = readConfigJson(Files.readString(dir.resolve(GPT)));
@@ -287,11 +346,7 @@ public final class Trainer {
         Gpt model = new Gpt(cfg);
         HfGpt2.loadWeights(model, dir.resolve(HfGpt2.WEIGHTS));
         Trainer t = new Trainer(model, tok, text, o);
-        try (SafetensorsFile f = Safetensors.read(dir.resolve(OPTIM))) {
-            Map<String, Tensor> mom = new LinkedHashMap<>();
-            for (String n : f.names()) mom.put(n, f.tensor(n));
-            t.opt.load(mom, Long.parseLong(f.metadata().get("step")));
-        }
+        t.readOptimizer(dir.resolve(OPTIM));
         t.iter = (int) num(st.get("iter"));
         t.batchRng = Rng.restore(toLongs(st.get("batch_rng")));
         t.batcher = new Batcher(t.trainIds, o.batchSize(), cfg.blockSize(), t.batchRng);
