@@ -17,8 +17,8 @@ import java.util.Arrays;
  * and skip the masked upper triangle.
  *
  * <p>One (batch, head) pair per pool task, so the output and gradients of a task are its own columns and the
- * result is the same for every thread count. Forward keeps only each row's log-sum-exp (and the dropout mask
- * when dropout is on); backward recomputes P = exp(S − lse).
+ * result is the same for every thread count. Forward keeps the probabilities P (and the dropout mask when
+ * dropout is on) for backward.
  */
 public final class FusedAttention extends Node {
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[5][0]);
@@ -30,7 +30,8 @@ public final class FusedAttention extends Node {
     }
 
     private Tensor qkv;
-    private float[] lse;
+    /** Per (b, h): the softmax probabilities P (T rows of stride padded(T), zero above the diagonal), before dropout. */
+    private float[] probs;
     /** Per (b, h): T×T keep mask scaled by 1/(1 − p), or null without dropout. */
     private float[] mask;
     private int b, t, c, h;
@@ -60,12 +61,12 @@ public final class FusedAttention extends Node {
             n.mask = m;
         }
         boolean grad = Node.needed(qkvV);
-        n.lse = new float[bh * T];
+        // Saved for backward (0.8 MB per baby-GPT layer) instead of recomputing Q·Kᵀ and the softmax there.
+        n.probs = grad ? StepArena.floats(bh * T * AttentionKernels.padded(T)) : null;
         float[] out = StepArena.floats(n.b * T * n.c);
         n.forward(out);
         if (!grad) {
             n.qkv = null;
-            n.lse = null;
             n.mask = null;
         }
         return Node.record(n, Tensor.wrap(out, n.b, T, n.c), qkvV);
@@ -75,23 +76,34 @@ public final class FusedAttention extends Node {
         int T = t, C = c, D = c / h, H = h, ld = 3 * C, tp = AttentionKernels.padded(T);
         float[] x = qkv.storage();
         int xo = qkv.offset();
-        float[] mk = mask, ls = lse;
+        float[] mk = mask, saved = probs;
         Parallel.forRange(b * H, task -> {
             int bi = task / H, hi = task % H;
-            float[] kt = scratch(0, D * tp), p = scratch(1, T * tp);
+            float[] kt = scratch(0, D * tp);
+            float[] p = saved != null ? saved : scratch(1, T * tp);
+            int p0 = saved != null ? task * T * tp : 0;
             int q0 = xo + bi * T * ld + hi * D, o0 = bi * T * C + hi * D;
             AttentionKernels.transpose(x, q0 + C, ld, T, D, kt, tp);
             for (int i = 0; i < T; i += 4) {
                 int rows = Math.min(4, T - i);
-                AttentionKernels.scoresTile(x, q0 + i * ld, ld, rows, D, kt, tp, i + rows, scale, p, i * tp, tp);
+                AttentionKernels.scoresTile(x, q0 + i * ld, ld, rows, D, kt, tp, i + rows, scale, p, p0 + i * tp, tp);
             }
-            for (int i = 0; i < T; i++) { // softmax zero-fills each row past the diagonal
-                ls[task * T + i] = VecMath.softmaxCausalRow(p, i * tp, i + 1, tp);
-                if (mk != null) mul(p, i * tp, mk, task * T * T + i * T, i + 1);
+            // softmax zero-fills each row past the diagonal
+            for (int i = 0; i < T; i++) VecMath.softmaxCausalRow(p, p0 + i * tp, i + 1, tp);
+            float[] pv = p; // what multiplies V: P, or P ⊙ dropout mask (P itself stays saved)
+            int v0 = p0;
+            if (mk != null) {
+                pv = scratch(4, T * tp);
+                v0 = 0;
+                for (int i = 0; i < T; i++) {
+                    int mo = task * T * T + i * T;
+                    for (int j = 0; j <= i; j++) pv[i * tp + j] = p[p0 + i * tp + j] * mk[mo + j];
+                    Arrays.fill(pv, i * tp + i + 1, i * tp + tp, 0f);
+                }
             }
             for (int i = 0; i < T; i += 2) {
                 int i1 = Math.min(i + 1, T - 1);
-                AttentionKernels.combine2(p, i * tp, i1 * tp, 1, i1 + 1, x, q0 + 2 * C, ld, D, 1f,
+                AttentionKernels.combine2(pv, v0 + i * tp, v0 + i1 * tp, 1, i1 + 1, x, q0 + 2 * C, ld, D, 1f,
                         out, o0 + i * C, o0 + i1 * C);
             }
         });
@@ -111,23 +123,24 @@ public final class FusedAttention extends Node {
         float[] x = qkv.storage();
         int xo = qkv.offset();
         float[] dx = StepArena.floats(b * T * ld);
-        float[] mk = mask, ls = lse;
+        float[] mk = mask, saved = probs;
         Parallel.forRange(b * H, task -> {
             int bi = task / H, hi = task % H;
-            float[] kt = scratch(0, D * tp), p = scratch(1, T * tp), dp = scratch(2, T * tp), vt = scratch(3, D * tp);
+            float[] dp = scratch(2, T * tp), vt = scratch(3, D * tp);
+            // P as the forward saved it, moved to offset 0 of this task's scratch (the kernels below index rows
+            // from 0); a copy of T·tp floats is cheap next to recomputing Q·Kᵀ and the softmax.
+            float[] p = scratch(1, T * tp);
+            System.arraycopy(saved, task * T * tp, p, 0, T * tp);
             float[] pm = mk == null ? p : scratch(4, T * tp); // P ⊙ dropout mask, what multiplied V
             int q0 = xo + bi * T * ld + hi * D, d0 = bi * T * ld + hi * D, g0 = go + bi * T * C + hi * D;
-            AttentionKernels.transpose(x, q0 + C, ld, T, D, kt, tp);
             AttentionKernels.transpose(x, q0 + 2 * C, ld, T, D, vt, tp);
-            // S again (P is recomputed from the saved log-sum-exp) and dP = dO·Vᵀ
+            // dP = dO·Vᵀ
             for (int i = 0; i < T; i += 4) {
                 int rows = Math.min(4, T - i);
-                AttentionKernels.scoresTile(x, q0 + i * ld, ld, rows, D, kt, tp, i + rows, scale, p, i * tp, tp);
                 AttentionKernels.scoresTile(gd, g0 + i * C, C, rows, D, vt, tp, i + rows, 1f, dp, i * tp, tp);
             }
             for (int i = 0; i < T; i++) {
                 int pi = i * tp, len = i + 1;
-                VecMath.expRow(p, pi, len, tp, ls[task * T + i]); // zero past the diagonal
                 if (mk != null) { // dP through the mask
                     int mo = task * T * T + i * T;
                     mul(dp, pi, mk, mo, len);
@@ -154,7 +167,7 @@ public final class FusedAttention extends Node {
     @Override
     protected void release() {
         qkv = null;
-        lse = null;
+        probs = null;
         mask = null;
     }
 
