@@ -54,8 +54,7 @@ public final class MlpBench {
         double[] ms = new double[steps];
         float loss = 0;
         // Activations and gradients recycled step to step, as PyTorch's caching allocator does for the peer.
-        StepArena arena = StepArena.open();
-        arena.close();
+        StepArena arena = StepArena.create();
         for (int s = 0; s < warmup + steps; s++) {
             long t0 = System.nanoTime();
             try (StepArena a = arena.reopen()) {

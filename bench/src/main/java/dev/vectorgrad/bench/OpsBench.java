@@ -45,8 +45,7 @@ public final class OpsBench {
         report("layernorm", time(() -> x.layerNorm(w, b, 1e-5f), runs));
         // The same ops inside a StepArena scope, as a training step runs them: the result array is the one the
         // previous call handed back (what PyTorch's caching allocator does for the peer).
-        StepArena arena = StepArena.open();
-        arena.close();
+        StepArena arena = StepArena.create();
         report("softmax-arena", time(() -> {
             try (StepArena a = arena.reopen()) {
                 return x.softmax(-1);

@@ -107,8 +107,7 @@ public final class PeftStepBench {
         String[] names = {"bare", "LoRA unmerged", "LoRA merged"};
         List<List<Double>> times = new ArrayList<>();
         for (int i = 0; i < models.length; i++) times.add(new ArrayList<>());
-        StepArena arena = StepArena.open();
-        arena.close();
+        StepArena arena = StepArena.create();
         for (int round = 0; round < rounds; round++)
             for (int m = 0; m < models.length; m++) {
                 models[m].train(false);
@@ -126,13 +125,7 @@ public final class PeftStepBench {
                 median(times.get(2)) / median(times.get(0)));
     }
 
-    private static final StepArena ARENA = newArena();
-
-    private static StepArena newArena() {
-        StepArena a = StepArena.open();
-        a.close();
-        return a;
-    }
+    private static final StepArena ARENA = StepArena.create();
 
     /** One training step inside the arena, as Trainer runs it. */
     static void step(Case k, IntTensor x, IntTensor y) {

@@ -3,6 +3,7 @@ package dev.vectorgrad.peft;
 import dev.vectorgrad.autograd.Node;
 import dev.vectorgrad.autograd.Variable;
 import dev.vectorgrad.tensor.Gemm;
+import dev.vectorgrad.tensor.StepArena;
 import dev.vectorgrad.tensor.Tensor;
 import java.util.Arrays;
 
@@ -38,14 +39,14 @@ final class VeraDeltaWeight extends Node {
         float[] ld = lambdaD.data().contiguous().toArray();
         f.lb = lambdaB.data().contiguous().toArray();
         // Z = diag(λ_d)·A_s (r × in), M = B_s·Z (out × in), ΔW = diag(λ_b)·M
-        float[] z = new float[r * in];
+        float[] z = StepArena.floats(r * in);
         for (int j = 0; j < r; j++) {
             int src = f.aOff + j * f.lda, dst = j * in;
             for (int i = 0; i < in; i++) z[dst + i] = ld[j] * f.a[src + i];
         }
-        float[] m = new float[out * in];
+        float[] m = StepArena.floats(out * in);
         Gemm.sgemm(false, false, out, in, r, 1f, f.b, f.bOff, r, z, 0, Math.max(in, 1), 0f, m, 0, Math.max(in, 1));
-        float[] dw = new float[out * in];
+        float[] dw = StepArena.floats(out * in);
         for (int o = 0; o < out; o++) {
             float s = f.lb[o];
             for (int i = 0; i < in; i++) dw[o * in + i] = s * m[o * in + i];

@@ -14,12 +14,15 @@ import java.util.HashMap;
  * arena hands every such array back, and the next step's same-sized requests reuse them.
  *
  * <pre>{@code
- * try (StepArena arena = StepArena.open()) {
- *     Variable loss = model.loss(x, y);
- *     loss.backward();
- *     optimizer.step();
- *     lossValue = loss.item();   // read what you need inside
- * }                              // every tensor made inside is invalid from here on
+ * StepArena arena = StepArena.create();
+ * for (int step = 0; step < steps; step++) {
+ *     try (StepArena a = arena.reopen()) {
+ *         Variable loss = model.loss(x, y);
+ *         loss.backward();
+ *         optimizer.step();
+ *         lossValue = loss.item();   // read what you need inside
+ *     }                              // every tensor made inside is invalid from here on
+ * }
  * }</pre>
  *
  * <p>The contract: no tensor computed inside the scope is used after {@link #close()}. Parameters, optimiser
@@ -44,6 +47,11 @@ public final class StepArena implements AutoCloseable {
     /** A new arena, opened on the calling thread (which must not have one open already). */
     public static StepArena open() {
         return new StepArena().reopen();
+    }
+
+    /** A new arena owned by the calling thread, not open yet: each step then runs in {@code try (var a = arena.reopen())}. */
+    public static StepArena create() {
+        return new StepArena();
     }
 
     /** Opens this arena again for the next step, keeping the arrays it has pooled. */

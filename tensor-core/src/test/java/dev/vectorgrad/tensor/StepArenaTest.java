@@ -33,8 +33,7 @@ class StepArenaTest {
     void opsInsideAnArenaGiveTheSameValuesAsOutside() {
         Tensor x = Tensor.arange(9000).reshape(90, 100).mul(0.01f);
         float[] expect = x.gelu().add(x).softmax(1).toArray();
-        StepArena arena = StepArena.open();
-        arena.close();
+        StepArena arena = StepArena.create();
         for (int step = 0; step < 3; step++) {
             try (StepArena a = arena.reopen()) {
                 // reused arrays hold the previous step's values: every kernel must overwrite its whole output

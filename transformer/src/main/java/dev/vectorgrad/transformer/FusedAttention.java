@@ -127,11 +127,11 @@ public final class FusedAttention extends Node {
         Parallel.forRange(b * H, task -> {
             int bi = task / H, hi = task % H;
             float[] dp = scratch(2, T * tp), vt = scratch(3, D * tp);
-            // P as the forward saved it, moved to offset 0 of this task's scratch (the kernels below index rows
-            // from 0); a copy of T·tp floats is cheap next to recomputing Q·Kᵀ and the softmax.
-            float[] p = scratch(1, T * tp);
-            System.arraycopy(saved, task * T * tp, p, 0, T * tp);
-            float[] pm = mk == null ? p : scratch(4, T * tp); // P ⊙ dropout mask, what multiplied V
+            // P as the forward saved it (this task's rows start at p0), and what multiplied V: P, or P ⊙ mask
+            float[] p = saved;
+            int p0 = task * T * tp;
+            float[] pm = mk == null ? p : scratch(4, T * tp);
+            int m0 = mk == null ? p0 : 0;
             int q0 = xo + bi * T * ld + hi * D, d0 = bi * T * ld + hi * D, g0 = go + bi * T * C + hi * D;
             AttentionKernels.transpose(x, q0 + 2 * C, ld, T, D, vt, tp);
             // dP = dO·Vᵀ
@@ -144,16 +144,16 @@ public final class FusedAttention extends Node {
                 if (mk != null) { // dP through the mask
                     int mo = task * T * T + i * T;
                     mul(dp, pi, mk, mo, len);
-                    for (int j = 0; j < len; j++) pm[pi + j] = p[pi + j] * mk[mo + j];
+                    for (int j = 0; j < len; j++) pm[pi + j] = p[p0 + pi + j] * mk[mo + j];
                     Arrays.fill(pm, pi + len, pi + tp, 0f);
                 }
-                VecMath.softmaxBackwardRow(p, dp, pi, len, tp); // dS into dp, zero past the diagonal
+                VecMath.softmaxBackwardRow(p, p0 + pi, dp, pi, len, tp); // dS into dp, zero past the diagonal
             }
             // Rows i, i1 of: dV = Pᵀ·dO and dK = scale·dSᵀ·Q (columns of P and dS from row i down; the
             // zeros above the diagonal leave the longer sum of row i unchanged for row i1), dQ = scale·dS·K.
             for (int i = 0; i < T; i += 2) {
                 int i1 = Math.min(i + 1, T - 1), col = i * tp + i, col1 = i * tp + i1;
-                AttentionKernels.combine2(pm, col, col1, tp, T - i, gd, g0 + i * C, C, D, 1f,
+                AttentionKernels.combine2(pm, m0 + col, m0 + col1, tp, T - i, gd, g0 + i * C, C, D, 1f,
                         dx, d0 + i * ld + 2 * C, d0 + i1 * ld + 2 * C);
                 AttentionKernels.combine2(dp, col, col1, tp, T - i, x, q0 + i * ld, ld, D, scale,
                         dx, d0 + i * ld + C, d0 + i1 * ld + C);

@@ -58,17 +58,17 @@ final class VecMath {
     }
 
     /**
-     * Softmax backward along one causal row, in place: dp[o + j] = p[o + j]·(dp[o + j] − Σ_k dp[o + k]·p[o + k])
+     * Softmax backward along one causal row, in place: dp[o + j] = p[po + j]·(dp[o + j] − Σ_k dp[o + k]·p[po + k])
      * for j < len, and zeros over [o + len, o + width).
      */
-    static void softmaxBackwardRow(float[] p, float[] dp, int o, int len, int width) {
-        float dd = dot(dp, o, p, o, len);
+    static void softmaxBackwardRow(float[] p, int po, float[] dp, int o, int len, int width) {
+        float dd = dot(dp, o, p, po, len);
         int j = 0;
         for (int up = S.loopBound(len); j < up; j += L) {
-            FloatVector pv = FloatVector.fromArray(S, p, o + j);
+            FloatVector pv = FloatVector.fromArray(S, p, po + j);
             pv.mul(FloatVector.fromArray(S, dp, o + j).sub(dd)).intoArray(dp, o + j);
         }
-        for (; j < len; j++) dp[o + j] = p[o + j] * (dp[o + j] - dd);
+        for (; j < len; j++) dp[o + j] = p[po + j] * (dp[o + j] - dd);
         java.util.Arrays.fill(dp, o + len, o + width, 0f);
     }
 

@@ -170,7 +170,7 @@ public final class Trainer {
 
     /** The trainer's arena, opened for one step or evaluation batch (created on first use, on that thread). */
     private StepArena arena() {
-        if (arena == null) return arena = StepArena.open();
+        if (arena == null) arena = StepArena.create();
         return arena.reopen();
     }
 
