@@ -62,6 +62,19 @@ public final class Sampler {
         double[] p = new double[v];
         double max = Double.NEGATIVE_INFINITY;
         for (int i = 0; i < v; i++) max = Math.max(max, logits[i] / o.temperature());
+        if (o.topK() <= 0 && o.topP() >= 1) {
+            // The whole distribution: no ranking needed, the draw walks it in vocabulary order (as
+            // torch.multinomial does). Sorting a GPT-2-sized vocabulary for every token cost milliseconds.
+            double sum = 0;
+            for (int i = 0; i < v; i++) sum += p[i] = Math.exp(logits[i] / o.temperature() - max);
+            double u = rng.nextDouble() * sum, acc = 0;
+            for (int i = 0; i < v; i++) {
+                acc += p[i];
+                if (u < acc) return i;
+            }
+            for (int i = v - 1; i > 0; i--) if (p[i] > 0) return i; // u landed on the rounding edge of the sum
+            return 0;
+        }
         Integer[] order = new Integer[v];
         for (int i = 0; i < v; i++) order[i] = i;
         Arrays.sort(order, (a, b) -> Float.compare(logits[b], logits[a]));

@@ -209,4 +209,27 @@ class GptTest {
         Sampler.Options p = new Sampler.Options(1.0, 0, 0.3, 0);
         for (int i = 0; i < 50; i++) assertThat(Sampler.pick(logits, p, a)).isEqualTo(1);
     }
+
+    @Test
+    void samplingTheWholeDistributionFollowsTheTemperedSoftmax() {
+        // No top-k / top-p: frequencies of 40,000 draws against softmax(logits / T) computed here in double.
+        float[] logits = {0f, 3f, 2.5f, -1f, 2.9f, 1f, -4f};
+        double t = 0.8;
+        double[] want = new double[logits.length];
+        double z = 0;
+        for (int i = 0; i < logits.length; i++) z += want[i] = Math.exp(logits[i] / t);
+        for (int i = 0; i < logits.length; i++) want[i] /= z;
+        Sampler.Options o = new Sampler.Options(t, 0, 1.0, 0);
+        Rng rng = new Rng(11);
+        int n = 40_000;
+        int[] count = new int[logits.length];
+        for (int i = 0; i < n; i++) count[Sampler.pick(logits, o, rng)]++;
+        for (int i = 0; i < logits.length; i++) {
+            double sd = Math.sqrt(want[i] * (1 - want[i]) / n);
+            assertThat((double) count[i] / n).as("token %d", i).isCloseTo(want[i], org.assertj.core.data.Offset.offset(5 * sd + 1e-9));
+        }
+        // Same seed, same draws.
+        Rng a = new Rng(5), b = new Rng(5);
+        for (int i = 0; i < 100; i++) assertThat(Sampler.pick(logits, o, a)).isEqualTo(Sampler.pick(logits, o, b));
+    }
 }
