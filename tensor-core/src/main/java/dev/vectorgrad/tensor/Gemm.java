@@ -41,8 +41,6 @@ public final class Gemm {
     static final int B_BLOCK_FLOATS = 4 << 20;
     /** Problems up to this many multiply-adds skip packing (see isSmall). */
     static final long SMALL_FMAS = Long.getLong("vectorgrad.gemm.small", 0);
-    /** B blocks smaller than this many floats are packed by one thread. */
-    static final long PARALLEL_PACK_FLOATS = 1 << 17;
     /** Below this many multiply-adds one thread is faster than waking the pool. */
     static final long PARALLEL_MIN_FMAS = 200_000;
     /**
@@ -150,23 +148,64 @@ public final class Gemm {
                 if (tm < threads) tn = Math.min(nPanels, (threads + tm - 1) / tm);
             }
             final int tasksM = tm, tasksN = tn, jcF = jc;
-            // A small B block is packed by the caller: cheaper than a fork-join of its own.
-            if (threads > 1 && nPanels > 1 && (long) k * nc >= PARALLEL_PACK_FLOATS) {
-                int pt = Math.min(4 * threads, nPanels);
-                Parallel.forRange(pt, t -> packB(transB, b, bOff, ldb, k, jcF, nc,
-                        Parallel.chunkStart(nPanels, pt, t), Parallel.chunkStart(nPanels, pt, t + 1), pb));
-            } else {
-                packB(transB, b, bOff, ldb, k, jc, nc, 0, nPanels, pb);
-            }
             if (tasksM * tasksN > 1) {
+                // The B block is packed inside the same parallel section: every task first helps pack panels
+                // that nobody has claimed yet, waits until all are packed, then multiplies. No thread sits
+                // idle while the caller packs alone, and no separate fork-join for the packing.
+                // Claimed in runs of adjacent panels (2 per thread): adjacent panels share B's cache lines.
+                int runs = Math.min(nPanels, 2 * threads);
+                PanelClaims packing = new PanelClaims(runs);
                 Parallel.forRange(tasksM * tasksN, t -> {
+                    for (int q; (q = packing.claim()) >= 0; ) {
+                        try {
+                            packB(transB, b, bOff, ldb, k, jcF, nc,
+                                    Parallel.chunkStart(nPanels, runs, q), Parallel.chunkStart(nPanels, runs, q + 1), pb);
+                        } finally {
+                            packing.packed();
+                        }
+                    }
+                    packing.awaitAll();
                     int ti = t / tasksN, tj = t % tasksN;
                     block(transA, a, aOff, lda, k, alpha, overwrite, c, cOff, ldc, m, jcF, nc, pb,
                             Parallel.chunkStart(mPanels, tasksM, ti), Parallel.chunkStart(mPanels, tasksM, ti + 1),
                             Parallel.chunkStart(nPanels, tasksN, tj), Parallel.chunkStart(nPanels, tasksN, tj + 1));
                 });
             } else {
+                packB(transB, b, bOff, ldb, k, jc, nc, 0, nPanels, pb);
                 block(transA, a, aOff, lda, k, alpha, overwrite, c, cOff, ldc, m, jc, nc, pb, 0, mPanels, 0, nPanels);
+            }
+        }
+    }
+
+    /**
+     * The runs of B panels of one block, handed out to the tasks that pack them. A task waits only for runs
+     * that another task has claimed and is packing; a packing that throws still counts as done, so nobody
+     * waits forever, and {@link Parallel#forRange} rethrows its exception.
+     */
+    private static final class PanelClaims {
+        private final int runs;
+        private final java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+        private final java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
+
+        PanelClaims(int runs) {
+            this.runs = runs;
+        }
+
+        /** An unclaimed run, now the caller's to pack, or -1 when all are claimed. */
+        int claim() {
+            int q = next.get() < runs ? next.getAndIncrement() : runs;
+            return q < runs ? q : -1;
+        }
+
+        void packed() {
+            done.incrementAndGet();
+        }
+
+        /** Spins until every run is packed; yields the processor now and then in case the packer is waiting for it. */
+        void awaitAll() {
+            for (int spins = 1; done.get() < runs; spins++) {
+                if ((spins & 1023) == 0) Thread.yield();
+                else Thread.onSpinWait();
             }
         }
     }
@@ -461,14 +500,26 @@ public final class Gemm {
                             aiOff = 0;
                             aiLd = kc;
                         }
+                        // A's step p, row r sits at ai[aiOff + r·rs + p·ps] (in place or interleaved).
+                        int rs = transA ? 1 : aiLd, ps = transA ? MR : 1;
                         if (mr == MR && nr == NR) {
                             if (transA) kernel3x3i(kc, ai, aiOff, pb, pbOff, accumulate, c, cOff + i * ldc + j, ldc);
                             else kernel3x3(kc, ai, aiOff, aiLd, pb, pbOff, accumulate, c, cOff + i * ldc + j, ldc);
+                        } else if (mr == MR && nr == 2 * L) {
+                            kernel3x2(kc, ai, aiOff, rs, ps, pb, pbOff, accumulate, c, cOff + i * ldc + j, ldc);
+                        } else if (mr == MR && nr == L) {
+                            kernel3x1(kc, ai, aiOff, rs, ps, pb, pbOff, accumulate, c, cOff + i * ldc + j, ldc);
                         } else {
-                            // Edge tile: the full kernel into a scratch tile, then the valid part into C.
+                            // Edge tile: a kernel as wide as needed into a scratch tile, then the valid part into C.
                             float[] t = sc.tile;
-                            if (transA) kernel3x3i(kc, ai, aiOff, pb, pbOff, false, t, 0, NR);
-                            else kernel3x3(kc, ai, aiOff, aiLd, pb, pbOff, false, t, 0, NR);
+                            if (nr > 2 * L) {
+                                if (transA) kernel3x3i(kc, ai, aiOff, pb, pbOff, false, t, 0, NR);
+                                else kernel3x3(kc, ai, aiOff, aiLd, pb, pbOff, false, t, 0, NR);
+                            } else if (nr > L) {
+                                kernel3x2(kc, ai, aiOff, rs, ps, pb, pbOff, false, t, 0, NR);
+                            } else {
+                                kernel3x1(kc, ai, aiOff, rs, ps, pb, pbOff, false, t, 0, NR);
+                            }
                             for (int r = 0; r < mr; r++) {
                                 int ci = cOff + (i + r) * ldc + j;
                                 for (int q = 0; q < nr; q++) c[ci + q] = accumulate ? c[ci + q] + t[r * NR + q] : t[r * NR + q];
@@ -512,6 +563,75 @@ public final class Gemm {
         c00.intoArray(c, o0); c01.intoArray(c, o0 + L); c02.intoArray(c, o0 + 2 * L);
         c10.intoArray(c, o1); c11.intoArray(c, o1 + L); c12.intoArray(c, o1 + 2 * L);
         c20.intoArray(c, o2); c21.intoArray(c, o2 + L); c22.intoArray(c, o2 + 2 * L);
+    }
+
+    /**
+     * The right-edge kernels, 3×16 and 3×8: for a block's last B panel when only two or one of its three
+     * vectors hold columns (n = 1024 leaves 16, n = 128 and 512 leave 8), where the 3×24 kernel would spend
+     * 1.5 or 3 times the FMAs. (With 6 accumulator chains, 3×16 waits on the FMA latency, so it saves less
+     * than its FMA count says.) A's step p of row r is a[ia + r·rs + p·ps], which covers both the in-place
+     * (rs = lda, ps = 1) and the interleaved (rs = 1, ps = MR) layouts; Bp rows are still NR floats apart.
+     */
+    static void kernel3x2(int kc, float[] a, int ia, int rs, int ps, float[] pb, int ib, boolean accumulate, float[] c, int ic, int ldc) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
+        for (int p = 0, oa = ia; p < kc; p++, oa += ps) {
+            int ob = ib + p * NR;
+            FloatVector b0 = FloatVector.fromArray(S, pb, ob);
+            FloatVector b1 = FloatVector.fromArray(S, pb, ob + L);
+            FloatVector x = FloatVector.broadcast(S, a[oa]);
+            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, a[oa + rs]);
+            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, a[oa + 2 * rs]);
+            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
+        }
+        int o0 = ic, o1 = ic + ldc, o2 = o1 + ldc;
+        if (accumulate) {
+            c00 = c00.add(FloatVector.fromArray(S, c, o0)); c01 = c01.add(FloatVector.fromArray(S, c, o0 + L));
+            c10 = c10.add(FloatVector.fromArray(S, c, o1)); c11 = c11.add(FloatVector.fromArray(S, c, o1 + L));
+            c20 = c20.add(FloatVector.fromArray(S, c, o2)); c21 = c21.add(FloatVector.fromArray(S, c, o2 + L));
+        }
+        c00.intoArray(c, o0); c01.intoArray(c, o0 + L);
+        c10.intoArray(c, o1); c11.intoArray(c, o1 + L);
+        c20.intoArray(c, o2); c21.intoArray(c, o2 + L);
+    }
+
+    /**
+     * The 3×8 right-edge kernel; see {@link #kernel3x2}. Three accumulators alone would wait on the FMA latency
+     * (one FMA per chain every 4 cycles: no faster than the 3×24 kernel), so each row sums even and odd steps
+     * in separate chains and adds the two at the end: six chains, twice the speed.
+     */
+    static void kernel3x1(int kc, float[] a, int ia, int rs, int ps, float[] pb, int ib, boolean accumulate, float[] c, int ic, int ldc) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector e0 = z, e1 = z, e2 = z, d0 = z, d1 = z, d2 = z;
+        int p = 0, oa = ia;
+        for (; p + 1 < kc; p += 2, oa += 2 * ps) {
+            int ob = ib + p * NR;
+            FloatVector b0 = FloatVector.fromArray(S, pb, ob), b1 = FloatVector.fromArray(S, pb, ob + NR);
+            e0 = FloatVector.broadcast(S, a[oa]).fma(b0, e0);
+            e1 = FloatVector.broadcast(S, a[oa + rs]).fma(b0, e1);
+            e2 = FloatVector.broadcast(S, a[oa + 2 * rs]).fma(b0, e2);
+            d0 = FloatVector.broadcast(S, a[oa + ps]).fma(b1, d0);
+            d1 = FloatVector.broadcast(S, a[oa + ps + rs]).fma(b1, d1);
+            d2 = FloatVector.broadcast(S, a[oa + ps + 2 * rs]).fma(b1, d2);
+        }
+        if (p < kc) {
+            FloatVector b0 = FloatVector.fromArray(S, pb, ib + p * NR);
+            e0 = FloatVector.broadcast(S, a[oa]).fma(b0, e0);
+            e1 = FloatVector.broadcast(S, a[oa + rs]).fma(b0, e1);
+            e2 = FloatVector.broadcast(S, a[oa + 2 * rs]).fma(b0, e2);
+        }
+        FloatVector c00 = e0.add(d0), c10 = e1.add(d1), c20 = e2.add(d2);
+        int o0 = ic, o1 = ic + ldc, o2 = o1 + ldc;
+        if (accumulate) {
+            c00 = c00.add(FloatVector.fromArray(S, c, o0));
+            c10 = c10.add(FloatVector.fromArray(S, c, o1));
+            c20 = c20.add(FloatVector.fromArray(S, c, o2));
+        }
+        c00.intoArray(c, o0);
+        c10.intoArray(c, o1);
+        c20.intoArray(c, o2);
     }
 
     /** kernel3x3 for interleaved A micro-panels (packAt): the MR values of step p at ia + MR·p. */

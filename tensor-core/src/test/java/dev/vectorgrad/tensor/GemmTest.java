@@ -131,6 +131,24 @@ class GemmTest {
     }
 
     @Test
+    void rightEdgePanelsOfOneAndTwoVectors() {
+        // Last B panel 8 or 16 columns wide (the narrow edge kernels, written straight into C), over several
+        // K slices with an odd last slice (the 3×8 kernel pairs steps), full and partial micro-panel rows,
+        // in place and interleaved A; n = 512 also splits into two column blocks.
+        SplittableRandom rnd = new SplittableRandom(8);
+        int t = 0;
+        for (int n : new int[] {8, 16, 128, 136, 512}) {
+            for (int m : new int[] {3, 145, 300}) {
+                int k = new int[] {1, 2, 300, 513}[t % 4];
+                float[] ab = ALPHA_BETA[t % ALPHA_BETA.length];
+                Problem p = new Problem(rnd, (t & 1) != 0, (t & 2) != 0, m, n, k, ab[0], ab[1], t % 2, t % 3);
+                p.check(p.run());
+                t++;
+            }
+        }
+    }
+
+    @Test
     void deepKSpansSeveralSlices() {
         SplittableRandom rnd = new SplittableRandom(3);
         for (int t = 0; t < 4; t++) {
@@ -211,6 +229,8 @@ class GemmTest {
         problems.add(new Problem(rnd, false, false, 301, 203, 600, 1f, 0f, 1, 1));
         problems.add(new Problem(rnd, true, false, 128, 384, 768, 1f, 0.5f, 0, 0));
         problems.add(new Problem(rnd, false, true, 770, 65, 128, -1f, 1f, 2, 3));
+        problems.add(new Problem(rnd, false, false, 768, 128, 513, 1f, 0f, 0, 0)); // 8-wide edge panel, odd K slice
+        problems.add(new Problem(rnd, true, false, 300, 520, 301, 1f, 1f, 0, 0));  // two column blocks, 16-wide edge
         problems.add(new Problem(rnd, true, true, 7, 900, 300, 1f, 0f, 0, 0));
         // Matrix-vector-like shapes (the unpacked path), big enough to be split among threads.
         problems.add(new Problem(rnd, false, false, 1, 3000, 1000, 1f, 0f, 0, 0));
