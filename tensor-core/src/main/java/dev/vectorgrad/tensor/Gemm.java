@@ -7,9 +7,11 @@ import jdk.incubator.vector.VectorSpecies;
  * Row-major single-precision GEMM on raw arrays: {@code C = alpha·op(A)·op(B) + beta·C}, op(X) = X or Xᵀ.
  *
  * <p>GotoBLAS/BLIS structure, arranged for what C2 makes of the Vector API. For every NC-wide column block
- * of C, all of K × NC of op(B) is packed into NR-wide panels (shared by the tasks); each task then owns a
- * block of C rows and, per MC-row chunk and KC-deep slice of K, sweeps the MR×NR register-tiled
- * microkernel over it: B panel (in L1) outer, A micro-panel inner. op(A) is read in place when it is
+ * of C, all of K × NC of op(B) is packed into NR-wide panels, shared by the tasks, which pack it together at
+ * the start of the parallel section (when all of op(B) fits one buffer, every block's tasks share a single
+ * section); each task then owns a block of C rows and, per MC-row chunk and KC-deep slice of K, sweeps the
+ * MR×NR register-tiled microkernel over it: B panel (in L1) outer, A micro-panel inner. A block's last panel,
+ * when it holds only one or two vectors of columns, gets a narrower kernel. op(A) is read in place when it is
  * row-major and alpha = 1 (the kernel takes rows at stride lda), otherwise packed; a transposed operand
  * is only ever absorbed by a packing routine, never materialised. Matrix-vector-like shapes take an
  * unpacked path ({@link #isSmall}).
@@ -130,6 +132,12 @@ public final class Gemm {
         // very deep K so the block stays a few MiB.
         int ncMax = Math.max(NR, Math.min(NC, (B_BLOCK_FLOATS / k) / NR * NR));
         int ncPadMax = roundUp(Math.min(n, ncMax), NR);
+        int tmAll = rowTasks(m, mPanels, threads);
+        if (threads > 1 && n > ncMax && tmAll >= threads && (long) k * roundUp(n, NR) <= B_BLOCK_FLOATS) {
+            allBlocksInOneSection(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, overwrite, c, cOff, ldc,
+                    threads, mPanels, ncMax, tmAll);
+            return;
+        }
         float[][] pbHolder = PACK_B.get();
         if (pbHolder[0].length < (long) k * ncPadMax) pbHolder[0] = new float[Math.toIntExact((long) k * ncPadMax)];
         float[] pb = pbHolder[0];
@@ -143,8 +151,7 @@ public final class Gemm {
             // Row tasks come in multiples of the thread count so that, undisturbed, all end together.
             int tm = 1, tn = 1;
             if (threads > 1) {
-                int few = Math.min(TASKS_PER_THREAD * threads, mPanels / 8);
-                tm = Math.min(mPanels, Math.max(roundUp((m + MC - 1) / MC, threads), few - few % threads));
+                tm = tmAll;
                 if (tm < threads) tn = Math.min(nPanels, (threads + tm - 1) / tm);
             }
             final int tasksM = tm, tasksN = tn, jcF = jc;
@@ -159,22 +166,68 @@ public final class Gemm {
                     for (int q; (q = packing.claim()) >= 0; ) {
                         try {
                             packB(transB, b, bOff, ldb, k, jcF, nc,
-                                    Parallel.chunkStart(nPanels, runs, q), Parallel.chunkStart(nPanels, runs, q + 1), pb);
+                                    Parallel.chunkStart(nPanels, runs, q), Parallel.chunkStart(nPanels, runs, q + 1), pb, 0);
                         } finally {
                             packing.packed();
                         }
                     }
                     packing.awaitAll();
                     int ti = t / tasksN, tj = t % tasksN;
-                    block(transA, a, aOff, lda, k, alpha, overwrite, c, cOff, ldc, m, jcF, nc, pb,
+                    block(transA, a, aOff, lda, k, alpha, overwrite, c, cOff, ldc, m, jcF, nc, pb, 0,
                             Parallel.chunkStart(mPanels, tasksM, ti), Parallel.chunkStart(mPanels, tasksM, ti + 1),
                             Parallel.chunkStart(nPanels, tasksN, tj), Parallel.chunkStart(nPanels, tasksN, tj + 1));
                 });
             } else {
-                packB(transB, b, bOff, ldb, k, jc, nc, 0, nPanels, pb);
-                block(transA, a, aOff, lda, k, alpha, overwrite, c, cOff, ldc, m, jc, nc, pb, 0, mPanels, 0, nPanels);
+                packB(transB, b, bOff, ldb, k, jc, nc, 0, nPanels, pb, 0);
+                block(transA, a, aOff, lda, k, alpha, overwrite, c, cOff, ldc, m, jc, nc, pb, 0, 0, mPanels, 0, nPanels);
             }
         }
+    }
+
+    /** Row tasks for a C block: at most MC rows and at least 8 micro-panels each, about TASKS_PER_THREAD per thread. */
+    private static int rowTasks(int m, int mPanels, int threads) {
+        if (threads <= 1) return 1;
+        int few = Math.min(TASKS_PER_THREAD * threads, mPanels / 8);
+        return Math.min(mPanels, Math.max(roundUp((m + MC - 1) / MC, threads), few - few % threads));
+    }
+
+    /**
+     * Several column blocks in one parallel section: every block's B panels get their own region of one buffer
+     * (block j at k·jc), and the tasks are (block, row task) pairs in block order, each packing its block's
+     * unclaimed runs first. A thread that finishes its share of block j goes on to block j + 1 instead of
+     * waiting at a join for the slowest task of block j (1024³ on two threads had three such joins per call).
+     * Same kernels, slices and FMA order as the block-by-block path.
+     */
+    private static void allBlocksInOneSection(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                                              float[] a, int aOff, int lda, float[] b, int bOff, int ldb, boolean overwrite,
+                                              float[] c, int cOff, int ldc, int threads, int mPanels, int ncMax, int tm) {
+        int blocks = (n + ncMax - 1) / ncMax;
+        float[][] pbHolder = PACK_B.get();
+        int need = k * roundUp(n, NR);
+        if (pbHolder[0].length < need) pbHolder[0] = new float[need];
+        float[] pb = pbHolder[0];
+        PanelClaims[] packing = new PanelClaims[blocks];
+        for (int j = 0; j < blocks; j++) {
+            int nPanels = (Math.min(ncMax, n - j * ncMax) + NR - 1) / NR;
+            packing[j] = new PanelClaims(Math.min(nPanels, 2 * threads));
+        }
+        Parallel.forRange(blocks * tm, t -> {
+            int j = t / tm, ti = t % tm;
+            int jc = j * ncMax, nc = Math.min(ncMax, n - jc), nPanels = (nc + NR - 1) / NR, pbOff = k * jc;
+            PanelClaims pk = packing[j];
+            int runs = pk.runs;
+            for (int q; (q = pk.claim()) >= 0; ) {
+                try {
+                    packB(transB, b, bOff, ldb, k, jc, nc,
+                            Parallel.chunkStart(nPanels, runs, q), Parallel.chunkStart(nPanels, runs, q + 1), pb, pbOff);
+                } finally {
+                    pk.packed();
+                }
+            }
+            pk.awaitAll();
+            block(transA, a, aOff, lda, k, alpha, overwrite, c, cOff, ldc, m, jc, nc, pb, pbOff,
+                    Parallel.chunkStart(mPanels, tm, ti), Parallel.chunkStart(mPanels, tm, ti + 1), 0, nPanels);
+        });
     }
 
     /**
@@ -183,7 +236,7 @@ public final class Gemm {
      * waits forever, and {@link Parallel#forRange} rethrows its exception.
      */
     private static final class PanelClaims {
-        private final int runs;
+        final int runs;
         private final java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
         private final java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
 
@@ -450,7 +503,7 @@ public final class Gemm {
      * hardware prefetcher cannot follow), which cost 15-20% at 2048³.
      */
     private static void block(boolean transA, float[] a, int aOff, int lda, int k, float alpha, boolean overwrite,
-                              float[] c, int cOff, int ldc, int m, int jc, int nc, float[] pb,
+                              float[] c, int cOff, int ldc, int m, int jc, int nc, float[] pb, int pbOff,
                               int mp0, int mp1, int np0, int np1) {
         if (mp0 >= mp1 || np0 >= np1) return;
         Scratch sc = SCRATCH.get();
@@ -486,11 +539,11 @@ public final class Gemm {
                     java.util.Arrays.fill(e, 0, MR * kc, 0f);
                     for (int r = 0; r < i1 - edge; r++) System.arraycopy(ar, arOff + (edge - i0 + r) * ald, e, r * kc, kc);
                 }
-                int pbSlice = pc * ncPad;
+                int pbSlice = pbOff + pc * ncPad;
                 for (int np = np0; np < np1; np++) {
                     int j = jc + np * NR;
                     int nr = Math.min(NR, jc + nc - j);
-                    int pbOff = pbSlice + np * NR * kc;
+                    int pbPanel = pbSlice + np * NR * kc;
                     for (int i = i0; i < i1; i += MR) {
                         int mr = Math.min(MR, i1 - i);
                         float[] ai = ar;
@@ -503,22 +556,22 @@ public final class Gemm {
                         // A's step p, row r sits at ai[aiOff + r·rs + p·ps] (in place or interleaved).
                         int rs = transA ? 1 : aiLd, ps = transA ? MR : 1;
                         if (mr == MR && nr == NR) {
-                            if (transA) kernel3x3i(kc, ai, aiOff, pb, pbOff, accumulate, c, cOff + i * ldc + j, ldc);
-                            else kernel3x3(kc, ai, aiOff, aiLd, pb, pbOff, accumulate, c, cOff + i * ldc + j, ldc);
+                            if (transA) kernel3x3i(kc, ai, aiOff, pb, pbPanel, accumulate, c, cOff + i * ldc + j, ldc);
+                            else kernel3x3(kc, ai, aiOff, aiLd, pb, pbPanel, accumulate, c, cOff + i * ldc + j, ldc);
                         } else if (mr == MR && nr == 2 * L) {
-                            kernel3x2(kc, ai, aiOff, rs, ps, pb, pbOff, accumulate, c, cOff + i * ldc + j, ldc);
+                            kernel3x2(kc, ai, aiOff, rs, ps, pb, pbPanel, accumulate, c, cOff + i * ldc + j, ldc);
                         } else if (mr == MR && nr == L) {
-                            kernel3x1(kc, ai, aiOff, rs, ps, pb, pbOff, accumulate, c, cOff + i * ldc + j, ldc);
+                            kernel3x1(kc, ai, aiOff, rs, ps, pb, pbPanel, accumulate, c, cOff + i * ldc + j, ldc);
                         } else {
                             // Edge tile: a kernel as wide as needed into a scratch tile, then the valid part into C.
                             float[] t = sc.tile;
                             if (nr > 2 * L) {
-                                if (transA) kernel3x3i(kc, ai, aiOff, pb, pbOff, false, t, 0, NR);
-                                else kernel3x3(kc, ai, aiOff, aiLd, pb, pbOff, false, t, 0, NR);
+                                if (transA) kernel3x3i(kc, ai, aiOff, pb, pbPanel, false, t, 0, NR);
+                                else kernel3x3(kc, ai, aiOff, aiLd, pb, pbPanel, false, t, 0, NR);
                             } else if (nr > L) {
-                                kernel3x2(kc, ai, aiOff, rs, ps, pb, pbOff, false, t, 0, NR);
+                                kernel3x2(kc, ai, aiOff, rs, ps, pb, pbPanel, false, t, 0, NR);
                             } else {
-                                kernel3x1(kc, ai, aiOff, rs, ps, pb, pbOff, false, t, 0, NR);
+                                kernel3x1(kc, ai, aiOff, rs, ps, pb, pbPanel, false, t, 0, NR);
                             }
                             for (int r = 0; r < mr; r++) {
                                 int ci = cOff + (i + r) * ldc + j;
@@ -702,14 +755,14 @@ public final class Gemm {
      * slice pc starts at pc·ncPad, panel np of a slice at np·NR·kc, laid out [p][q] (NR floats per k),
      * zero-padded past the block's last column.
      */
-    static void packB(boolean transB, float[] b, int bOff, int ldb, int k, int jc, int nc, int np0, int np1, float[] pb) {
+    static void packB(boolean transB, float[] b, int bOff, int ldb, int k, int jc, int nc, int np0, int np1, float[] pb, int pbOff) {
         int ncPad = roundUp(nc, NR);
         for (int pc = 0; pc < k; pc += KC) {
             int kc = Math.min(KC, k - pc);
             for (int np = np0; np < np1; np++) {
                 int j = jc + np * NR;
                 int nr = Math.min(NR, jc + nc - j);
-                int dst = pc * ncPad + np * NR * kc;
+                int dst = pbOff + pc * ncPad + np * NR * kc;
                 if (!transB) {
                     if (nr == NR) {
                         // B[pc+p][j..j+NR) is contiguous: NR/L vector copies per k.

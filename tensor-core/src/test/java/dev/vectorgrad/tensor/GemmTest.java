@@ -231,6 +231,7 @@ class GemmTest {
         problems.add(new Problem(rnd, false, true, 770, 65, 128, -1f, 1f, 2, 3));
         problems.add(new Problem(rnd, false, false, 768, 128, 513, 1f, 0f, 0, 0)); // 8-wide edge panel, odd K slice
         problems.add(new Problem(rnd, true, false, 300, 520, 301, 1f, 1f, 0, 0));  // two column blocks, 16-wide edge
+        problems.add(new Problem(rnd, false, true, 200, 1000, 300, 1f, 1f, 1, 2)); // three column blocks in one section
         problems.add(new Problem(rnd, true, true, 7, 900, 300, 1f, 0f, 0, 0));
         // Matrix-vector-like shapes (the unpacked path), big enough to be split among threads.
         problems.add(new Problem(rnd, false, false, 1, 3000, 1000, 1f, 0f, 0, 0));
