@@ -72,7 +72,7 @@ final class VeraDeltaWeight extends Node {
         }
         if (needsGrad(0)) {
             // H = G·A_sᵀ (out × r), then dλ_d[j] = Σ_o λ_b[o]·B[o,j]·H[o,j]
-            float[] h = new float[out * r];
+            float[] h = StepArena.floats(out * r); // step-local: overwritten by the product
             Gemm.sgemm(false, true, out, r, in, 1f, g, go, Math.max(in, 1), a, aOff, lda, 0f, h, 0, r);
             double[] acc = new double[r];
             for (int o = 0; o < out; o++) {

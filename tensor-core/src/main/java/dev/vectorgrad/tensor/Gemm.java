@@ -1,5 +1,6 @@
 package dev.vectorgrad.tensor;
 
+import java.util.concurrent.atomic.AtomicInteger;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -133,7 +134,7 @@ public final class Gemm {
         int ncMax = Math.max(NR, Math.min(NC, (B_BLOCK_FLOATS / k) / NR * NR));
         int ncPadMax = roundUp(Math.min(n, ncMax), NR);
         int tmAll = rowTasks(m, mPanels, threads);
-        if (threads > 1 && n > ncMax && tmAll >= threads && (long) k * roundUp(n, NR) <= B_BLOCK_FLOATS) {
+        if (threads > 1 && tmAll >= threads && (long) k * roundUp(n, NR) <= B_BLOCK_FLOATS) {
             allBlocksInOneSection(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, overwrite, c, cOff, ldc,
                     threads, mPanels, ncMax, tmAll);
             return;
@@ -156,22 +157,10 @@ public final class Gemm {
             }
             final int tasksM = tm, tasksN = tn, jcF = jc;
             if (tasksM * tasksN > 1) {
-                // The B block is packed inside the same parallel section: every task first helps pack panels
-                // that nobody has claimed yet, waits until all are packed, then multiplies. No thread sits
-                // idle while the caller packs alone, and no separate fork-join for the packing.
-                // Claimed in runs of adjacent panels (2 per thread): adjacent panels share B's cache lines.
-                int runs = Math.min(nPanels, 2 * threads);
-                PanelClaims packing = new PanelClaims(runs);
+                // Few row tasks (columns split too) or a B too big for one buffer: one section per block.
+                SharedPacking packing = new SharedPacking(jc, nc, 0, threads);
                 Parallel.forRange(tasksM * tasksN, t -> {
-                    for (int q; (q = packing.claim()) >= 0; ) {
-                        try {
-                            packB(transB, b, bOff, ldb, k, jcF, nc,
-                                    Parallel.chunkStart(nPanels, runs, q), Parallel.chunkStart(nPanels, runs, q + 1), pb, 0);
-                        } finally {
-                            packing.packed();
-                        }
-                    }
-                    packing.awaitAll();
+                    packing.help(transB, b, bOff, ldb, k, pb);
                     int ti = t / tasksN, tj = t % tasksN;
                     block(transA, a, aOff, lda, k, alpha, overwrite, c, cOff, ldc, m, jcF, nc, pb, 0,
                             Parallel.chunkStart(mPanels, tasksM, ti), Parallel.chunkStart(mPanels, tasksM, ti + 1),
@@ -192,11 +181,12 @@ public final class Gemm {
     }
 
     /**
-     * Several column blocks in one parallel section: every block's B panels get their own region of one buffer
-     * (block j at k·jc), and the tasks are (block, row task) pairs in block order, each packing its block's
-     * unclaimed runs first. A thread that finishes its share of block j goes on to block j + 1 instead of
-     * waiting at a join for the slowest task of block j (1024³ on two threads had three such joins per call).
-     * Same kernels, slices and FMA order as the block-by-block path.
+     * The usual parallel path: every column block in one parallel section. Each block's B panels get their own
+     * region of one buffer (block j at k·jc), packed by the block's tasks themselves ({@link SharedPacking}), so no
+     * thread sits idle while the caller packs alone; the tasks are (block, row task) pairs in block order, and a
+     * thread that finishes its share of block j goes on to block j + 1 instead of waiting at a join for the
+     * slowest task of block j (1024³ on two threads had three such joins per call). Same kernels, slices and FMA
+     * order as the block-by-block path.
      */
     private static void allBlocksInOneSection(boolean transA, boolean transB, int m, int n, int k, float alpha,
                                               float[] a, int aOff, int lda, float[] b, int bOff, int ldb, boolean overwrite,
@@ -206,60 +196,56 @@ public final class Gemm {
         int need = k * roundUp(n, NR);
         if (pbHolder[0].length < need) pbHolder[0] = new float[need];
         float[] pb = pbHolder[0];
-        PanelClaims[] packing = new PanelClaims[blocks];
-        for (int j = 0; j < blocks; j++) {
-            int nPanels = (Math.min(ncMax, n - j * ncMax) + NR - 1) / NR;
-            packing[j] = new PanelClaims(Math.min(nPanels, 2 * threads));
-        }
+        SharedPacking[] packing = new SharedPacking[blocks];
+        for (int j = 0; j < blocks; j++) packing[j] = new SharedPacking(j * ncMax, Math.min(ncMax, n - j * ncMax), k * j * ncMax, threads);
         Parallel.forRange(blocks * tm, t -> {
-            int j = t / tm, ti = t % tm;
-            int jc = j * ncMax, nc = Math.min(ncMax, n - jc), nPanels = (nc + NR - 1) / NR, pbOff = k * jc;
-            PanelClaims pk = packing[j];
-            int runs = pk.runs;
-            for (int q; (q = pk.claim()) >= 0; ) {
-                try {
-                    packB(transB, b, bOff, ldb, k, jc, nc,
-                            Parallel.chunkStart(nPanels, runs, q), Parallel.chunkStart(nPanels, runs, q + 1), pb, pbOff);
-                } finally {
-                    pk.packed();
-                }
-            }
-            pk.awaitAll();
-            block(transA, a, aOff, lda, k, alpha, overwrite, c, cOff, ldc, m, jc, nc, pb, pbOff,
-                    Parallel.chunkStart(mPanels, tm, ti), Parallel.chunkStart(mPanels, tm, ti + 1), 0, nPanels);
+            SharedPacking pk = packing[t / tm];
+            int ti = t % tm;
+            pk.help(transB, b, bOff, ldb, k, pb);
+            block(transA, a, aOff, lda, k, alpha, overwrite, c, cOff, ldc, m, pk.jc, pk.nc, pb, pk.pbOff,
+                    Parallel.chunkStart(mPanels, tm, ti), Parallel.chunkStart(mPanels, tm, ti + 1), 0, pk.panels);
         });
     }
 
     /**
-     * The runs of B panels of one block, handed out to the tasks that pack them. A task waits only for runs
-     * that another task has claimed and is packing; a packing that throws still counts as done, so nobody
-     * waits forever, and {@link Parallel#forRange} rethrows its exception.
+     * One column block's B panels (columns [jc, jc + nc), packed at pbOff), packed by the tasks that use them, in
+     * runs of adjacent panels (2 per thread: adjacent panels share B's cache lines). Every task calls
+     * {@link #help} first: it packs runs nobody has claimed yet, then waits for the runs others are packing. A
+     * task claims every remaining run before it waits, so it never waits on an unclaimed run; a packing that
+     * throws still counts as done, so nobody waits forever, and {@link Parallel#forRange} rethrows its exception.
      */
-    private static final class PanelClaims {
-        final int runs;
-        private final java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
-        private final java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
+    private static final class SharedPacking {
+        final int jc, nc, pbOff, panels, runs;
+        private final AtomicInteger next = new AtomicInteger(), done = new AtomicInteger();
 
-        PanelClaims(int runs) {
-            this.runs = runs;
+        SharedPacking(int jc, int nc, int pbOff, int threads) {
+            this.jc = jc;
+            this.nc = nc;
+            this.pbOff = pbOff;
+            this.panels = (nc + NR - 1) / NR;
+            this.runs = Math.min(panels, 2 * threads);
         }
 
-        /** An unclaimed run, now the caller's to pack, or -1 when all are claimed. */
-        int claim() {
-            int q = next.get() < runs ? next.getAndIncrement() : runs;
-            return q < runs ? q : -1;
-        }
-
-        void packed() {
-            done.incrementAndGet();
-        }
-
-        /** Spins until every run is packed; yields the processor now and then in case the packer is waiting for it. */
-        void awaitAll() {
+        void help(boolean transB, float[] b, int bOff, int ldb, int k, float[] pb) {
+            for (int q; (q = claim()) >= 0; ) {
+                try {
+                    packB(transB, b, bOff, ldb, k, jc, nc,
+                            Parallel.chunkStart(panels, runs, q), Parallel.chunkStart(panels, runs, q + 1), pb, pbOff);
+                } finally {
+                    done.incrementAndGet();
+                }
+            }
+            // Spin until every run is packed; yield now and then in case the packer is waiting for this CPU.
             for (int spins = 1; done.get() < runs; spins++) {
                 if ((spins & 1023) == 0) Thread.yield();
                 else Thread.onSpinWait();
             }
+        }
+
+        /** An unclaimed run, now the caller's to pack, or -1 when all are claimed. */
+        private int claim() {
+            int q = next.get() < runs ? next.getAndIncrement() : runs;
+            return q < runs ? q : -1;
         }
     }
 

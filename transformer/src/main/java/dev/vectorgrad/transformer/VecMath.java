@@ -58,15 +58,6 @@ final class VecMath {
         return (float) (m + Math.log(sum));
     }
 
-    /** s[o, o+len) = exp(s − lse), zeros over [o+len, o+T) (recomputing softmax probabilities from a saved lse). */
-    static void expRow(float[] s, int o, int len, int T, float lse) {
-        int j = 0;
-        for (int up = S.loopBound(len); j < up; j += L)
-            exp(FloatVector.fromArray(S, s, o + j).sub(lse)).intoArray(s, o + j);
-        for (; j < len; j++) s[o + j] = (float) Math.exp(s[o + j] - lse);
-        java.util.Arrays.fill(s, o + len, o + T, 0f);
-    }
-
     /**
      * Softmax backward along one causal row, in place: dp[o + j] = p[po + j]·(dp[o + j] − Σ_k dp[o + k]·p[po + k])
      * for j < len, and zeros over [o + len, o + width).

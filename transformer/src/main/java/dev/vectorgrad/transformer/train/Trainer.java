@@ -317,17 +317,30 @@ public final class Trainer {
     /** Restores the optimiser from {@link #writeOptimizer}'s file; every parameter's moments must be present. */
     private void readOptimizer(Path file) throws IOException {
         try (SafetensorsFile f = Safetensors.read(file)) {
-            long step = Long.parseLong(f.metadata().get("step"));
+            long step = stepCount(file, "step", f.metadata().get("step"));
             List<String> names = stateNames();
             Map<Integer, Adam.ParamState> state = new LinkedHashMap<>();
             for (int i = 0; i < names.size(); i++) {
                 String n = names.get(i), own = f.metadata().get("step." + n);
                 if (!f.contains("exp_avg." + n) || !f.contains("exp_avg_sq." + n))
                     throw new IllegalArgumentException("optimizer state: moments of '" + n + "' are missing");
-                state.put(i, new Adam.ParamState(own != null ? Long.parseLong(own) : step, f.tensor("exp_avg." + n), f.tensor("exp_avg_sq." + n)));
+                state.put(i, new Adam.ParamState(own != null ? stepCount(file, "step." + n, own) : step,
+                        f.tensor("exp_avg." + n), f.tensor("exp_avg_sq." + n)));
             }
             opt.loadStateDict(state);
         }
+    }
+
+    /** A step count from the optimiser file's metadata, or an exception that names the file and the key. */
+    private static long stepCount(Path file, String key, String value) {
+        if (value == null) throw new IllegalArgumentException("optimizer state " + file + ": metadata '" + key + "' is missing");
+        try {
+            long v = Long.parseLong(value.trim());
+            if (v >= 0) return v;
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw new IllegalArgumentException("optimizer state " + file + ": metadata '" + key + "' is not a step count: '" + value + "'");
     }
 
     /** The parameter names in the optimiser's numbering ({@link Optimizer#parameters()}). */

@@ -91,6 +91,25 @@ class TrainerTest {
     }
 
     @Test
+    void aBadStepCountInTheOptimizerFileIsNamed(@TempDir Path tmp) throws Exception {
+        CharTokenizer tok = CharTokenizer.fit(TEXT);
+        Trainer t = Trainer.create(cfg(tok.vocabSize(), 0), tok, TEXT, opts());
+        t.run(2, new PrintStream(new ByteArrayOutputStream()), tmp.resolve("ckpt"), false);
+        Path optim = tmp.resolve("ckpt").resolve(Trainer.OPTIM);
+        java.util.Map<String, dev.vectorgrad.tensor.Tensor> moments = Safetensors.readAll(optim);
+        for (String step : new String[] {null, "two"}) {
+            Safetensors.Writer w = Safetensors.writer();
+            moments.forEach(w::put);
+            if (step != null) w.metadata("step", step);
+            w.write(optim);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> Trainer.resume(tmp.resolve("ckpt"), TEXT, null))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining(optim.toString()).hasMessageContaining("'step'")
+                    .hasMessageContaining(step == null ? "missing" : "'two'");
+        }
+    }
+
+    @Test
     void aParameterThatSkippedStepsKeepsItsOwnStepCountThroughACheckpoint(@TempDir Path tmp) throws Exception {
         // the position embedding is frozen for the first 4 steps, so its Adam step count (bias correction) trails
         // the others' by 4; a resumed run must restore that, not the common count
