@@ -158,6 +158,27 @@ class GemmTest {
     }
 
     @Test
+    void rowStrideOfAMultipleOf4KiBIsCopiedWithTheSameBits() {
+        // lda = 1024 or 2048 floats: A's rows are copied before the kernel reads them (they would share L2
+        // sets), which must change nothing but where the kernel reads from.
+        SplittableRandom rnd = new SplittableRandom(9);
+        for (int lda : new int[] {1024, 2048}) {
+            for (int k : new int[] {5, 300, 1024}) {
+                int m = 149, n = 61;
+                Problem p = new Problem(rnd, false, false, m, n, k, 1f, lda == 1024 ? 0f : 1f, lda - k, 2);
+                float[] c = p.run();
+                p.check(c);
+                // The same product with A at stride lda + 1, read in place: bit for bit the same C.
+                float[] a1 = new float[p.aOff + m * (lda + 1)];
+                for (int i = 0; i < m; i++) System.arraycopy(p.a, p.aOff + i * lda, a1, p.aOff + i * (lda + 1), k);
+                float[] c1 = p.c0.clone();
+                Gemm.sgemm(false, false, m, n, k, 1f, a1, p.aOff, lda + 1, p.b, p.bOff, p.ldb, p.beta, c1, p.cOff, p.ldc);
+                assertThat(c1).as("lda %d vs %d, k %d", lda, lda + 1, k).isEqualTo(c);
+            }
+        }
+    }
+
+    @Test
     void oneLargeProblemEachTranspose() {
         SplittableRandom rnd = new SplittableRandom(4);
         for (int t = 0; t < 4; t++) {
