@@ -9,6 +9,7 @@ import dev.vectorgrad.tensor.SafetensorsFile;
 import dev.vectorgrad.tensor.Tensor;
 import dev.vectorgrad.transformer.Gpt;
 import dev.vectorgrad.transformer.HfGpt2;
+import dev.vectorgrad.transformer.cli.CliErrors;
 import dev.vectorgrad.transformer.cli.LogitsCommand;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -103,7 +104,7 @@ public final class PeftLogitsCommand {
             err.println(USAGE);
             return 2;
         } catch (Exception e) {
-            err.println("logits: " + e.getMessage());
+            err.println("logits: " + CliErrors.describe(e));
             return 1;
         }
     }

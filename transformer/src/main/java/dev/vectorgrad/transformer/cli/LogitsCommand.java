@@ -82,7 +82,7 @@ public final class LogitsCommand {
             err.println(USAGE);
             return 2;
         } catch (Exception e) {
-            err.println("logits: " + e.getMessage());
+            err.println("logits: " + CliErrors.describe(e));
             return 1;
         }
     }

@@ -57,7 +57,7 @@ public final class SampleCommand {
             err.println("sample: " + e.getMessage());
             return 2;
         } catch (Exception e) {
-            err.println("sample: " + e);
+            err.println("sample: " + CliErrors.describe(e));
             return 1;
         }
     }

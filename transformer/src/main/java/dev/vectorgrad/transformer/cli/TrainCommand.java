@@ -70,7 +70,7 @@ public final class TrainCommand {
             err.println(USAGE);
             return 2;
         } catch (Exception e) {
-            err.println("train: " + e);
+            err.println("train: " + CliErrors.describe(e));
             return 1;
         }
     }

@@ -46,4 +46,21 @@ class TrainSampleCommandTest {
         assertThat(TrainCommand.run(new String[] {"--bogus"}, new PrintStream(new ByteArrayOutputStream()), new PrintStream(e), false)).isEqualTo(2);
         assertThat(e.toString()).contains("unknown argument '--bogus'");
     }
+    @Test
+    void missingFilesAreNamed(@TempDir Path tmp) {
+        Path corpus = tmp.resolve("no-such-corpus.txt"), ck = tmp.resolve("no-such-checkpoint");
+        ByteArrayOutputStream e = new ByteArrayOutputStream();
+        assertThat(TrainCommand.run(new String[] {"--corpus", corpus.toString(), "--iters", "1"},
+                new PrintStream(new ByteArrayOutputStream()), new PrintStream(e), false)).isEqualTo(1);
+        assertThat(e.toString().strip()).isEqualTo("train: no such file: " + corpus);
+        e.reset();
+        assertThat(SampleCommand.run(new String[] {"--checkpoint", ck.toString()}, new PrintStream(new ByteArrayOutputStream()),
+                new PrintStream(e))).isEqualTo(1);
+        assertThat(e.toString().strip()).isEqualTo("sample: no such file: " + ck.resolve("config.json"));
+        e.reset();
+        assertThat(LogitsCommand.run(new String[] {"--model", LogitsCommandTest.fixture().resolve("model").toString(),
+                "--inputs", tmp.resolve("no-such-inputs.safetensors").toString(), "--out", tmp.resolve("o.safetensors").toString()},
+                new PrintStream(new ByteArrayOutputStream()), new PrintStream(e))).isEqualTo(1);
+        assertThat(e.toString().strip()).isEqualTo("logits: no such file: " + tmp.resolve("no-such-inputs.safetensors"));
+    }
 }
