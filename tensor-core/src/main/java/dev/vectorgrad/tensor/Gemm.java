@@ -13,7 +13,8 @@ import jdk.incubator.vector.VectorSpecies;
  * section); each task then owns a block of C rows and, per MC-row chunk and KC-deep slice of K, sweeps the
  * MR×NR register-tiled microkernel over it: B panel (in L1) outer, A micro-panel inner. A block's last panel,
  * when it holds only one or two vectors of columns, gets a narrower kernel. op(A) is read in place when it is
- * row-major and alpha = 1 (the kernel takes rows at stride lda), otherwise packed; a transposed operand
+ * row-major and alpha = 1 (the kernel takes rows at stride lda) unless lda is a multiple of 1024 floats (rows
+ * that far apart evict one another from L2, so they are copied), otherwise packed; a transposed operand
  * is only ever absorbed by a packing routine, never materialised. Matrix-vector-like shapes take an
  * unpacked path ({@link #isSmall}).
  *

@@ -33,7 +33,11 @@ public abstract class Module {
         defaultRng = new Rng(seed);
     }
 
-    /** The forward pass of a single-input module (multi-input modules define their own). */
+    /**
+     * The forward pass of a single-input module. Deliberately not abstract, as in PyTorch (whose base
+     * {@code Module.forward} raises NotImplementedError): containers (ModuleList, Gpt's parts) and modules with
+     * other inputs (Embedding takes token ids) define their own entry points and inherit this, which says so.
+     */
     public Variable forward(Variable x) {
         throw new UnsupportedOperationException(getClass().getSimpleName() + " does not take a single input");
     }
