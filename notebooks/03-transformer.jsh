@@ -12,17 +12,10 @@ import java.util.*;
 void check(boolean ok, String what) { if (!ok) throw new AssertionError(what); System.out.println("ok: " + what); }
 
 // --- The text -----------------------------------------------------------------------------------------
-// Tiny Shakespeare when the shared data folder is there (`-Dvectorgrad.shared=DIR`, else ../shared from the
-// repository root, as in CI); otherwise the English part of the embedded Europarl corpus, which every build has.
-Path shakespeare = Path.of(System.getProperty("vectorgrad.shared", "../shared"), "data", "tinyshakespeare.txt");
-String text, corpus;
-if (Files.isRegularFile(shakespeare)) {
-    text = TextSplit.readUtf8(shakespeare);
-    corpus = "Tiny Shakespeare (" + shakespeare + ")";
-} else {
-    text = EmbeddedCorpus.language("en", 1_100_000);
-    corpus = "embedded Europarl, English (no " + shakespeare + ")";
-}
+// The English part of the Europarl corpus embedded in the build (transformer's EmbeddedCorpus), so the notebook
+// runs the same on a bare clone as anywhere else. `train --corpus FILE` takes any other text, Tiny Shakespeare too.
+String text = EmbeddedCorpus.language("en", 1_100_000);
+String corpus = "embedded Europarl, English";
 System.out.printf("corpus: %s, %,d characters%n", corpus, text.length());
 
 // --- A character tokenizer: one id per distinct character, in sorted order ---------------------------------

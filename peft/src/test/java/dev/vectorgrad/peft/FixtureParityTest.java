@@ -1,5 +1,7 @@
 package dev.vectorgrad.peft;
 
+import dev.vectorgrad.testdata.TestData;
+import dev.vectorgrad.testdata.Tolerance;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.vectorgrad.tensor.Safetensors;
@@ -45,30 +47,30 @@ class FixtureParityTest {
     @ParameterizedTest
     @ValueSource(strings = {"gpt2-small-lora", "gpt2-small-vera", "gpt2-small-vera-noproj"})
     void reproducesPeft(String name) throws Exception {
-        Path fx = PeftFixtures.hf(name);
+        Path fx = TestData.hf(name);
         Map<String, Tensor> exp = Safetensors.readAll(fx.resolve("expected.safetensors"));
         String model = fx.resolve("model").toString(), adapter = fx.resolve("adapter").toString(), in = fx.resolve("expected.safetensors").toString();
         Map<String, Tensor> base = runLogits("--model", model, "--inputs", in, "--out", tmp.resolve("base.safetensors").toString());
         Map<String, Tensor> got = runLogits("--model", model, "--adapter", adapter, "--inputs", in, "--out", tmp.resolve("a.safetensors").toString(), "--grads");
         Map<String, Tensor> merged = runLogits("--model", model, "--adapter", adapter, "--merge", "--inputs", in, "--out", tmp.resolve("m.safetensors").toString());
 
-        assertThat(PeftFixtures.relErr(base.get("logits"), exp.get("base_logits"))).as("base logits").isLessThan(1e-5);
-        assertThat(PeftFixtures.relErr(got.get("logits"), exp.get("logits"))).as("logits").isLessThan(1e-5);
+        assertThat(Tolerance.relErr(base.get("logits"), exp.get("base_logits"))).as("base logits").isLessThan(1e-5);
+        assertThat(Tolerance.relErr(got.get("logits"), exp.get("logits"))).as("logits").isLessThan(1e-5);
         Tensor effect = got.get("logits").sub(base.get("logits"));
         Tensor expEffect = exp.get("logits").sub(exp.get("base_logits"));
         assertThat(expEffect.abs().max(0, false).max(0, false).max(0, false).item()).as("the adapter is not a no-op").isGreaterThan(0f);
         assertEffect("adapter effect logits - base_logits", effect, expEffect, exp.get("logits"));
         Tensor mEffect = merged.get("logits").sub(base.get("logits"));
         Tensor expMEffect = exp.get("merged_logits").sub(exp.get("base_logits"));
-        assertThat(PeftFixtures.relErr(merged.get("logits"), exp.get("merged_logits"))).as("merged logits").isLessThan(1e-5);
+        assertThat(Tolerance.relErr(merged.get("logits"), exp.get("merged_logits"))).as("merged logits").isLessThan(1e-5);
         assertEffect("merged effect merged_logits - base_logits", mEffect, expMEffect, exp.get("logits"));
-        assertThat(PeftFixtures.relErr(got.get("loss"), exp.get("loss"))).as("loss").isLessThan(1e-5);
+        assertThat(Tolerance.relErr(got.get("loss"), exp.get("loss"))).as("loss").isLessThan(1e-5);
         int grads = 0;
         for (String k : exp.keySet()) {
             if (!k.startsWith("grad.")) continue;
             grads++;
             assertThat(got).as("gradient " + k).containsKey(k);
-            assertThat(PeftFixtures.relErr(got.get(k), exp.get(k))).as(k).isLessThan(1e-5);
+            assertThat(Tolerance.relErr(got.get(k), exp.get(k))).as(k).isLessThan(1e-5);
         }
         assertThat(grads).isPositive();
         assertThat(got.keySet().stream().filter(k -> k.startsWith("grad.")).count()).as("no extra gradients").isEqualTo(grads);

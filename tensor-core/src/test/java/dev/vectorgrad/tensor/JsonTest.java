@@ -1,5 +1,6 @@
 package dev.vectorgrad.tensor;
 
+import dev.vectorgrad.testdata.TestData;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -169,7 +170,7 @@ class JsonTest {
 
     @Test
     void readsConfigFilesAndNamesTheFileOnError(@TempDir Path dir) throws Exception {
-        Map<String, Object> cfg = Json.asMap(Json.read(SharedFixtures.hf("gpt2-small-base/model/config.json")), "config");
+        Map<String, Object> cfg = Json.asMap(Json.read(TestData.hf("gpt2-small-base/model/config.json")), "config");
         assertThat(Json.asInt(cfg.get("n_embd"), "n_embd")).isEqualTo(32);
         assertThat(Json.asDouble(cfg.get("layer_norm_epsilon"), "eps")).isEqualTo(1e-5);
         assertThat(cfg.get("n_inner")).isNull();

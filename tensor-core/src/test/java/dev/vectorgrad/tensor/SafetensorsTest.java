@@ -1,5 +1,6 @@
 package dev.vectorgrad.tensor;
 
+import dev.vectorgrad.testdata.TestData;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -112,8 +113,8 @@ class SafetensorsTest {
 
     @Test
     void readsTheGpt2Fixture() throws IOException {
-        Path model = SharedFixtures.hf("gpt2-small-base/model/model.safetensors");
-        Map<String, Object> cfg = Json.asMap(Json.read(SharedFixtures.hf("gpt2-small-base/model/config.json")), "config");
+        Path model = TestData.hf("gpt2-small-base/model/model.safetensors");
+        Map<String, Object> cfg = Json.asMap(Json.read(TestData.hf("gpt2-small-base/model/config.json")), "config");
         int d = Json.asInt(cfg.get("n_embd"), "n_embd"), vocab = Json.asInt(cfg.get("vocab_size"), "vocab_size");
         int pos = Json.asInt(cfg.get("n_positions"), "n_positions"), layers = Json.asInt(cfg.get("n_layer"), "n_layer");
         try (SafetensorsFile f = Safetensors.read(model)) {
@@ -141,7 +142,7 @@ class SafetensorsTest {
             assertThat(sum).isPositive();
         }
 
-        Path expected = SharedFixtures.hf("gpt2-small-base/expected.safetensors");
+        Path expected = TestData.hf("gpt2-small-base/expected.safetensors");
         try (SafetensorsFile e = Safetensors.read(expected)) {
             assertThat(e.info("input_ids").dtype()).isEqualTo(DType.I64);
             IntTensor ids = e.intTensor("input_ids");
@@ -159,7 +160,7 @@ class SafetensorsTest {
         // Our writer uses the reference writer's layout, so re-saving what Python saved gives the same file.
         for (String rel : new String[] {"gpt2-small-base/model/model.safetensors", "gpt2-small-base/expected.safetensors",
                 "gpt2-small-vera/adapter/adapter_model.safetensors"}) {
-            Path src = SharedFixtures.hf(rel);
+            Path src = TestData.hf(rel);
             Path out = dir.resolve("copy.safetensors");
             try (SafetensorsFile f = Safetensors.read(src)) {
                 Safetensors.Writer w = Safetensors.writer();

@@ -1,5 +1,6 @@
 package dev.vectorgrad.tensor;
 
+import dev.vectorgrad.testdata.TestData;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
@@ -46,7 +47,7 @@ class TorchGeneratorTest {
 
     @Test
     void reproducesPeftVeraProjectionsBitExactly() throws Exception {
-        Path file = SharedFixtures.hf("gpt2-small-vera/adapter/adapter_model.safetensors");
+        Path file = TestData.hf("gpt2-small-vera/adapter/adapter_model.safetensors");
         try (SafetensorsFile f = Safetensors.read(file)) {
             Tensor a = f.tensor("base_model.vera_A"), b = f.tensor("base_model.vera_B");
             int r = a.size(0), maxIn = a.size(1), maxOut = b.size(0);

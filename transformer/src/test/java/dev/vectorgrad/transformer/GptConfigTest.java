@@ -1,6 +1,6 @@
 package dev.vectorgrad.transformer;
 
-import org.junit.jupiter.api.Assumptions;
+import dev.vectorgrad.testdata.TestData;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -18,14 +18,12 @@ class GptConfigTest {
             """;
 
     private static Path fixture() {
-        Path shared = Path.of(System.getProperty("vectorgrad.shared", "../../shared"));
-        return shared.resolve("fixtures/hf/gpt2-small-base/model/config.json");
+        return TestData.hf("gpt2-small-base/model/config.json");
     }
 
     @Test
     void readsTheHuggingFaceFixture() throws Exception {
         Path file = fixture();
-        Assumptions.assumeTrue(Files.isRegularFile(file), "fixture not present: " + file);
         GptConfig c = GptConfig.readHf(file);
         // Values as written in that config.json.
         assertThat(c).isEqualTo(new GptConfig(65, 32, 2, 2, 32, 0.1, true, GptConfig.Activation.GELU_TANH, 1e-5));

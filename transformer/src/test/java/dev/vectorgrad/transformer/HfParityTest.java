@@ -1,5 +1,7 @@
 package dev.vectorgrad.transformer;
 
+import dev.vectorgrad.testdata.Tolerance;
+import dev.vectorgrad.testdata.TestData;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.vectorgrad.autograd.Variable;
@@ -18,13 +20,13 @@ class HfParityTest {
 
     @Test
     void reproducesTransformersLogitsLossAndGradients() throws Exception {
-        Path dir = Fixtures.hf("gpt2-small-base");
+        Path dir = TestData.hf("gpt2-small-base");
         Gpt model = HfGpt2.load(dir.resolve("model"));
         assertThat(model.transformer.h.size()).isEqualTo(2);
         try (SafetensorsFile exp = Safetensors.read(dir.resolve("expected.safetensors"))) {
             IntTensor ids = exp.intTensor("input_ids"), targets = exp.intTensor("targets");
             Variable logits = model.forward(ids);
-            double le = Fixtures.relErr(logits.data(), exp.tensor("base_logits"));
+            double le = Tolerance.relErr(logits.data(), exp.tensor("base_logits"));
             assertThat(le).as("logits relative error").isLessThan(TOL);
             Variable loss = dev.vectorgrad.autograd.F.crossEntropy(logits, targets);
             float expLoss = exp.tensor("loss").toArray()[0];
@@ -37,7 +39,7 @@ class HfParityTest {
                 String name = key.substring(5);
                 Variable p = params.get(name);
                 assertThat(p).as(name).isNotNull();
-                double ge = Fixtures.relErr(HfGpt2.toHf(name, p.grad()), exp.tensor(key));
+                double ge = Tolerance.relErr(HfGpt2.toHf(name, p.grad()), exp.tensor(key));
                 assertThat(ge).as("gradient of " + name).isLessThan(TOL);
                 checked++;
             }
@@ -47,7 +49,7 @@ class HfParityTest {
 
     @Test
     void savesBackInTheSameLayout(@TempDir Path tmp) throws Exception {
-        Path dir = Fixtures.hf("gpt2-small-base").resolve("model");
+        Path dir = TestData.hf("gpt2-small-base").resolve("model");
         Gpt model = HfGpt2.load(dir);
         HfGpt2.save(model, tmp);
         try (SafetensorsFile a = Safetensors.read(dir.resolve(HfGpt2.WEIGHTS)); SafetensorsFile b = Safetensors.read(tmp.resolve(HfGpt2.WEIGHTS))) {

@@ -1,5 +1,7 @@
 package dev.vectorgrad.transformer.cli;
 
+import dev.vectorgrad.testdata.TestData;
+import dev.vectorgrad.testdata.Tolerance;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.vectorgrad.tensor.Safetensors;
@@ -15,21 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** {@code vectorgrad logits} end to end on the Hugging Face fixture. */
 class LogitsCommandTest {
     static Path fixture() {
-        String prop = System.getProperty("vectorgrad.shared");
-        Path p = Path.of(prop != null && !prop.isBlank() ? prop : "../shared").resolve("fixtures/hf/gpt2-small-base");
-        if (!Files.isDirectory(p)) throw new AssertionError("fixture not found at " + p.toAbsolutePath() + " (set -Dvectorgrad.shared)");
-        return p;
-    }
-
-    static double relErr(Tensor a, Tensor e) {
-        float[] x = a.toArray(), y = e.toArray();
-        assertThat(x.length).isEqualTo(y.length);
-        double d = 0, m = 0;
-        for (int i = 0; i < x.length; i++) {
-            d = Math.max(d, Math.abs((double) x[i] - y[i]));
-            m = Math.max(m, Math.abs(y[i]));
-        }
-        return d / m;
+        return TestData.hf("gpt2-small-base");
     }
 
     @Test
@@ -41,10 +29,10 @@ class LogitsCommandTest {
         assertThat(rc).as(e.toString()).isZero();
         try (SafetensorsFile got = Safetensors.read(out); SafetensorsFile exp = Safetensors.read(fx.resolve("expected.safetensors"))) {
             assertThat(got.tensor("logits").shape()).containsExactly(2, 16, 65);
-            assertThat(relErr(got.tensor("logits"), exp.tensor("base_logits"))).isLessThan(1e-5);
-            assertThat(relErr(got.tensor("loss"), exp.tensor("loss"))).isLessThan(1e-5);
+            assertThat(Tolerance.relErr(got.tensor("logits"), exp.tensor("base_logits"))).isLessThan(1e-5);
+            assertThat(Tolerance.relErr(got.tensor("loss"), exp.tensor("loss"))).isLessThan(1e-5);
             for (String k : exp.names())
-                if (k.startsWith("grad.")) assertThat(relErr(got.tensor(k), exp.tensor(k))).as(k).isLessThan(1e-5);
+                if (k.startsWith("grad.")) assertThat(Tolerance.relErr(got.tensor(k), exp.tensor(k))).as(k).isLessThan(1e-5);
             // every parameter of the bare model has a gradient, under its HF name and layout
             assertThat(got.names()).contains("grad.transformer.h.1.mlp.c_fc.weight", "grad.transformer.wpe.weight", "grad.transformer.ln_f.bias");
             assertThat(got.tensor("grad.transformer.h.1.mlp.c_fc.weight").shape()).containsExactly(32, 128);
