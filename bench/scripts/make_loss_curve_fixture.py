@@ -26,7 +26,7 @@ The file (little-endian safetensors, written by hand: the safetensors package is
   lr             F64  [STEPS] each step's learning rate
   metadata: text (the slice), the shape and the recipe, torch version, seed.
 
-Run with (the text comes from `./vectorgrad jshell` unless --text gives a file with the English Europarl text):
+Run with (the text comes from write_europarl_en.sh unless --text gives a file with the English Europarl text):
   /usr/bin/python3 bench/scripts/make_loss_curve_fixture.py [--text FILE]
 """
 import argparse
@@ -54,11 +54,8 @@ BETAS, EPS, WEIGHT_DECAY, CLIP = (0.9, 0.99), 1e-8, 0.1, 1.0
 def europarl_en():
     """The English Europarl text exactly as vectorgrad's EmbeddedCorpus.language("en") returns it."""
     with tempfile.TemporaryDirectory() as d:
-        out, script = os.path.join(d, "en.txt"), os.path.join(d, "write.jsh")
-        with open(script, "w") as f:
-            f.write('java.nio.file.Files.writeString(java.nio.file.Path.of(System.getProperty("out")), '
-                    'dev.vectorgrad.transformer.data.EmbeddedCorpus.language("en"));\n/exit\n')
-        subprocess.run([os.path.join(ROOT, "vectorgrad"), "jshell", "-q", "-R-Dout=" + out, script], check=True)
+        out = os.path.join(d, "en.txt")
+        subprocess.run([os.path.join(ROOT, "bench", "scripts", "write_europarl_en.sh"), out], check=True)
         with open(out, encoding="utf-8") as f:
             return f.read()
 
@@ -110,7 +107,7 @@ def write_safetensors(path, tensors, metadata):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--text", help="UTF-8 file with the English Europarl text (default: ask ./vectorgrad for it)")
+    ap.add_argument("--text", help="UTF-8 file with the English Europarl text (default: bench/scripts/write_europarl_en.sh writes it)")
     ap.add_argument("--out", default=os.path.join(ROOT, "testdata", "gpt-loss-curve", "fixture.safetensors"))
     args = ap.parse_args()
     torch.set_num_threads(1)
