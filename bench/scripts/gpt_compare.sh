@@ -10,10 +10,15 @@
 # start, data, training, evaluations, checkpoint), "training s" the peer's training loop with its evaluations; generation is batch 1 with the KV cache, block-length
 # sequences, after an untimed warm-up (both sides use that protocol). The machine these run on is shared and its
 # speed drifts from minute to minute, so compare within a round and look at several rounds.
+#
+# Corpus: by default the English part of the Europarl corpus embedded in vectorgrad's build (transformer's
+# EmbeddedCorpus, `train`'s own default), written to a temporary file by write_europarl_en.sh so that both sides
+# read exactly the same characters; works on a bare clone. CORPUS=FILE overrides it (any UTF-8 text, e.g. Tiny
+# Shakespeare, which bench/RESULTS.md's earlier rounds used).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 PY="${PYTHON:-/usr/bin/python3}"
-CORPUS="${CORPUS:-$ROOT/../shared/data/tinyshakespeare.txt}"
+CORPUS="${CORPUS:-}"
 ROUNDS="${ROUNDS:-3}"
 ITERS="${ITERS:-300}"
 EVAL="${EVAL:-0}"
@@ -25,6 +30,13 @@ trap 'rm -rf "$OUT"' EXIT
 if grep -q avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX; fi
 
 "$ROOT/vectorgrad" info >/dev/null 2>&1   # builds first, so no build runs inside a measured command
+if [ -z "$CORPUS" ]; then
+  CORPUS="$OUT/europarl-en.txt"
+  "$ROOT/bench/scripts/write_europarl_en.sh" "$CORPUS"
+  echo "corpus: embedded Europarl, English ($(wc -c < "$CORPUS") bytes)" >&2
+else
+  echo "corpus: $CORPUS" >&2
+fi
 val() { { grep "^$1" "$2" || true; } | tail -n1 | sed "s/.*: *//"; }
 
 echo "| round | vectorgrad step ms | PyTorch step ms | ratio | vectorgrad gen tok/s | PyTorch gen tok/s | ratio | vectorgrad peak RSS MB | PyTorch peak RSS MB | vectorgrad val loss | PyTorch val loss | vectorgrad whole run s | PyTorch training s |"

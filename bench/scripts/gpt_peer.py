@@ -29,7 +29,8 @@ generated and "generation tokens/s: X" printed. The cache is checked first again
 Peak RSS ("peak rss MB: X") is resource.getrusage(RUSAGE_SELF).ru_maxrss at the end (KiB on Linux).
 
 Run with: OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/scripts/gpt_peer.py \
-    --corpus ../shared/data/tinyshakespeare.txt --iters 2000 --eval-interval 500 --threads 2
+    --corpus FILE --iters 2000 --eval-interval 500 --threads 2
+(gpt_compare.sh passes the embedded English Europarl text, written by write_europarl_en.sh, unless CORPUS is set.)
 OPENBLAS_CORETYPE=SkylakeX only works on CPUs with AVX-512 (elsewhere it dies with "Illegal instruction");
 without it OpenBLAS picks the core by itself (Zen on this AMD EPYC machine, which uses its AVX2 kernels).
 """

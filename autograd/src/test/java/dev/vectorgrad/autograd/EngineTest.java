@@ -130,7 +130,8 @@ class EngineTest {
         WeakReference<Node> node = new WeakReference<>(h.gradFn());
         Variable loss = h.sum();
         Node expNode = h.gradFn();
-        assertThat(((Elementwise.Exp) expNode).y).isNotNull();
+        // exp saved its output (e¹ everywhere) for its backward
+        assertThat(((Elementwise.Exp) expNode).y.toArray()).usingComparatorWithPrecision(1e-6f).containsOnly((float) Math.E);
         h = null;
         expNode = null;
         loss.backward();
@@ -141,6 +142,7 @@ class EngineTest {
         }
         assertThat(node.get()).isNull();
         assertThat(loss.gradFn()).isNotNull();
+        assertThat(w.grad().toArray()).usingComparatorWithPrecision(1e-6f).containsOnly((float) Math.E);
     }
 
     @Test

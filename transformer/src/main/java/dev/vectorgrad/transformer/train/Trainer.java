@@ -144,10 +144,17 @@ public final class Trainer {
         return o.minLr() + 0.5 * (1 + Math.cos(Math.PI * ratio)) * (o.lr() - o.minLr());
     }
 
-    /** One optimisation step; returns its training loss. */
+    /** One optimisation step on the next random batch; returns its training loss. */
     public double step() {
+        return step(batcher.next());
+    }
+
+    /**
+     * One optimisation step on the given batch (the loss-curve parity test feeds PyTorch's batches here, so it
+     * checks this very loop); returns its training loss.
+     */
+    double step(Batcher.Batch b) {
         double lr = lrAt(iter);
-        Batcher.Batch b = batcher.next();
         model.train(true);
         model.zeroGrad();
         double l;
