@@ -21,6 +21,8 @@ public final class LoraLinear extends AdapterLinear {
     private NamedDict loraA, loraB;
     private final Map<String, Float> scaling = new HashMap<>();
     private final Map<String, Float> dropout = new HashMap<>();
+    /** {A₀, B₀} of adapters whose init rewrote W₀ (PiSSA, MiLoRA): W₀ now holds W − scaling·B₀A₀. */
+    private final Map<String, Tensor[]> initial = new HashMap<>();
     private final Rng dropoutRng;
 
     /** Wraps {@code base} (a Linear or another adapter wrapper) with no adapter yet; freezes it. */
@@ -77,6 +79,21 @@ public final class LoraLinear extends AdapterLinear {
         scaling.put(name, s);
     }
 
+    /**
+     * Records that the adapter's init replaced W₀ by {@code W₀ − scaling·b0·a0} (PiSSA, MiLoRA); the saved file
+     * then subtracts that part again ({@link PeftFiles#save}), so that it reproduces the model on the original W₀.
+     */
+    void setInitialFactors(String name, Tensor a0, Tensor b0) {
+        require(name, loraA);
+        initial.put(name, new Tensor[] {a0.copy(), b0.copy()});
+    }
+
+    /** {A₀ (r × in), B₀ (out × r)} when the adapter's init rewrote the base weight, else null. */
+    Tensor[] initialFactors(String name) {
+        require(name, loraA);
+        return initial.get(name);
+    }
+
     private Module require(String name, NamedDict d) {
         Module m = d.module(name);
         if (m == null) throw new IllegalArgumentException("LoRA: no adapter '" + name + "' on this layer");
@@ -105,6 +122,7 @@ public final class LoraLinear extends AdapterLinear {
         loraB = (NamedDict) replaceAndGet("lora_B", loraB.without(name));
         scaling.remove(name);
         dropout.remove(name);
+        initial.remove(name);
     }
 
     private Module replaceAndGet(String child, Module m) {

@@ -185,7 +185,10 @@ public final class PeftConfig {
     /** How LoRA's A and B start. */
     public LoraInit loraInit() { return loraInit; }
 
-    /** LoRA-FA: A frozen after its init, only B trained. */
+    /**
+     * LoRA-FA: A frozen after its init, only B trained (with {@link Methods#loraFaAdamW} B's gradient is also
+     * projected, as PEFT's {@code LoraFAOptimizer}). Refused on an embedding target, whose A starts at zero.
+     */
     public boolean freezeA() { return freezeA; }
 
     /** Seed of the engine generator that initialises LoRA's A (and dropout masks). */

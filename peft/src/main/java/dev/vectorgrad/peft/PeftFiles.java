@@ -228,12 +228,13 @@ public final class PeftFiles {
      * A native adapter file: one safetensors file with only what was trained (LoRA's A and B, VeRA's λ vectors,
      * never VeRA's A and B) under PEFT's keys, and the config (method, r, α, targets, key) in its metadata.
      * A VeRA file is ≈ 4 bytes × Σ(out + r) plus the header; loading regenerates A and B from the key.
+     * A PiSSA / MiLoRA adapter is written converted, as {@link #save(PeftModel, String, Path)} says.
      */
     public static void saveNative(PeftModel pm, String name, Path file) throws IOException {
-        PeftConfig cfg = pm.config(name);
+        Portable p = portable(pm, name, false);
         Safetensors.Writer w = Safetensors.writer().metadata("format", "pt")
-                .metadata(NATIVE_CONFIG, Json.write(configJson(cfg, false)));
-        for (var e : stateDict(pm, name, false).entrySet()) w.put(e.getKey(), e.getValue());
+                .metadata(NATIVE_CONFIG, Json.write(configJson(p.config(), false)));
+        for (var e : p.tensors().entrySet()) w.put(e.getKey(), e.getValue());
         if (file.getParent() != null) Files.createDirectories(file.getParent());
         w.write(file);
     }
@@ -270,7 +271,8 @@ public final class PeftFiles {
     }
 
     /**
-     * The adapter's tensors under PEFT's file keys: {@code <module>.lora_A.weight} / {@code .lora_B.weight} on a
+     * The adapter's tensors as the model holds them (for PiSSA / MiLoRA: valid on the rewritten base only; the
+     * files hold {@link #portable}'s instead) under PEFT's file keys: {@code <module>.lora_A.weight} / {@code .lora_B.weight} on a
      * Linear, {@code <module>.lora_embedding_A} (r, num) / {@code .lora_embedding_B} (dim, r) on an Embedding
      * (PEFT keeps those in a ParameterDict, so there is no {@code .weight}), VeRA's λ vectors and projections.
      */
@@ -303,19 +305,69 @@ public final class PeftFiles {
         return out;
     }
 
-    /** Writes adapter {@code name} as a PEFT directory (VeRA: with vera_A/vera_B as the config says). */
+    /**
+     * Writes adapter {@code name} as a PEFT directory (VeRA: with vera_A/vera_B as the config says). The file
+     * always reproduces the tuned model on the <em>original</em> base model. For PiSSA and MiLoRA, whose init
+     * rewrote each W₀ to the residual W₀ − s·B₀A₀, that means the conversion PEFT does with
+     * {@code save_pretrained(..., path_initial_model_for_weight_conversion=...)}: a plain rank-2r LoRA with
+     * A' = [A; A₀], B' = [B, −B₀] (so s·B'A' = s·BA − s·B₀A₀), {@code r} and {@code lora_alpha} doubled
+     * (α·√2 with rsLoRA) and the rank / alpha patterns likewise, so that every scaling is unchanged, and
+     * {@code init_lora_weights: true}. Layers of the adapter whose W₀ was not rewritten (a LoRA on an embedding)
+     * get zero rows / columns. PEFT loads that directory onto the original model unchanged.
+     */
     public static void save(PeftModel pm, String name, Path dir) throws IOException {
         save(pm, name, dir, pm.config(name).saveProjection());
     }
 
+    /** {@link #save(PeftModel, String, Path)} with VeRA's projections written or not as {@code saveProjection} says. */
     public static void save(PeftModel pm, String name, Path dir, boolean saveProjection) throws IOException {
-        PeftConfig cfg = pm.config(name);
+        Portable p = portable(pm, name, saveProjection);
         Files.createDirectories(dir);
-        LinkedHashMap<String, Tensor> sd = stateDict(pm, name, saveProjection);
         Safetensors.Writer w = Safetensors.writer().metadata("format", "pt");
-        for (var e : sd.entrySet()) w.put(e.getKey(), e.getValue());
+        for (var e : p.tensors().entrySet()) w.put(e.getKey(), e.getValue());
         w.write(dir.resolve(WEIGHTS));
-        AtomicFiles.writeString(dir.resolve(CONFIG), Json.writePretty(configJson(cfg, saveProjection)));
+        AtomicFiles.writeString(dir.resolve(CONFIG), Json.writePretty(configJson(p.config(), saveProjection)));
+    }
+
+    /** What a saved file holds for an adapter: its config and its tensors under PEFT's keys. */
+    record Portable(PeftConfig config, LinkedHashMap<String, Tensor> tensors) {}
+
+    /**
+     * The config and tensors that reproduce adapter {@code name} on the original base model: {@link #stateDict}
+     * as it is, or, when the adapter's init rewrote base weights (PiSSA, MiLoRA), the rank-2r conversion
+     * described at {@link #save(PeftModel, String, Path)}.
+     */
+    static Portable portable(PeftModel pm, String name, boolean saveProjection) {
+        PeftConfig cfg = pm.config(name);
+        LinkedHashMap<String, Tensor> sd = stateDict(pm, name, saveProjection);
+        boolean mutated = false;
+        for (String path : pm.targets(name))
+            if (pm.moduleAt(path) instanceof AdapterLinear && layerWith(pm, path, name) instanceof LoraLinear l && l.initialFactors(name) != null)
+                mutated = true;
+        if (!mutated) return new Portable(cfg, sd);
+        // r → 2r with α → 2α (α/r unchanged) or, with rsLoRA, α → √2·α (α/√r unchanged)
+        double f = cfg.useRslora() ? Math.sqrt(2) : 2;
+        PeftConfig.Builder b = cfg.toBuilder().r(2 * cfg.r()).alpha(cfg.alpha() * f).init(PeftConfig.LoraInit.DEFAULT);
+        for (Map.Entry<String, Integer> e : cfg.rankPattern().entrySet()) b.rankPattern(e.getKey(), 2 * e.getValue());
+        for (Map.Entry<String, Double> e : cfg.alphaPattern().entrySet()) b.alphaPattern(e.getKey(), e.getValue() * f);
+        LinkedHashMap<String, Tensor> out = new LinkedHashMap<>();
+        try (var g = Grad.disabled()) {
+            for (String path : pm.targets(name)) {
+                String k = PeftModel.PREFIX + path;
+                if (pm.moduleAt(path) instanceof LoraEmbedding) {
+                    Tensor a = sd.get(k + ".lora_embedding_A"), bb = sd.get(k + ".lora_embedding_B");
+                    out.put(k + ".lora_embedding_A", Tensor.concat(0, a, Tensor.zerosLike(a)));
+                    out.put(k + ".lora_embedding_B", Tensor.concat(1, bb, Tensor.zerosLike(bb)));
+                    continue;
+                }
+                Tensor a = sd.get(k + ".lora_A.weight"), bb = sd.get(k + ".lora_B.weight");
+                Tensor[] init = ((LoraLinear) layerWith(pm, path, name)).initialFactors(name);
+                Tensor a0 = init == null ? Tensor.zerosLike(a) : init[0], b0 = init == null ? Tensor.zerosLike(bb) : init[1];
+                out.put(k + ".lora_A.weight", Tensor.concat(0, a, a0).contiguous()); // A' = [A; A₀]   (2r × in)
+                out.put(k + ".lora_B.weight", Tensor.concat(1, bb, b0.neg()).contiguous()); // B' = [B, −B₀] (out × 2r)
+            }
+        }
+        return new Portable(b.build(), out);
     }
 
     /**

@@ -141,6 +141,9 @@ public final class PeftModel {
             if (isEmbedding && !allLinear) {
                 if (cfg.type() != PeftConfig.Type.LORA)
                     throw new IllegalArgumentException("target module '" + k + "' is an Embedding; only LoRA adapts embeddings");
+                if (cfg.freezeA())
+                    throw new IllegalArgumentException("LoRA-FA (freezeA) on embedding '" + k + "': an embedding's A starts at zero (PEFT's init), "
+                            + "so freezing it would keep the adapter at zero for good; adapt '" + k + "' with a plain LoRA adapter or leave it out of the targets");
                 dev.vectorgrad.autograd.nn.Embedding emb = m instanceof LoraEmbedding le ? le.embedding() : (dev.vectorgrad.autograd.nn.Embedding) m;
                 res.add(new Target(k, emb.numEmbeddings, emb.embeddingDim, true));
                 continue;

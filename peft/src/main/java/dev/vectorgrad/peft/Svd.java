@@ -71,7 +71,8 @@ public final class Svd {
 
     /**
      * PiSSA (top) / MiLoRA (bottom): from W's r largest / smallest singular triplets, with Sr = S/scaling,
-     * A = diag(√Sr)·Vᵀ[r] and B = U[:, r]·diag(√Sr); W becomes the residual W − scaling·BA.
+     * A = diag(√Sr)·Vᵀ[r] and B = U[:, r]·diag(√Sr); W becomes the residual W − scaling·BA. A and B are kept
+     * as the layer's initial factors, for the file that reproduces the tuned model on the original W.
      */
     static void initPrincipal(LoraLinear l, String name, boolean top) {
         try (var g = Grad.disabled()) {
@@ -88,6 +89,7 @@ public final class Svd {
             l.a(name).data().copyFrom(a);
             l.b(name).data().copyFrom(b);
             w.copyFrom(w.sub(b.matmul(a).mul(scaling)));
+            l.setInitialFactors(name, a, b);
         }
     }
 }

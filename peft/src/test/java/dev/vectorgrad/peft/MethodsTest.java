@@ -10,7 +10,10 @@ import dev.vectorgrad.autograd.optim.ParamGroup;
 import dev.vectorgrad.tensor.Init;
 import dev.vectorgrad.tensor.Rng;
 import dev.vectorgrad.tensor.Tensor;
+import dev.vectorgrad.transformer.Gpt;
+import dev.vectorgrad.transformer.GptConfig;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class MethodsTest {
@@ -67,23 +70,47 @@ class MethodsTest {
     }
 
     @Test
-    void loraFaFreezesALoraPlusGivesBSixteenTimesTheRate() {
+    void loraFaFreezesA() {
         Toy m = new Toy(4, 2, 1);
         PeftModel pm = PeftModel.wrap(m, PeftConfig.lora(2, 4, "q_proj").freezeA(true));
         LoraLinear l = (LoraLinear) pm.adaptedLayers().get("layers.0.attn.q_proj");
         assertThat(l.a("default").requiresGrad()).isFalse();
         assertThat(l.b("default").requiresGrad()).isTrue();
         assertThat(pm.trainableParameters()).isEqualTo(2L * 4 * 2);
+    }
 
-        Toy m2 = new Toy(4, 2, 1);
-        PeftModel p2 = PeftModel.wrap(m2, PeftConfig.lora(2, 4, "q_proj"));
-        List<ParamGroup> g = Methods.loraPlusGroups(m2, 1e-3, Methods.LORA_PLUS_RATIO);
-        assertThat(g).hasSize(2);
-        LoraLinear l2 = (LoraLinear) p2.adaptedLayers().get("layers.1.attn.q_proj");
-        assertThat(g.get(0).params()).contains(l2.a("default")).doesNotContain(l2.b("default"));
-        assertThat(g.get(1).params()).contains(l2.b("default"));
-        assertThat(g.get(1).lr()).isEqualTo(16 * g.get(0).lr());
-        assertThat(Methods.loraPlusAdamW(m2, 1e-3, 16, 0)).isNotNull();
+    /**
+     * The groups of PEFT 0.20's create_loraplus_optimizer: lora_B and 1-D parameters at lr·ratio (biases and
+     * LayerNorm parameters without decay), everything else — lora_A and both lora_embedding_* — at lr.
+     */
+    @Test
+    void loraPlusGroupsAreThoseOfPeftsCode() {
+        Gpt g = new Gpt(new GptConfig(12, 8, 1, 2, 8, 0.0, true, GptConfig.Activation.GELU, 1e-5), 3);
+        PeftModel pm = PeftModel.wrap(g, PeftConfig.lora(2, 4, "wte", "c_attn"));
+        Map<String, Variable> p = g.namedParameters();
+        p.get("transformer.h.0.attn.c_attn.base_layer.bias").requiresGrad(true); // a trained bias
+        p.get("transformer.h.0.ln_1.weight").requiresGrad(true); // a trained LayerNorm weight
+        List<ParamGroup> groups = Methods.loraPlusGroups(g, 1e-3, 16, 0.05);
+        assertThat(groups).hasSize(3);
+        assertThat(groups).extracting(ParamGroup::lr).containsExactly(1e-3, 16e-3, 16e-3);
+        assertThat(groups).extracting(ParamGroup::weightDecay).containsExactly(0.05, 0.05, 0.0);
+        assertThat(groups.get(0).params()).containsExactlyInAnyOrder(p.get("transformer.h.0.attn.c_attn.lora_A.default.weight"),
+                p.get("transformer.wte.lora_embedding_A.default"), p.get("transformer.wte.lora_embedding_B.default"));
+        assertThat(groups.get(1).params()).containsExactly(p.get("transformer.h.0.attn.c_attn.lora_B.default.weight"));
+        assertThat(groups.get(2).params()).containsExactlyInAnyOrder(p.get("transformer.h.0.attn.c_attn.base_layer.bias"),
+                p.get("transformer.h.0.ln_1.weight"));
+        // the optimiser takes them as they are
+        assertThat(Methods.loraPlusAdamW(g, 1e-3, 16, 0.05).paramGroups()).extracting(ParamGroup::lr).containsExactly(1e-3, 16e-3, 16e-3);
+
+        // VeRA's λ vectors are 1-D: all at lr·ratio, with decay; the empty groups are left out
+        Toy t = new Toy(4, 1, 1);
+        PeftModel vera = PeftModel.wrap(t, PeftConfig.vera(4, 0, "fc"));
+        VeraLinear v = (VeraLinear) vera.adaptedLayers().get("layers.0.fc");
+        List<ParamGroup> vg = Methods.loraPlusGroups(t, 1e-3, 16, 0.05);
+        assertThat(vg).hasSize(1);
+        assertThat(vg.get(0).lr()).isEqualTo(16e-3);
+        assertThat(vg.get(0).weightDecay()).isEqualTo(0.05);
+        assertThat(vg.get(0).params()).containsExactlyInAnyOrder(v.lambdaB("default"), v.lambdaD("default"));
     }
 
     @Test

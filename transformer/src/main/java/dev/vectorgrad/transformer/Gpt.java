@@ -189,10 +189,13 @@ public final class Gpt extends Module {
         int C = config.nEmbd(), H = config.heads(), D = config.headSize(), cap = cache.capacity;
         float scale = (float) (1.0 / Math.sqrt(D));
         try (var g = Grad.disabled()) {
-            float[] x = new float[n * C];
-            float[] wte = transformer.wte.weight.data().contiguous().storage(), wpe = transformer.wpe.weight.data().contiguous().storage();
-            for (int i = 0; i < n; i++)
-                for (int c = 0; c < C; c++) x[i * C + c] = wte[tokens[i] * C + c] + wpe[(pos0 + i) * C + c];
+            // Through the embeddings' forward, as in forward(): an adapter on wte / wpe (a PEFT LoRA delegate)
+            // then adds its term here too. The head below reads the table itself, as forward()'s does.
+            int[] pos = new int[n];
+            for (int i = 0; i < n; i++) pos[i] = pos0 + i;
+            float[] x = transformer.wte.forward(IntTensor.wrap(tokens.clone(), n)).add(transformer.wpe.forward(IntTensor.wrap(pos, n)))
+                    .data().contiguous().toArray();
+            float[] wte = transformer.wte.weight.data().contiguous().storage();
             float[] att = new float[pos0 + n];
             for (int l = 0; l < config.layers(); l++) {
                 Block b = transformer.h.get(l);

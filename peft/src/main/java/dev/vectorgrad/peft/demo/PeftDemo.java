@@ -10,7 +10,6 @@ import dev.vectorgrad.peft.PeftConfig;
 import dev.vectorgrad.peft.PeftFiles;
 import dev.vectorgrad.peft.PeftModel;
 import dev.vectorgrad.tensor.Rng;
-import dev.vectorgrad.tensor.Safetensors;
 import dev.vectorgrad.tensor.Tensor;
 import dev.vectorgrad.transformer.Gpt;
 import dev.vectorgrad.transformer.GptConfig;
@@ -157,9 +156,11 @@ public final class PeftDemo {
                 + "peak heap MB: live heap at the step's high-water mark — in the method's last step, after the forward pass (graph and activations "
                 + "alive, optimiser state allocated), System.gc() then MemoryMXBean heap used; it includes what every row shares (the corpora, "
                 + "the pretrained weights kept for the next method), so compare differences between rows. "
-                + "adapter file bytes: the native adapter file (PeftFiles.saveNative) for LoRA / VeRA variants, the model's model.safetensors for full FT, "
-                + "a safetensors file of the biases for BitFit. Learning rates are fixed per method (not tuned): full FT 5e-4, BitFit 3e-3, "
-                + "LoRA variants 2e-3 with α = 2r (LoRA+: A at 5e-4, B at 16× that), VeRA 1e-2.";
+                + "adapter file bytes: the file that reproduces the tuned model on the original pretrained one — the native adapter file "
+                + "(PeftFiles.saveNative) for LoRA / VeRA variants (PiSSA's is the rank-2r conversion, as PEFT's path_initial_model_for_weight_conversion, "
+                + "since its init rewrote the base weights), the model's model.safetensors for full FT, the biases (Methods.saveTrained) for BitFit. "
+                + "Learning rates are fixed per method (not tuned): full FT 5e-4, BitFit 3e-3, "
+                + "LoRA variants 2e-3 with α = 2r (LoRA+: A at 5e-4, B at 16× that; LoRA-FA: PEFT's projected B gradient), VeRA 1e-2.";
     }
 
     /** A method: a name, how it turns a fresh copy of the pretrained model trainable, and its optimiser. */
@@ -173,7 +174,7 @@ public final class PeftDemo {
                 new Method("LoRA r=8", 2e-3, PeftConfig.lora(8, 16, TARGETS).seed(SEED).build(), "lora"),
                 new Method("rsLoRA r=8", 2e-3, PeftConfig.lora(8, 16, TARGETS).rslora(true).seed(SEED).build(), "lora"),
                 new Method("LoRA+ r=8", 5e-4, PeftConfig.lora(8, 16, TARGETS).seed(SEED).build(), "lora+"),
-                new Method("LoRA-FA r=8", 2e-3, PeftConfig.lora(8, 16, TARGETS).freezeA(true).seed(SEED).build(), "lora"),
+                new Method("LoRA-FA r=8", 2e-3, PeftConfig.lora(8, 16, TARGETS).freezeA(true).seed(SEED).build(), "lora-fa"),
                 new Method("PiSSA r=8", 2e-3, PeftConfig.lora(8, 16, TARGETS).init(PeftConfig.LoraInit.PISSA).seed(SEED).build(), "lora"),
                 new Method("VeRA r=64", 1e-2, PeftConfig.vera(64, VERA_KEY, TARGETS).seed(SEED).build(), "vera"),
                 new Method("VeRA r=256", 1e-2, PeftConfig.vera(256, VERA_KEY, TARGETS).seed(SEED).build(), "vera"));
@@ -196,8 +197,11 @@ public final class PeftDemo {
         for (Variable v : model.parameters()) if (v.requiresGrad()) trainable.add(v);
         long nTrain = 0;
         for (Variable v : trainable) nTrain += v.numel();
-        Optimizer opt = m.kind().equals("lora+") ? Methods.loraPlusAdamW(model, m.lr(), Methods.LORA_PLUS_RATIO, 0.0)
-                : new AdamW(List.of(ParamGroup.of(trainable).lr(m.lr())), m.lr(), 0.9, 0.999, 1e-8, 0.0);
+        Optimizer opt = switch (m.kind()) {
+            case "lora+" -> Methods.loraPlusAdamW(model, m.lr(), Methods.LORA_PLUS_RATIO, 0.0);
+            case "lora-fa" -> Methods.loraFaAdamW(pm, m.lr(), 0.0);
+            default -> new AdamW(List.of(ParamGroup.of(trainable).lr(m.lr())), m.lr(), 0.9, 0.999, 1e-8, 0.0);
+        };
 
         double peak = Double.NaN;
         Batcher batcher = new Batcher(trainIds, plan.batch(), cfg.blockSize(), new Rng(BATCH_SEED));
@@ -239,9 +243,7 @@ public final class PeftDemo {
             file = dir.resolve(HfGpt2.WEIGHTS);
         } else {
             file = out.resolve("adapters").resolve(slug + ".safetensors");
-            Safetensors.Writer w = Safetensors.writer().metadata("format", "pt");
-            model.namedParameters().forEach((k, v) -> { if (v.requiresGrad()) w.put(k, v.data()); });
-            w.write(file);
+            Methods.saveTrained(model, file);
         }
         return new Row(m.name(), nTrain, Files.size(file), losses.get(losses.size() - 1), median, peak, steps, losses);
     }
