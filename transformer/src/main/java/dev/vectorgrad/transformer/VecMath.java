@@ -1,13 +1,13 @@
 package dev.vectorgrad.transformer;
 
-import static dev.vectorgrad.tensor.VMath.exp;
+import static dev.vectorgrad.tensor.VectorMath.exp;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
-/** The causal softmax row and dot product the fused attention needs, on tensor-core's {@code VMath}. */
+/** The causal softmax row and dot product the fused attention needs, on tensor-core's {@code VectorMath}. */
 final class VecMath {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final int L = S.length();
@@ -44,7 +44,7 @@ final class VecMath {
             acc = acc.add(e);
             j = len;
         }
-        double sum = dev.vectorgrad.tensor.VMath.sumLanes(acc);
+        double sum = dev.vectorgrad.tensor.VectorMath.sumLanes(acc);
         for (; j < len; j++) {
             float e = (float) Math.exp(s[o + j] - m);
             s[o + j] = e;
@@ -79,7 +79,7 @@ final class VecMath {
         FloatVector acc = FloatVector.zero(S);
         for (int up = S.loopBound(n); j < up; j += L)
             acc = FloatVector.fromArray(S, a, ao + j).fma(FloatVector.fromArray(S, b, bo + j), acc);
-        float r = dev.vectorgrad.tensor.VMath.sumLanes(acc);
+        float r = dev.vectorgrad.tensor.VectorMath.sumLanes(acc);
         for (; j < n; j++) r += a[ao + j] * b[bo + j];
         return r;
     }
