@@ -62,10 +62,9 @@ final class MatrixProducts {
             int k = as[as.length - 1];
             check(k, bs[0], av, bv);
             int n = bs[1];
-            int bigM = k == 0 ? Shapes.numel(Arrays.copyOf(as, as.length - 1)) : av.numel() / k;
-            Tensor a2 = av.rank() == 2 ? av.data() : av.data().reshape(bigM, k);
+            int bigM = foldedRows(as);
             Folded f = new Folded();
-            f.a = GemmOperand.of(a2);
+            f.a = folded(av.data(), bigM);
             f.b = GemmOperand.of(bv.data());
             f.aShape = as;
             f.bigM = bigM;
@@ -156,6 +155,17 @@ final class MatrixProducts {
         @Override public String name() { return "BatchedMatmul"; }
     }
 
+    /** Rows of a [..., k] tensor with its leading axes folded into one: numel / k (their product when k = 0). */
+    static int foldedRows(int[] shape) {
+        int k = shape[shape.length - 1];
+        return k == 0 ? Shapes.numel(Arrays.copyOf(shape, shape.length - 1)) : Shapes.numel(shape) / k;
+    }
+
+    /** x [..., k] as the [rows, k] matrix its leading axes fold into (a view where the layout allows). */
+    static GemmOperand folded(Tensor x, int rows) {
+        return GemmOperand.of(x.rank() == 2 ? x : x.reshape(rows, x.size(-1)));
+    }
+
     static int[] concat(int[] batch, int x, int y) {
         int[] s = Arrays.copyOf(batch, batch.length + 2);
         s[batch.length] = x;
@@ -177,9 +187,9 @@ final class MatrixProducts {
             int in = ws[1], out = ws[0];
             if (bv != null && (bv.rank() != 1 || bv.shape()[0] != out))
                 throw new IllegalArgumentException("linear: bias " + Arrays.toString(bv.shape()) + " must be [" + out + "]");
-            int rows = in == 0 ? Shapes.numel(Arrays.copyOf(xs, xs.length - 1)) : xv.numel() / in;
+            int rows = foldedRows(xs);
             Linear f = new Linear();
-            f.x = GemmOperand.of(xv.rank() == 2 ? xv.data() : xv.data().reshape(rows, in));
+            f.x = folded(xv.data(), rows);
             f.w = GemmOperand.of(wv.data());
             f.xShape = xs;
             f.rows = rows;
