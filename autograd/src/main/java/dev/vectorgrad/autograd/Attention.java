@@ -1,6 +1,6 @@
 package dev.vectorgrad.autograd;
 
-import dev.vectorgrad.tensor.VMath;
+import dev.vectorgrad.tensor.VectorMath;
 import dev.vectorgrad.tensor.Gemm;
 import dev.vectorgrad.tensor.Parallel;
 import dev.vectorgrad.tensor.Tensor;
@@ -71,11 +71,11 @@ final class Attention {
             int j = 0;
             FloatVector acc = FloatVector.zero(Kernels.S);
             for (int up = Kernels.S.loopBound(len); j < up; j += Kernels.L) {
-                FloatVector e = VMath.exp(FloatVector.fromArray(Kernels.S, s, o + j).sub(m));
+                FloatVector e = VectorMath.exp(FloatVector.fromArray(Kernels.S, s, o + j).sub(m));
                 e.intoArray(s, o + j);
                 acc = acc.add(e);
             }
-            double sum = VMath.sumLanes(acc);
+            double sum = VectorMath.sumLanes(acc);
             for (; j < len; j++) {
                 float e = (float) Math.exp(s[o + j] - m);
                 s[o + j] = e;
@@ -102,7 +102,7 @@ final class Attention {
                     int o = i * T, len = i + 1, j = 0;
                     float l = lse[h * T + i];
                     for (int up = Kernels.S.loopBound(len); j < up; j += Kernels.L)
-                        VMath.exp(FloatVector.fromArray(Kernels.S, p, o + j).sub(l)).intoArray(p, o + j);
+                        VectorMath.exp(FloatVector.fromArray(Kernels.S, p, o + j).sub(l)).intoArray(p, o + j);
                     for (; j < len; j++) p[o + j] = (float) Math.exp(p[o + j] - l);
                     Arrays.fill(p, o + len, o + T, 0f);
                 }

@@ -12,7 +12,7 @@ public final class F {
 
     /** y = x·Wᵀ + b, x [..., in], W [out, in], b [out] or null; one fused GEMM forward and backward. */
     public static Variable linear(Variable x, Variable weight, Variable bias) {
-        return Matmul.Linear.apply(x, weight, bias);
+        return MatrixProducts.Linear.apply(x, weight, bias);
     }
 
     /** Rows of {@code table} [vocab, dim] at {@code ids}: shape ids.shape + [dim]; backward scatter-adds. */

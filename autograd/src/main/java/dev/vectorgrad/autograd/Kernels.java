@@ -1,7 +1,7 @@
 package dev.vectorgrad.autograd;
 
-import static dev.vectorgrad.tensor.VMath.exp;
-import static dev.vectorgrad.tensor.VMath.geluDerivative;
+import static dev.vectorgrad.tensor.VectorMath.exp;
+import static dev.vectorgrad.tensor.VectorMath.geluDerivative;
 
 import dev.vectorgrad.tensor.Parallel;
 import jdk.incubator.vector.FloatVector;
@@ -11,7 +11,7 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Fused element-wise backward kernels (one pass over the saved input and the incoming gradient, Vector API)
- (the vector math itself is tensor-core's {@code VMath}). Work is split into fixed chunks of {@link #GRAIN} elements, so every
+ (the vector math itself is tensor-core's {@code VectorMath}). Work is split into fixed chunks of {@link #GRAIN} elements, so every
  * element is computed the same way whatever the thread count.
  */
 final class Kernels {

@@ -1,6 +1,6 @@
 package dev.vectorgrad.autograd;
 
-import dev.vectorgrad.tensor.VMath;
+import dev.vectorgrad.tensor.VectorMath;
 import dev.vectorgrad.tensor.IntTensor;
 import dev.vectorgrad.tensor.Parallel;
 import dev.vectorgrad.tensor.StepArena;
@@ -85,8 +85,8 @@ final class Losses {
             FloatVector sv = FloatVector.zero(Kernels.S);
             j = 0;
             for (int up = Kernels.S.loopBound(c); j < up; j += Kernels.L)
-                sv = sv.add(VMath.exp(FloatVector.fromArray(Kernels.S, x, b + j).sub(m)));
-            double sum = VMath.sumLanes(sv);
+                sv = sv.add(VectorMath.exp(FloatVector.fromArray(Kernels.S, x, b + j).sub(m)));
+            double sum = VectorMath.sumLanes(sv);
             for (; j < c; j++) sum += Math.exp(x[b + j] - m);
             return (float) (m + Math.log(sum));
         }
@@ -109,7 +109,7 @@ final class Losses {
                     int b = xo + r * c, o = r * c, j = 0;
                     float l = lse[r];
                     for (int up = Kernels.S.loopBound(c); j < up; j += Kernels.L)
-                        VMath.exp(FloatVector.fromArray(Kernels.S, xd, b + j).sub(l)).mul(scale).intoArray(dx, o + j);
+                        VectorMath.exp(FloatVector.fromArray(Kernels.S, xd, b + j).sub(l)).mul(scale).intoArray(dx, o + j);
                     for (; j < c; j++) dx[o + j] = (float) Math.exp(xd[b + j] - l) * scale;
                     dx[o + t] -= scale;
                 }

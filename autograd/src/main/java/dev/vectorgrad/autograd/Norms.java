@@ -5,7 +5,7 @@ import dev.vectorgrad.tensor.Parallel;
 import dev.vectorgrad.tensor.Shapes;
 import dev.vectorgrad.tensor.StepArena;
 import dev.vectorgrad.tensor.Tensor;
-import dev.vectorgrad.tensor.VMath;
+import dev.vectorgrad.tensor.VectorMath;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 
@@ -122,7 +122,7 @@ final class Norms {
                     tg += gh;
                     tgx += gh * xh;
                 }
-                float a = (VMath.sumLanes(sg) + tg) / cols, c = (VMath.sumLanes(sgx) + tgx) / cols;
+                float a = (VectorMath.sumLanes(sg) + tg) / cols, c = (VectorMath.sumLanes(sgx) + tgx) / cols;
                 j = 0;
                 for (; j < up; j += L) {
                     FloatVector xh = FloatVector.fromArray(S, x, xb + j).sub(mu).mul(rs);

@@ -238,7 +238,7 @@ public final class Variable {
     /** Layer norm over the last axis; weight/bias may be null. */
     public Variable layerNorm(Variable weight, Variable bias, float eps) { return Norms.LayerNorm.apply(this, weight, bias, eps); }
     /** {@code torch.matmul}: 1-D, 2-D and batched (broadcast batch axes); transposed views are not copied. */
-    public Variable matmul(Variable o) { return Matmul.matmul(this, o); }
+    public Variable matmul(Variable o) { return MatrixProducts.matmul(this, o); }
 
     // ------------------------------------------------------------------ views and joins
 

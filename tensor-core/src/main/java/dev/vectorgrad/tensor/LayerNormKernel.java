@@ -1,7 +1,7 @@
 package dev.vectorgrad.tensor;
 
-import static dev.vectorgrad.tensor.VMath.L;
-import static dev.vectorgrad.tensor.VMath.S;
+import static dev.vectorgrad.tensor.VectorMath.L;
+import static dev.vectorgrad.tensor.VectorMath.S;
 
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;

@@ -1,7 +1,7 @@
 package dev.vectorgrad.tensor;
 
-import static dev.vectorgrad.tensor.VMath.L;
-import static dev.vectorgrad.tensor.VMath.S;
+import static dev.vectorgrad.tensor.VectorMath.L;
+import static dev.vectorgrad.tensor.VectorMath.S;
 
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
@@ -37,7 +37,7 @@ final class Reduce {
                 a3 = a3.add(FloatVector.fromArray(S, x, base + i + 3 * L));
             }
             for (int ub = m - L; i <= ub; i += L) a0 = a0.add(FloatVector.fromArray(S, x, base + i));
-            float s = VMath.sumLanes(a0.add(a1).add(a2.add(a3)));
+            float s = VectorMath.sumLanes(a0.add(a1).add(a2.add(a3)));
             for (; i < m; i++) s += x[base + i];
             total += s;
         }
@@ -66,7 +66,7 @@ final class Reduce {
                 FloatVector d0 = FloatVector.fromArray(S, x, base + i).sub(mv);
                 a0 = d0.fma(d0, a0);
             }
-            float s = VMath.sumLanes(a0.add(a1).add(a2.add(a3)));
+            float s = VectorMath.sumLanes(a0.add(a1).add(a2.add(a3)));
             for (; i < m; i++) {
                 float d = x[base + i] - mean;
                 s += d * d;

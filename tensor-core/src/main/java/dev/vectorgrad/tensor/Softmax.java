@@ -1,7 +1,7 @@
 package dev.vectorgrad.tensor;
 
-import static dev.vectorgrad.tensor.VMath.L;
-import static dev.vectorgrad.tensor.VMath.S;
+import static dev.vectorgrad.tensor.VectorMath.L;
+import static dev.vectorgrad.tensor.VectorMath.S;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
@@ -57,17 +57,17 @@ public final class Softmax {
             int e = Math.min(ub, b + Reduce.BLOCK);
             FloatVector acc = FloatVector.zero(S);
             for (int i = b; i < e; i += L) {
-                FloatVector v = VMath.expNonPositive(FloatVector.fromArray(S, x, xo + i).sub(mv));
+                FloatVector v = VectorMath.expNonPositive(FloatVector.fromArray(S, x, xo + i).sub(mv));
                 if (store) v.intoArray(y, yo + i);
                 acc = acc.add(v);
             }
-            total += VMath.sumLanes(acc);
+            total += VectorMath.sumLanes(acc);
         }
         if (ub < n) {
             VectorMask<Float> mask = S.indexInRange(ub, n);
-            FloatVector v = VMath.expNonPositive(FloatVector.fromArray(S, x, xo + ub, mask).sub(mv)).blend(0f, mask.not());
+            FloatVector v = VectorMath.expNonPositive(FloatVector.fromArray(S, x, xo + ub, mask).sub(mv)).blend(0f, mask.not());
             if (store) v.intoArray(y, yo + ub, mask);
-            total += VMath.sumLanes(v);
+            total += VectorMath.sumLanes(v);
         }
         return total;
     }

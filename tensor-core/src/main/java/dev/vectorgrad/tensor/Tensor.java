@@ -621,7 +621,7 @@ public final class Tensor {
      * matrix, and broadcast batch axes for 3-D/4-D. Transposed views are handed to the SGEMM kernel as
      * transpose flags, not copied.
      */
-    public Tensor matmul(Tensor other) { return MatMul.matmul(this, other); }
+    public Tensor matmul(Tensor other) { return BroadcastMatmul.matmul(this, other); }
 
     /** Rows of {@code table} ([vocab, dim]) at {@code ids}: shape ids.shape + [dim]. */
     public static Tensor embedding(Tensor table, IntTensor ids) { return Gather.embedding(table, ids); }

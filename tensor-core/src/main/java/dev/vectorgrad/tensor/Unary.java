@@ -1,7 +1,7 @@
 package dev.vectorgrad.tensor;
 
-import static dev.vectorgrad.tensor.VMath.L;
-import static dev.vectorgrad.tensor.VMath.S;
+import static dev.vectorgrad.tensor.VectorMath.L;
+import static dev.vectorgrad.tensor.VectorMath.S;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -100,12 +100,12 @@ final class Unary {
 
     private static void exp(float[] x, int xo, float[] y, int yo, int n, float a, float b) {
         int i = 0;
-        for (; i < n; i += L) VMath.exp(ld(x, xo + i)).intoArray(y, yo + i);
+        for (; i < n; i += L) VectorMath.exp(ld(x, xo + i)).intoArray(y, yo + i);
     }
 
     private static void log(float[] x, int xo, float[] y, int yo, int n, float a, float b) {
         int i = 0;
-        for (; i < n; i += L) VMath.log(ld(x, xo + i)).intoArray(y, yo + i);
+        for (; i < n; i += L) VectorMath.log(ld(x, xo + i)).intoArray(y, yo + i);
     }
 
     private static void sqrt(float[] x, int xo, float[] y, int yo, int n, float a, float b) {
@@ -115,27 +115,27 @@ final class Unary {
 
     private static void tanh(float[] x, int xo, float[] y, int yo, int n, float a, float b) {
         int i = 0;
-        for (; i < n; i += L) VMath.tanh(ld(x, xo + i)).intoArray(y, yo + i);
+        for (; i < n; i += L) VectorMath.tanh(ld(x, xo + i)).intoArray(y, yo + i);
     }
 
     private static void sigmoid(float[] x, int xo, float[] y, int yo, int n, float a, float b) {
         int i = 0;
-        for (; i < n; i += L) VMath.sigmoid(ld(x, xo + i)).intoArray(y, yo + i);
+        for (; i < n; i += L) VectorMath.sigmoid(ld(x, xo + i)).intoArray(y, yo + i);
     }
 
     private static void gelu(float[] x, int xo, float[] y, int yo, int n, float a, float b) {
         int i = 0;
-        for (; i < n; i += L) VMath.gelu(ld(x, xo + i)).intoArray(y, yo + i);
+        for (; i < n; i += L) VectorMath.gelu(ld(x, xo + i)).intoArray(y, yo + i);
     }
 
     private static void gelutanh(float[] x, int xo, float[] y, int yo, int n, float a, float b) {
         int i = 0;
-        for (; i < n; i += L) VMath.geluTanh(ld(x, xo + i)).intoArray(y, yo + i);
+        for (; i < n; i += L) VectorMath.geluTanh(ld(x, xo + i)).intoArray(y, yo + i);
     }
 
     private static void erf(float[] x, int xo, float[] y, int yo, int n, float a, float b) {
         int i = 0;
-        for (; i < n; i += L) VMath.erf(ld(x, xo + i)).intoArray(y, yo + i);
+        for (; i < n; i += L) VectorMath.erf(ld(x, xo + i)).intoArray(y, yo + i);
     }
 
     private static void adds(float[] x, int xo, float[] y, int yo, int n, float a, float b) {

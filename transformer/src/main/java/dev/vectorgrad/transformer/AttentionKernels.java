@@ -1,18 +1,26 @@
 package dev.vectorgrad.transformer;
 
+import static dev.vectorgrad.tensor.VectorMath.exp;
+
+import dev.vectorgrad.tensor.VectorMath;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The four small products of one attention head, written for its shapes (T ≤ a few hundred, D = 16…128)
- * instead of going through the general GEMM, whose packing and blocking cost more than the arithmetic at
- * 64×64×32 (it ran those at a quarter of its large-matrix speed). Both forms skip the masked upper triangle,
- * which halves the work:
+ * The kernels of one causal attention head: the causal softmax row (forward and backward, also the cached
+ * decoding step's one row) and the four small products around it, written for the head's shapes (T ≤ a few
+ * hundred, D = 16…128) instead of going through the general GEMM, whose packing and blocking cost more than
+ * the arithmetic at 64×64×32 (it ran those at a quarter of its large-matrix speed). Both product forms skip
+ * the masked upper triangle, which halves the work:
  * <ul>
  *   <li>{@link #scoresTile}: four rows of S = alpha·Q·Kᵀ against a transposed, padded copy of K (j in vectors,
  *       d as broadcasts, no horizontal sums);</li>
  *   <li>{@link #combine2}: two rows of P·V (or dS·K, and, walking columns of P with a stride, of Pᵀ·dO or
- *       dSᵀ·Q): the D outputs in vector accumulators, one broadcast per term.</li>
+ *       dSᵀ·Q): the D outputs in vector accumulators, one broadcast per term;</li>
+ *   <li>{@link #softmaxCausalRow} and {@link #softmaxBackwardRow} between them, on tensor-core's
+ *       {@link VectorMath}.</li>
  * </ul>
  * Every output element is summed in a fixed order that depends only on the shapes.
  */
@@ -155,5 +163,75 @@ final class AttentionKernels {
             out[oo0 + d] = c0 * alpha;
             out[oo1 + d] = c1 * alpha;
         }
+    }
+
+    /**
+     * Softmax over s[o, o+len) in place and zeros over [o+len, o+T); returns the row's log-sum-exp. The sum is
+     * taken in a fixed lane order, so the result does not depend on threads.
+     */
+    static float softmaxCausalRow(float[] s, int o, int len, int T) {
+        float m = Float.NEGATIVE_INFINITY;
+        int j = 0;
+        if (len >= L) {
+            FloatVector mv = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+            for (int up = S.loopBound(len); j < up; j += L) mv = mv.max(FloatVector.fromArray(S, s, o + j));
+            m = mv.reduceLanes(VectorOperators.MAX);
+        }
+        for (; j < len; j++) m = Math.max(m, s[o + j]);
+        j = 0;
+        FloatVector acc = FloatVector.zero(S);
+        for (int up = S.loopBound(len); j < up; j += L) {
+            FloatVector e = exp(FloatVector.fromArray(S, s, o + j).sub(m));
+            e.intoArray(s, o + j);
+            acc = acc.add(e);
+        }
+        if (j < len && j + L <= T) {
+            // The partial last vector in one masked step (the row has room up to T, a whole number of vectors
+            // for the padded layouts): lanes past len become exact zeros. Scalar Math.exp calls here took a
+            // third of the softmax time (a causal row's length is rarely a multiple of the lane count).
+            VectorMask<Float> past = S.indexInRange(j, len).not();
+            FloatVector e = exp(FloatVector.fromArray(S, s, o + j).sub(m)).blend(0f, past);
+            e.intoArray(s, o + j);
+            acc = acc.add(e);
+            j = len;
+        }
+        double sum = VectorMath.sumLanes(acc);
+        for (; j < len; j++) {
+            float e = (float) Math.exp(s[o + j] - m);
+            s[o + j] = e;
+            sum += e;
+        }
+        float inv = (float) (1.0 / sum);
+        j = 0;
+        for (int up = S.loopBound(len); j < up; j += L) FloatVector.fromArray(S, s, o + j).mul(inv).intoArray(s, o + j);
+        for (; j < len; j++) s[o + j] *= inv;
+        java.util.Arrays.fill(s, o + len, o + T, 0f);
+        return (float) (m + Math.log(sum));
+    }
+
+    /**
+     * Softmax backward along one causal row, in place: dp[o + j] = p[po + j]·(dp[o + j] − Σ_k dp[o + k]·p[po + k])
+     * for j < len, and zeros over [o + len, o + width).
+     */
+    static void softmaxBackwardRow(float[] p, int po, float[] dp, int o, int len, int width) {
+        float dd = dot(dp, o, p, po, len);
+        int j = 0;
+        for (int up = S.loopBound(len); j < up; j += L) {
+            FloatVector pv = FloatVector.fromArray(S, p, po + j);
+            pv.mul(FloatVector.fromArray(S, dp, o + j).sub(dd)).intoArray(dp, o + j);
+        }
+        for (; j < len; j++) dp[o + j] = p[po + j] * (dp[o + j] - dd);
+        java.util.Arrays.fill(dp, o + len, o + width, 0f);
+    }
+
+    /** Σ a[ao+j]·b[bo+j] over [0, n) in a fixed lane order. */
+    static float dot(float[] a, int ao, float[] b, int bo, int n) {
+        int j = 0;
+        FloatVector acc = FloatVector.zero(S);
+        for (int up = S.loopBound(n); j < up; j += L)
+            acc = FloatVector.fromArray(S, a, ao + j).fma(FloatVector.fromArray(S, b, bo + j), acc);
+        float r = VectorMath.sumLanes(acc);
+        for (; j < n; j++) r += a[ao + j] * b[bo + j];
+        return r;
     }
 }

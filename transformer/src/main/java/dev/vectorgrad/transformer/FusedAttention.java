@@ -89,7 +89,7 @@ public final class FusedAttention extends Node {
                 AttentionKernels.scoresTile(x, q0 + i * ld, ld, rows, D, kt, tp, i + rows, scale, p, p0 + i * tp, tp);
             }
             // softmax zero-fills each row past the diagonal
-            for (int i = 0; i < T; i++) VecMath.softmaxCausalRow(p, p0 + i * tp, i + 1, tp);
+            for (int i = 0; i < T; i++) AttentionKernels.softmaxCausalRow(p, p0 + i * tp, i + 1, tp);
             float[] pv = p; // what multiplies V: P, or P ⊙ dropout mask (P itself stays saved)
             int v0 = p0;
             if (mk != null) {
@@ -147,7 +147,7 @@ public final class FusedAttention extends Node {
                     for (int j = 0; j < len; j++) pm[pi + j] = p[p0 + pi + j] * mk[mo + j];
                     Arrays.fill(pm, pi + len, pi + tp, 0f);
                 }
-                VecMath.softmaxBackwardRow(p, p0 + pi, dp, pi, len, tp); // dS into dp, zero past the diagonal
+                AttentionKernels.softmaxBackwardRow(p, p0 + pi, dp, pi, len, tp); // dS into dp, zero past the diagonal
             }
             // Rows i, i1 of: dV = Pᵀ·dO and dK = scale·dSᵀ·Q (columns of P and dS from row i down; the
             // zeros above the diagonal leave the longer sum of row i unchanged for row i1), dQ = scale·dS·K.

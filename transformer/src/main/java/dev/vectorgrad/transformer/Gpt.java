@@ -213,7 +213,7 @@ public final class Gpt extends Module {
                     for (int hd = 0; hd < H; hd++) {
                         // scores = q·Kᵀ·scale over the cached keys of this head
                         Gemm.sgemm(false, true, 1, len, D, scale, qkv, i * 3 * C + hd * D, D, kc, hd * cap * D, D, 0f, att, 0, len);
-                        VecMath.softmaxCausalRow(att, 0, len, len);
+                        AttentionKernels.softmaxCausalRow(att, 0, len, len);
                         Gemm.sgemm(false, false, 1, D, len, 1f, att, 0, len, vc, hd * cap * D, D, 0f, y, i * C + hd * D, D);
                     }
                 }

@@ -3,7 +3,7 @@ package dev.vectorgrad.autograd.optim;
 import dev.vectorgrad.autograd.Variable;
 import dev.vectorgrad.tensor.Parallel;
 import dev.vectorgrad.tensor.Tensor;
-import dev.vectorgrad.tensor.VMath;
+import dev.vectorgrad.tensor.VectorMath;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -135,7 +135,7 @@ public abstract class Optimizer {
             FloatVector x = FloatVector.fromArray(S, d, o + i);
             acc = x.fma(x, acc);
         }
-        double s = VMath.sumLanes(acc);
+        double s = VectorMath.sumLanes(acc);
         for (; i < n; i++) s += (double) d[o + i] * d[o + i];
         return s;
     }

@@ -7,7 +7,7 @@ import static org.assertj.core.api.Assertions.within;
 import org.junit.jupiter.api.Test;
 
 /** Tensor.matmul against a naive double loop over every broadcast batch index. */
-class MatMulTest {
+class BroadcastMatmulTest {
     private final Rng rng = new Rng(7);
 
     private Tensor rand(int... shape) {

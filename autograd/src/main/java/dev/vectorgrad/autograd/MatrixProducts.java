@@ -1,6 +1,7 @@
 package dev.vectorgrad.autograd;
 
 import dev.vectorgrad.tensor.Gemm;
+import dev.vectorgrad.tensor.GemmOperand;
 import dev.vectorgrad.tensor.Parallel;
 import dev.vectorgrad.tensor.Shapes;
 import dev.vectorgrad.tensor.StepArena;
@@ -10,53 +11,13 @@ import jdk.incubator.vector.FloatVector;
 
 /**
  * Matrix products through {@link Gemm}: plain, batched (NumPy-broadcast batch axes) and fused linear
- * (x·Wᵀ + b). Transposed operands (e.g. {@code w.t()}, {@code k.transpose(-2, -1)}) are handed to the GEMM as
- * transpose flags, never copied; the backward products dA = dC·Bᵀ and dB = Aᵀ·dC use the flags too, and
- * accumulate straight into a leaf's {@code .grad} (beta = 1) where they can.
+ * (x·Wᵀ + b). Each operand reaches the GEMM as a {@link GemmOperand}, so transposed views (e.g. {@code w.t()},
+ * {@code k.transpose(-2, -1)}) are transpose flags, never copies; the backward products dA = dC·Bᵀ and
+ * dB = Aᵀ·dC reuse the saved operands with the flags flipped, and accumulate straight into a leaf's
+ * {@code .grad} (beta = 1) where they can.
  */
-final class Matmul {
-    private Matmul() {}
-
-    /**
-     * A (batch of) matrices as the GEMM reads them: row-major storage from {@code off} with leading dimension
-     * {@code ld}; {@code trans} when the storage holds the transpose of the logical matrix; consecutive batch
-     * entries {@code batchStride} apart.
-     */
-    record Mat(float[] data, int off, int ld, boolean trans, long batchStride, Tensor keep) {
-        /** Describes {@code t} (rank >= 2; leading axes are the batch) without copying when its layout allows. */
-        static Mat of(Tensor t) {
-            int r = t.rank();
-            int[] sh = t.shape(), st = t.strides();
-            int rows = sh[r - 2], cols = sh[r - 1];
-            long bs = collapseStride(sh, st, r - 2);
-            if (bs >= 0) {
-                int rs = st[r - 2], cs = st[r - 1];
-                if ((cs == 1 || cols <= 1) && (rs >= cols || rows <= 1) && rs >= 0)
-                    return new Mat(t.storage(), t.offset(), rows <= 1 ? Math.max(cols, 1) : Math.max(rs, 1), false, bs, t);
-                if ((rs == 1 || rows <= 1) && (cs >= rows || cols <= 1) && cs >= 0)
-                    return new Mat(t.storage(), t.offset(), cols <= 1 ? Math.max(rows, 1) : Math.max(cs, 1), true, bs, t);
-            }
-            Tensor c = t.copy();
-            return new Mat(c.storage(), 0, Math.max(cols, 1), false, (long) rows * cols, c);
-        }
-    }
-
-    /** The one stride that steps through the flattened batch axes [0, nb), or -1 if they do not collapse. */
-    static long collapseStride(int[] sh, int[] st, int nb) {
-        long stride = -2;
-        long expect = -1;
-        for (int i = nb - 1; i >= 0; i--) {
-            if (sh[i] == 1) continue;
-            if (stride == -2) {
-                stride = st[i];
-                expect = (long) st[i] * sh[i];
-            } else {
-                if (st[i] != expect) return -1;
-                expect = (long) st[i] * sh[i];
-            }
-        }
-        return stride == -2 ? 0 : stride;
-    }
+final class MatrixProducts {
+    private MatrixProducts() {}
 
     static Variable matmul(Variable a, Variable b) {
         int ra = a.rank(), rb = b.rank();
@@ -92,7 +53,7 @@ final class Matmul {
 
     /** [..., m, k] @ [k, n]: the leading axes of A fold into M, so it is one GEMM (and dB one GEMM). */
     static final class Folded extends Node {
-        Mat a, b;
+        GemmOperand a, b;
         int[] aShape;
         int bigM, k, n;
 
@@ -101,17 +62,16 @@ final class Matmul {
             int k = as[as.length - 1];
             check(k, bs[0], av, bv);
             int n = bs[1];
-            int bigM = k == 0 ? Shapes.numel(Arrays.copyOf(as, as.length - 1)) : av.numel() / k;
-            Tensor a2 = av.rank() == 2 ? av.data() : av.data().reshape(bigM, k);
+            int bigM = foldedRows(as);
             Folded f = new Folded();
-            f.a = Mat.of(a2);
-            f.b = Mat.of(bv.data());
+            f.a = folded(av.data(), bigM);
+            f.b = GemmOperand.of(bv.data());
             f.aShape = as;
             f.bigM = bigM;
             f.k = k;
             f.n = n;
             float[] c = StepArena.floats(bigM * n);
-            Gemm.sgemm(f.a.trans, f.b.trans, bigM, n, k, 1f, f.a.data, f.a.off, f.a.ld, f.b.data, f.b.off, f.b.ld, 0f, c, 0, Math.max(n, 1));
+            Gemm.sgemm(f.a.trans(), f.b.trans(), bigM, n, k, 1f, f.a.data(), f.a.offset(), f.a.ld(), f.b.data(), f.b.offset(), f.b.ld(), 0f, c, 0, Math.max(n, 1));
             int[] os = as.clone();
             os[os.length - 1] = n;
             return record(f, Tensor.wrap(c, os), av, bv);
@@ -125,14 +85,14 @@ final class Matmul {
             if (needsGrad(0)) {
                 Tensor leaf = aShape.length == 2 ? leafGrad(0) : null;
                 float[] out = leaf != null ? leaf.storage() : new float[bigM * k];
-                Gemm.sgemm(false, !b.trans, bigM, k, n, 1f, dc, dco, Math.max(n, 1), b.data, b.off, b.ld,
+                Gemm.sgemm(false, !b.trans(), bigM, k, n, 1f, dc, dco, Math.max(n, 1), b.data(), b.offset(), b.ld(),
                         leaf != null ? 1f : 0f, out, 0, Math.max(k, 1));
                 if (leaf == null) da = Tensor.wrap(out, aShape);
             }
             if (needsGrad(1)) {
                 Tensor leaf = leafGrad(1);
                 float[] out = leaf != null ? leaf.storage() : new float[k * n];
-                Gemm.sgemm(!a.trans, false, k, n, bigM, 1f, a.data, a.off, a.ld, dc, dco, Math.max(n, 1),
+                Gemm.sgemm(!a.trans(), false, k, n, bigM, 1f, a.data(), a.offset(), a.ld(), dc, dco, Math.max(n, 1),
                         leaf != null ? 1f : 0f, out, 0, Math.max(n, 1));
                 if (leaf == null) db = Tensor.wrap(out, k, n);
             }
@@ -145,7 +105,7 @@ final class Matmul {
 
     /** [..., m, k] @ [..., k, n] with broadcast batch axes: one batched GEMM forward, two backward. */
     static final class Batched extends Node {
-        Mat a, b;
+        GemmOperand a, b;
         int[] aShape, bShape, batch;
         int nb, m, k, n;
 
@@ -156,8 +116,8 @@ final class Matmul {
             int[] batch = Shapes.broadcast("matmul", Arrays.copyOf(as, as.length - 2), Arrays.copyOf(bs, bs.length - 2));
             int nb = Shapes.numel(batch);
             Batched f = new Batched();
-            f.a = Mat.of(av.data().expand(concat(batch, m, k)));
-            f.b = Mat.of(bv.data().expand(concat(batch, k, n)));
+            f.a = GemmOperand.of(av.data(), batch);
+            f.b = GemmOperand.of(bv.data(), batch);
             f.aShape = as;
             f.bShape = bs;
             f.batch = batch;
@@ -166,8 +126,8 @@ final class Matmul {
             f.k = k;
             f.n = n;
             float[] c = StepArena.floats(nb * m * n);
-            Gemm.sgemmBatched(nb, f.a.trans, f.b.trans, m, n, k, 1f, f.a.data, f.a.off, f.a.ld, f.a.batchStride,
-                    f.b.data, f.b.off, f.b.ld, f.b.batchStride, 0f, c, 0, Math.max(n, 1), (long) m * n);
+            Gemm.sgemmBatched(nb, f.a.trans(), f.b.trans(), m, n, k, 1f, f.a.data(), f.a.offset(), f.a.ld(), f.a.batchStride(),
+                    f.b.data(), f.b.offset(), f.b.ld(), f.b.batchStride(), 0f, c, 0, Math.max(n, 1), (long) m * n);
             return record(f, Tensor.wrap(c, concat(batch, m, n)), av, bv);
         }
 
@@ -178,13 +138,13 @@ final class Matmul {
             Tensor da = null, db = null;
             if (needsGrad(0)) {
                 float[] out = StepArena.floats(nb * m * k);
-                Gemm.sgemmBatched(nb, false, !b.trans, m, k, n, 1f, dc, dco, Math.max(n, 1), (long) m * n,
-                        b.data, b.off, b.ld, b.batchStride, 0f, out, 0, Math.max(k, 1), (long) m * k);
+                Gemm.sgemmBatched(nb, false, !b.trans(), m, k, n, 1f, dc, dco, Math.max(n, 1), (long) m * n,
+                        b.data(), b.offset(), b.ld(), b.batchStride(), 0f, out, 0, Math.max(k, 1), (long) m * k);
                 da = Elementwise.reduceTo(Tensor.wrap(out, concat(batch, m, k)), aShape);
             }
             if (needsGrad(1)) {
                 float[] out = StepArena.floats(nb * k * n);
-                Gemm.sgemmBatched(nb, !a.trans, false, k, n, m, 1f, a.data, a.off, a.ld, a.batchStride,
+                Gemm.sgemmBatched(nb, !a.trans(), false, k, n, m, 1f, a.data(), a.offset(), a.ld(), a.batchStride(),
                         dc, dco, Math.max(n, 1), (long) m * n, 0f, out, 0, Math.max(n, 1), (long) k * n);
                 db = Elementwise.reduceTo(Tensor.wrap(out, concat(batch, k, n)), bShape);
             }
@@ -193,6 +153,17 @@ final class Matmul {
 
         @Override protected void release() { a = b = null; }
         @Override public String name() { return "BatchedMatmul"; }
+    }
+
+    /** Rows of a [..., k] tensor with its leading axes folded into one: numel / k (their product when k = 0). */
+    static int foldedRows(int[] shape) {
+        int k = shape[shape.length - 1];
+        return k == 0 ? Shapes.numel(Arrays.copyOf(shape, shape.length - 1)) : Shapes.numel(shape) / k;
+    }
+
+    /** x [..., k] as the [rows, k] matrix its leading axes fold into (a view where the layout allows). */
+    static GemmOperand folded(Tensor x, int rows) {
+        return GemmOperand.of(x.rank() == 2 ? x : x.reshape(rows, x.size(-1)));
     }
 
     static int[] concat(int[] batch, int x, int y) {
@@ -204,7 +175,7 @@ final class Matmul {
 
     /** y = x·Wᵀ + b for x [..., in], W [out, in], b [out] (nullable): PyTorch's {@code F.linear}, fused. */
     static final class Linear extends Node {
-        Mat x, w;
+        GemmOperand x, w;
         int[] xShape;
         int rows, in, out;
 
@@ -216,10 +187,10 @@ final class Matmul {
             int in = ws[1], out = ws[0];
             if (bv != null && (bv.rank() != 1 || bv.shape()[0] != out))
                 throw new IllegalArgumentException("linear: bias " + Arrays.toString(bv.shape()) + " must be [" + out + "]");
-            int rows = in == 0 ? Shapes.numel(Arrays.copyOf(xs, xs.length - 1)) : xv.numel() / in;
+            int rows = foldedRows(xs);
             Linear f = new Linear();
-            f.x = Mat.of(xv.rank() == 2 ? xv.data() : xv.data().reshape(rows, in));
-            f.w = Mat.of(wv.data());
+            f.x = folded(xv.data(), rows);
+            f.w = GemmOperand.of(wv.data());
             f.xShape = xs;
             f.rows = rows;
             f.in = in;
@@ -233,7 +204,7 @@ final class Matmul {
                 for (int r = 0; r < rows; r++) System.arraycopy(bd, bo, y, r * out, out);
                 beta = 1f;
             }
-            Gemm.sgemm(f.x.trans, !f.w.trans, rows, out, in, 1f, f.x.data, f.x.off, f.x.ld, f.w.data, f.w.off, f.w.ld,
+            Gemm.sgemm(f.x.trans(), !f.w.trans(), rows, out, in, 1f, f.x.data(), f.x.offset(), f.x.ld(), f.w.data(), f.w.offset(), f.w.ld(),
                     beta, y, 0, Math.max(out, 1));
             int[] ys = xs.clone();
             ys[ys.length - 1] = out;
@@ -248,13 +219,13 @@ final class Matmul {
             Tensor[] res = new Tensor[next.length];
             if (needsGrad(0)) { // dX = dY·W
                 float[] dx = StepArena.floats(rows * in);
-                Gemm.sgemm(false, w.trans, rows, in, out, 1f, dy, dyo, ldy, w.data, w.off, w.ld, 0f, dx, 0, Math.max(in, 1));
+                Gemm.sgemm(false, w.trans(), rows, in, out, 1f, dy, dyo, ldy, w.data(), w.offset(), w.ld(), 0f, dx, 0, Math.max(in, 1));
                 res[0] = Tensor.wrap(dx, xShape);
             }
             if (needsGrad(1)) { // dW = dYᵀ·X
                 Tensor leaf = leafGrad(1);
                 float[] dw = leaf != null ? leaf.storage() : new float[out * in];
-                Gemm.sgemm(true, x.trans, out, in, rows, 1f, dy, dyo, ldy, x.data, x.off, x.ld,
+                Gemm.sgemm(true, x.trans(), out, in, rows, 1f, dy, dyo, ldy, x.data(), x.offset(), x.ld(),
                         leaf != null ? 1f : 0f, dw, 0, Math.max(in, 1));
                 if (leaf == null) res[1] = Tensor.wrap(dw, out, in);
             }

@@ -12,11 +12,11 @@ import jdk.incubator.vector.VectorSpecies;
  * has no SVML stub). Every kernel applies these to whole vectors, including the last partial vector (padded),
  * so an element's result never depends on where it sits in the array or how the work was split.
  */
-public final class VMath {
+public final class VectorMath {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final int L = S.length();
 
-    private VMath() {}
+    private VectorMath() {}
 
     private static final float LOG2E = 1.44269504088896341f;
     private static final float LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
