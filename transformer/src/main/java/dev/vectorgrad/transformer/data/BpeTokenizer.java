@@ -461,9 +461,11 @@ public final class BpeTokenizer implements Tokenizer {
     /**
      * BPE on {@code s.ids[0, n)}: merge the adjacent pair of lowest rank (leftmost on a tie, as tiktoken) until no
      * pair has a rank; returns the new count. {@code pairRank[i]} caches the rank of (ids[i], ids[i+1]), so a
-     * merge recomputes two ranks and shifts the tail: O(n²) in the worst case, and pieces are short.
+     * merge recomputes two ranks and shifts the tail: O(n²), fine for the short pieces of ordinary text; longer
+     * pieces (a run of 10⁵ digits is one pre-token) go to {@link #mergeLarge}, O(n log n).
      */
     private int merge(Scratch s, int n) {
+        if (n > LARGE) return mergeLarge(s.ids, n);
         int[] ids = s.ids, pr = s.pairRank;
         for (int i = 0; i + 1 < n; i++) pr[i] = ranks.get(ids[i], ids[i + 1]);
         while (n > 1) {
@@ -483,6 +485,78 @@ public final class BpeTokenizer implements Tokenizer {
             if (at + 1 < n) pr[at] = ranks.get(ids[at], ids[at + 1]);
         }
         return n;
+    }
+
+    static final int LARGE = 256;
+
+    /**
+     * The same merges as {@link #merge} for long pieces: a doubly linked list of live positions and a min-heap of
+     * (rank, position) pairs, so the pop is the lowest rank, leftmost on a tie. A popped pair whose tokens changed
+     * since it was pushed is stale and skipped (its rank no longer matches the pair now at that position).
+     */
+    private int mergeLarge(int[] ids, int n) {
+        int[] next = new int[n], prev = new int[n];
+        for (int i = 0; i < n; i++) {
+            next[i] = i + 1 < n ? i + 1 : -1;
+            prev[i] = i - 1;
+        }
+        long[] heap = new long[n];
+        int size = 0;
+        for (int i = 0; i + 1 < n; i++) {
+            int r = ranks.get(ids[i], ids[i + 1]);
+            if (r != Integer.MAX_VALUE) size = heapPush(heap, size, ((long) r << 32) | i);
+        }
+        boolean[] dead = new boolean[n];
+        while (size > 0) {
+            long top = heap[0];
+            size = heapPop(heap, size);
+            int r = (int) (top >>> 32), i = (int) top;
+            if (dead[i] || next[i] < 0 || ranks.get(ids[i], ids[next[i]]) != r) continue;  // stale
+            int j = next[i];
+            ids[i] = mergeResult[r];
+            dead[j] = true;
+            next[i] = next[j];
+            if (next[j] >= 0) prev[next[j]] = i;
+            if (size + 2 > heap.length) heap = Arrays.copyOf(heap, heap.length * 2);
+            if (prev[i] >= 0) {
+                int pr = ranks.get(ids[prev[i]], ids[i]);
+                if (pr != Integer.MAX_VALUE) size = heapPush(heap, size, ((long) pr << 32) | prev[i]);
+            }
+            if (next[i] >= 0) {
+                int nr = ranks.get(ids[i], ids[next[i]]);
+                if (nr != Integer.MAX_VALUE) size = heapPush(heap, size, ((long) nr << 32) | i);
+            }
+        }
+        int m = 0;
+        for (int i = 0; i >= 0; i = next[i]) ids[m++] = ids[i];
+        return m;
+    }
+
+    private static int heapPush(long[] h, int size, long v) {
+        int i = size++;
+        while (i > 0) {
+            int parent = (i - 1) >>> 1;
+            if (h[parent] <= v) break;
+            h[i] = h[parent];
+            i = parent;
+        }
+        h[i] = v;
+        return size;
+    }
+
+    private static int heapPop(long[] h, int size) {
+        long v = h[--size];
+        int i = 0;
+        while (true) {
+            int c = 2 * i + 1;
+            if (c >= size) break;
+            if (c + 1 < size && h[c + 1] < h[c]) c++;
+            if (h[c] >= v) break;
+            h[i] = h[c];
+            i = c;
+        }
+        h[i] = v;
+        return size;
     }
 
     // ---------------------------------------------------------------- decoding

@@ -101,6 +101,16 @@ class BpeTokenizerTest {
     }
 
     @Test
+    void longPiecesTakeTheHeapMergeAndStillMatchJtokkit() {
+        // one pre-token longer than BpeTokenizer.LARGE bytes goes to the O(n log n) merge; a long digit run would take
+        // minutes with the O(n²) one
+        SplittableRandom r = new SplittableRandom(7);
+        String letters = r.ints(3000, 0, 6).mapToObj(i -> String.valueOf("abcéeé".charAt(i))).collect(java.util.stream.Collectors.joining());
+        for (String s : List.of(letters, " " + letters, "aaaa".repeat(1000), "1".repeat(30_000), "!?".repeat(700), "日本".repeat(300)))
+            assertSameAsOracle(s);
+    }
+
+    @Test
     void endOfTextIsOneSpecialIdInEncodeAndTextInEncodeOrdinary() {
         String s = "Hello<|endoftext|> world";
         int[] hello = oracle.encodeOrdinary("Hello").toArray(), world = oracle.encodeOrdinary(" world").toArray();
