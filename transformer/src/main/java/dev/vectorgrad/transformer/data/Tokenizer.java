@@ -54,7 +54,7 @@ public sealed interface Tokenizer permits CharTokenizer, ByteTokenizer, BpeToken
         if ("byte".equals(type)) return ByteTokenizer.fromJsonObject(m);
         if ("bpe".equals(type))
             throw new IllegalArgumentException("tokenizer JSON: a \"bpe\" tokenizer's vocabulary is in files beside it: read it with Tokenizer.load(file)");
-        throw new IllegalArgumentException("tokenizer JSON: \"type\" must be \"char\" or \"byte\", got " + describe(type));
+        throw new IllegalArgumentException("tokenizer JSON: \"type\" must be \"char\", \"byte\" or \"bpe\", got " + describe(type));
     }
 
     /** Writes {@link #toJson()} to {@code file} atomically. */
