@@ -47,6 +47,8 @@ public final class BpeTokenizer implements Tokenizer {
     public static final String END_OF_TEXT = "<|endoftext|>";
     static final String VOCAB_FILE = "vocab.json", MERGES_FILE = "merges.txt";
     static final int CACHE_MAX = 1 << 17, CACHE_MAX_CHARS = 64;
+    /** Ids at or above this are refused (no real vocabulary is near it; it bounds what a bad file allocates). */
+    static final int MAX_ID = 1 << 22;
 
     private final String[] tokens;      // id → vocabulary string (byte-level characters), null for a gap
     private final byte[][] tokenBytes;  // id → the bytes it decodes to
@@ -133,7 +135,7 @@ public final class BpeTokenizer implements Tokenizer {
         List<String[]> merges = readMerges(mergesTxt);
         Map<String, Integer> special = new LinkedHashMap<>();
         if (vocab.containsKey(END_OF_TEXT)) special.put(END_OF_TEXT, vocab.get(END_OF_TEXT));
-        return new BpeTokenizer(vocabJson.getParent() + "/{" + VOCAB_FILE + "," + MERGES_FILE + "}", vocab, merges, special);
+        return new BpeTokenizer(vocabJson + " and " + mergesTxt, vocab, merges, special);
     }
 
     private static Map<String, Integer> readVocab(Path file) throws IOException {
@@ -146,9 +148,9 @@ public final class BpeTokenizer implements Tokenizer {
     private static Map<String, Integer> vocabOf(Map<?, ?> m, String what) {
         Map<String, Integer> vocab = new LinkedHashMap<>(m.size() * 2);
         for (var e : m.entrySet()) {
-            if (!(e.getValue() instanceof Number num) || num.longValue() < 0 || num.longValue() > 100_000_000 || num.doubleValue() != num.longValue())
-                throw new IllegalArgumentException(what + ": the id of token " + Json.quote(String.valueOf(e.getKey())) + " must be a non-negative integer, got "
-                        + e.getValue());
+            if (!(e.getValue() instanceof Number num) || num.longValue() < 0 || num.longValue() >= MAX_ID || num.doubleValue() != num.longValue())
+                throw new IllegalArgumentException(what + ": the id of token " + Json.quote(String.valueOf(e.getKey())) + " must be an integer in [0, "
+                        + MAX_ID + "), got " + e.getValue());
             vocab.put((String) e.getKey(), num.intValue());
         }
         return vocab;
@@ -181,6 +183,16 @@ public final class BpeTokenizer implements Tokenizer {
             throw new IllegalArgumentException(file + ": ByteLevel add_prefix_space=true is not supported (GPT-2 has false)");
         if (Boolean.FALSE.equals(p.get("use_regex")))
             throw new IllegalArgumentException(file + ": ByteLevel use_regex=false is not supported (GPT-2 has true)");
+        // options that would change GPT-2's ids: refused rather than ignored
+        if (root.get("normalizer") != null)
+            throw new IllegalArgumentException(file + ": a normalizer is not supported (GPT-2 has none), got " + Json.write(root.get("normalizer")));
+        if (Boolean.TRUE.equals(model.get("ignore_merges")))
+            throw new IllegalArgumentException(file + ": model.ignore_merges=true is not supported (GPT-2 has false)");
+        if (model.get("dropout") instanceof Number d && d.doubleValue() != 0)
+            throw new IllegalArgumentException(file + ": BPE dropout " + d + " is not supported (GPT-2 has none)");
+        for (String k : new String[] {"continuing_subword_prefix", "end_of_word_suffix"})
+            if (model.get(k) instanceof String x && !x.isEmpty())
+                throw new IllegalArgumentException(file + ": model." + k + " " + Json.quote(x) + " is not supported (GPT-2 has none)");
         if (!(model.get("vocab") instanceof Map<?, ?> v) || v.isEmpty())
             throw new IllegalArgumentException(file + ": model.vocab must be a non-empty object of token → id");
         Map<String, Integer> vocab = vocabOf(v, file + ": model.vocab");
@@ -217,7 +229,7 @@ public final class BpeTokenizer implements Tokenizer {
         List<String[]> merges = readMerges(dir.resolve(mf));
         Map<String, Integer> special = new LinkedHashMap<>();
         if (m.get("special_tokens") instanceof Map<?, ?> sp) special.putAll(vocabOf(sp, "tokenizer JSON: special_tokens"));
-        BpeTokenizer t = new BpeTokenizer(dir.resolve(vf) + " and " + mf, vocab, merges, special);
+        BpeTokenizer t = new BpeTokenizer(dir.resolve(vf) + " and " + dir.resolve(mf), vocab, merges, special);
         if (m.get("vocab_size") instanceof Number n && n.intValue() != t.vocabSize())
             throw new IllegalArgumentException("tokenizer JSON: \"vocab_size\" is " + n + " but " + dir.resolve(vf) + " gives " + t.vocabSize());
         return t;

@@ -212,5 +212,11 @@ class BpeTokenizerTest {
         Files.writeString(tmp.resolve("tokenizer.json"), "{\"model\": {\"type\": \"WordPiece\"}, \"pre_tokenizer\": null}");
         assertThatThrownBy(() -> BpeTokenizer.load(tmp)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining(tmp.resolve("tokenizer.json").toString()).hasMessageContaining("WordPiece");
+        Files.writeString(tmp.resolve("tokenizer.json"), "{\"normalizer\": {\"type\": \"NFC\"}, \"model\": {\"type\": \"BPE\"},"
+                + " \"pre_tokenizer\": {\"type\": \"ByteLevel\"}}");
+        assertThatThrownBy(() -> BpeTokenizer.load(tmp)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining(tmp.resolve("tokenizer.json").toString()).hasMessageContaining("normalizer");
+        Files.writeString(tmp.resolve("tokenizer.json"), "{\"model\": {\"type\": \"BPE\"}, \"pre_tokenizer\": {\"type\": \"Metaspace\"}}");
+        assertThatThrownBy(() -> BpeTokenizer.load(tmp)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("\"Metaspace\"");
     }
 }
