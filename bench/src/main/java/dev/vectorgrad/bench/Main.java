@@ -3,6 +3,7 @@ package dev.vectorgrad.bench;
 import dev.vectorgrad.tensor.Parallel;
 import dev.vectorgrad.peft.PeftLogitsCommand;
 import dev.vectorgrad.transformer.cli.SampleCommand;
+import dev.vectorgrad.transformer.cli.TokenizeCommand;
 import dev.vectorgrad.transformer.cli.TrainCommand;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
@@ -22,6 +23,7 @@ public final class Main {
             case "bench" -> Bench.run(rest);
             case "train" -> TrainCommand.main(rest);
             case "sample" -> SampleCommand.main(rest);
+            case "tokenize" -> TokenizeCommand.main(rest);
             case "logits" -> PeftLogitsCommand.main(rest);
             case "demo" -> Demo.run(rest);
             default -> {

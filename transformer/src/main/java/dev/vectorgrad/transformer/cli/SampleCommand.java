@@ -3,6 +3,7 @@ package dev.vectorgrad.transformer.cli;
 import dev.vectorgrad.transformer.Gpt;
 import dev.vectorgrad.transformer.Sampler;
 import dev.vectorgrad.transformer.data.Tokenizer;
+import dev.vectorgrad.transformer.data.Utf8Stream;
 import dev.vectorgrad.transformer.train.Trainer;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -32,7 +33,7 @@ public final class SampleCommand {
             }
             Path dir = Path.of(a.require("--checkpoint"));
             Gpt model = Trainer.loadModel(dir);
-            Tokenizer tok = Tokenizer.load(dir.resolve(Tokenizer.FILE_NAME));
+            Tokenizer tok = Tokenizer.ofModel(dir);  // the checkpoint's (char, byte or BPE), or a GPT-2 folder's vocab.json + merges.txt
             String prompt = a.get("--prompt") != null ? a.get("--prompt") : "\n";
             int[] ids = tok.encode(prompt);
             if (ids.length == 0) throw new Args.UsageException("sample: the prompt encodes to no tokens");
@@ -41,10 +42,12 @@ public final class SampleCommand {
                     a.longValue("--seed", 1337));
             out.print(prompt);
             long t0 = System.nanoTime();
+            Utf8Stream text = new Utf8Stream(tok);  // a character split across BPE tokens is printed once complete
             int[] got = Sampler.generate(model, ids, n, o, id -> {
-                out.print(tok.decode(id));
+                out.print(text.next(id));
                 out.flush();
             });
+            out.print(text.finish());
             double s = (System.nanoTime() - t0) / 1e9;
             out.println();
             err.println(String.format(java.util.Locale.ROOT, "%d tokens in %.2f s (%.1f tokens/s)", got.length, s, got.length / s));

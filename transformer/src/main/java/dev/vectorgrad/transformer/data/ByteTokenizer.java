@@ -29,13 +29,19 @@ public final class ByteTokenizer implements Tokenizer {
 
     @Override
     public String decode(int[] ids) {
+        return new String(decodeBytes(ids), StandardCharsets.UTF_8);
+    }
+
+    /** The bytes themselves (no U+FFFD for a character split across ids). */
+    @Override
+    public byte[] decodeBytes(int[] ids) {
         byte[] b = new byte[ids.length];
         for (int i = 0; i < ids.length; i++) {
             if (ids[i] < 0 || ids[i] > 255)
                 throw new IllegalArgumentException("ByteTokenizer: id " + ids[i] + " at position " + i + " is outside [0, 256)");
             b[i] = (byte) ids[i];
         }
-        return new String(b, StandardCharsets.UTF_8);
+        return b;
     }
 
     @Override
