@@ -10,7 +10,9 @@ import dev.vectorgrad.tensor.IntTensor;
 import dev.vectorgrad.tensor.Rng;
 import dev.vectorgrad.tensor.Tensor;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Set;
 import java.util.Map;
 
 /**
@@ -20,17 +22,17 @@ import java.util.Map;
  *
  * <p>Merging writes ΔW into the embedding table. When that table is also the LM head's weight (tied, as in
  * GPT-2), a merge would change the head too and the merged model would no longer compute what the unmerged one
- * does (PEFT's silent bug); {@link #merge} then refuses ({@link #tied}).
+ * does (PEFT's silent bug); {@link #merge} then refuses ({@link #tied}). Active / merged / deleted bookkeeping is
+ * {@link AdapterLayer}'s, as on Linear layers; only one adapter is merged at a time.
  */
-public final class LoraEmbedding extends Module {
+public final class LoraEmbedding extends AdapterLayer {
     private final Embedding base;
     private NamedDict loraA = registerModule("lora_embedding_A", new NamedDict());
     private NamedDict loraB = registerModule("lora_embedding_B", new NamedDict());
     private final Map<String, Float> scaling = new HashMap<>();
-    private String active;
-    private boolean disabled, tied;
-    private Tensor mergedDelta;
-    private String mergedName;
+    /** The ΔW each merged adapter added, subtracted as it was by unmerge whatever A and B hold by then. */
+    private final Map<String, Tensor> mergedDelta = new HashMap<>();
+    private boolean tied;
 
     /** Wraps {@code base} (frozen) with no adapter yet. */
     public LoraEmbedding(Embedding base) {
@@ -41,6 +43,21 @@ public final class LoraEmbedding extends Module {
     /** The wrapped embedding (its weight is the table W₀, [num, dim], that merges write into). */
     public Embedding embedding() {
         return base;
+    }
+
+    @Override
+    Variable baseWeight() {
+        return base.weight;
+    }
+
+    @Override
+    String kind() {
+        return "embedding";
+    }
+
+    @Override
+    String describe() {
+        return "(" + base.numEmbeddings + " × " + base.embeddingDim + ")";
     }
 
     /** Marks the table as shared with another layer (a tied LM head): {@link #merge} then refuses. */
@@ -59,13 +76,14 @@ public final class LoraEmbedding extends Module {
      */
     public LoraEmbedding addAdapter(String name, int r, double alpha, boolean rsLora, Rng rng) {
         if (r <= 0) throw new IllegalArgumentException("LoRA: r must be positive, got " + r + " (adapter '" + name + "')");
-        if (scaling.containsKey(name)) throw new IllegalArgumentException("LoRA: adapter '" + name + "' already exists on this embedding");
+        if (hasAdapter(name)) throw new IllegalArgumentException("LoRA: adapter '" + name + "' already exists on this embedding");
         Tensor b = Tensor.zeros(base.embeddingDim, r);
         Init.normal(b, rng, 0, 1);
         loraA.putParameter(name, Variable.param(Tensor.zeros(r, base.numEmbeddings)));
         loraB.putParameter(name, Variable.param(b));
         scaling.put(name, (float) (rsLora ? alpha / Math.sqrt(r) : alpha / r));
-        active = name;
+        added(name);
+        setActive(name);
         return this;
     }
 
@@ -89,127 +107,100 @@ public final class LoraEmbedding extends Module {
         return t;
     }
 
-    /** The adapters on this embedding. */
-    public java.util.Set<String> adapterNames() {
-        return java.util.Set.copyOf(scaling.keySet());
-    }
-
-    /** Whether adapter {@code name} is on this embedding. */
-    public boolean hasAdapter(String name) {
-        return scaling.containsKey(name);
-    }
-
     /** A and B of the adapter. */
+    @Override
     public List<Variable> adapterParameters(String name) {
         return List.of(a(name), b(name));
     }
 
-    /** Makes {@code name} (an adapter of this embedding) the active one; null: none. */
+    /** PEFT's keys (a ParameterDict, so no {@code .weight}): {@code .lora_embedding_A} (r, num), {@code .lora_embedding_B} (dim, r). */
+    @Override
+    LinkedHashMap<String, Variable> fileTensors(String name) {
+        LinkedHashMap<String, Variable> m = new LinkedHashMap<>();
+        m.put(".lora_embedding_A", a(name));
+        m.put(".lora_embedding_B", b(name));
+        return m;
+    }
+
+    /** Makes {@code name} (an adapter of this embedding) the only active one; null: none. */
     public void setActive(String name) {
         if (name != null) req(scaling.get(name), name);
-        active = name;
+        setActive(name == null ? Set.of() : Set.of(name));
     }
 
     /** The active adapter, or null. */
     public String activeAdapter() {
-        return active;
-    }
-
-    /** Disables (true) or re-enables the adapters; a merged adapter is unmerged first, as on Linear layers. */
-    public void setDisabled(boolean off) {
-        if (off) unmerge();
-        disabled = off;
-    }
-
-    /** Whether the adapters are switched off. */
-    public boolean isDisabled() {
-        return disabled;
-    }
-
-    /** Whether an adapter's ΔW is folded into the table. */
-    public boolean isMerged() {
-        return mergedDelta != null;
+        return active().isEmpty() ? null : active().iterator().next();
     }
 
     /** The merged adapter, or null. */
     public String mergedAdapter() {
-        return mergedName;
+        for (String n : adapterNames()) if (isMerged(n)) return n;
+        return null;
     }
 
     /**
-     * The base lookup plus the active adapter's {@code scaling · (onehot(x) Aᵀ) Bᵀ}; when the active adapter is
-     * merged (or adapters are disabled or none is active) only the base lookup, exactly the bare Embedding's.
+     * The base lookup plus each active unmerged adapter's {@code scaling · (onehot(x) Aᵀ) Bᵀ}; when the active
+     * adapter is merged (or adapters are disabled or none is active) only the base lookup, exactly the bare
+     * Embedding's.
      */
     public Variable forward(IntTensor ids) {
         Variable y = F.embedding(base.weight, ids);
-        if (disabled || active == null || active.equals(mergedName)) return y;
-        // onehot(x)·Aᵀ is a lookup of Aᵀ's rows
-        Variable ax = F.embedding(a(active).t().contiguous(), ids);
-        return y.add(F.linear(ax, b(active), null).mul(scaling(active)));
+        if (isDisabled()) return y;
+        for (String n : active()) {
+            if (isMerged(n)) continue;
+            // onehot(x)·Aᵀ is a lookup of Aᵀ's rows
+            Variable ax = F.embedding(a(n).t().contiguous(), ids);
+            y = y.add(F.linear(ax, b(n), null).mul(scaling(n)));
+        }
+        return y;
     }
 
     /** ΔW (num × dim) = scaling · (B A)ᵀ of adapter {@code name}. */
+    @Override
     public Tensor deltaWeight(String name) {
         try (var g = Grad.disabled()) {
             return b(name).data().matmul(a(name).data()).t().mul(scaling(name)).contiguous();
         }
     }
 
-    /** The adapter a merge would fold in now (the active one, when enabled and nothing is merged), or null. */
-    String pendingMerge() {
-        return isMerged() || active == null || disabled ? null : active;
+    /** Nothing while disabled or while an adapter is merged (one at a time); else the active adapter. */
+    @Override
+    List<String> pendingMerges() {
+        return isDisabled() || isMerged() ? List.of() : super.pendingMerges();
     }
 
-    /**
-     * {ΔW, W₀ + ΔW} of the pending merge, computed on a copy (the table is not written), or null when nothing is
-     * pending. With {@code check}, a non-finite sum throws naming {@code where} and the adapter.
-     */
-    Tensor[] plan(boolean check, String where) {
-        String n = pendingMerge();
-        if (n == null) return null;
-        try (var g = Grad.disabled()) {
-            Tensor d = deltaWeight(n);
-            Tensor nw = base.weight.data().add(d);
-            if (check) AdapterLinear.requireFinite(nw, "adapter '" + n + "' on embedding " + where);
-            return new Tensor[] {d, nw};
-        }
+    @Override
+    Tensor mergeInto(String name, Tensor w) {
+        Tensor d = deltaWeight(name);
+        mergedDelta.clear();
+        mergedDelta.put(name, d);
+        return w.add(d);
+    }
+
+    @Override
+    Tensor unmergeFrom(String name, Tensor w) {
+        Tensor d = mergedDelta.remove(name);
+        return w.sub(d != null ? d : deltaWeight(name));
     }
 
     /** Folds the active adapter into the table; refuses on a tied table or (safe) non-finite values, changing nothing then. */
+    @Override
     public void merge(boolean safe) {
-        if (pendingMerge() == null) return;
+        if (pendingMerges().isEmpty()) return;
         if (tied)
             throw new IllegalStateException("LoRA on an embedding whose table is tied to the LM head: merging would change the head as well, "
                     + "so merged and unmerged outputs would differ; untie the head first (give it its own copy of the weight) or keep the adapter unmerged");
-        Tensor[] p = plan(safe, "(" + base.numEmbeddings + " × " + base.embeddingDim + ")");
-        try (var g = Grad.disabled()) {
-            base.weight.data().copyFrom(p[1]);
-        }
-        mergedDelta = p[0];
-        mergedName = active;
+        super.merge(safe);
     }
 
-    /** Subtracts the merged ΔW (the one added, whatever A and B hold now) from the table again. */
-    public void unmerge() {
-        if (!isMerged()) return;
-        try (var g = Grad.disabled()) {
-            Tensor w = base.weight.data();
-            w.copyFrom(w.sub(mergedDelta));
-        }
-        mergedDelta = null;
-        mergedName = null;
-    }
-
-    /** Removes adapter {@code name} (unmerging it first if it is the merged one). */
-    public void deleteAdapter(String name) {
-        req(scaling.get(name), name);
-        if (name.equals(mergedName)) unmerge();
+    @Override
+    void removeParameters(String name) {
         NamedDict a = loraA.without(name), b = loraB.without(name);
         replaceChild("lora_embedding_A", a);
         replaceChild("lora_embedding_B", b);
         loraA = a;
         loraB = b;
         scaling.remove(name);
-        if (name.equals(active)) active = null;
     }
 }

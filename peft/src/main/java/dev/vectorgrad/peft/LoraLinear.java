@@ -9,6 +9,7 @@ import dev.vectorgrad.tensor.Init;
 import dev.vectorgrad.tensor.Rng;
 import dev.vectorgrad.tensor.Tensor;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -133,6 +134,15 @@ public final class LoraLinear extends AdapterLinear {
     @Override
     public List<Variable> adapterParameters(String name) {
         return List.of(a(name), b(name));
+    }
+
+    /** PEFT's keys: {@code .lora_A.weight} (r, in), {@code .lora_B.weight} (out, r). */
+    @Override
+    LinkedHashMap<String, Variable> fileTensors(String name) {
+        LinkedHashMap<String, Variable> m = new LinkedHashMap<>();
+        m.put(".lora_A.weight", a(name));
+        m.put(".lora_B.weight", b(name));
+        return m;
     }
 
     @Override

@@ -142,24 +142,24 @@ public final class PeftFiles {
 
     private static void apply(PeftModel pm, PeftConfig cfg, Path wf, String name) throws IOException {
         Path dir = wf;
-        List<PeftModel.Target> targets;
+        List<TargetResolver.Target> targets;
         try {
-            targets = PeftModel.resolveTargets(pm.model(), cfg);
+            targets = TargetResolver.resolve(pm.model(), cfg);
         } catch (IllegalArgumentException e) {
             throw new IOException(dir + ": " + e.getMessage(), e);
         }
         LinkedHashMap<String, int[]> expected = new LinkedHashMap<>();
         int maxIn = 0, maxOut = 0;
-        for (PeftModel.Target t : targets) {
+        for (TargetResolver.Target t : targets) {
             String k = PeftModel.PREFIX + t.path();
             if (t.embedding()) {
-                int r = PeftModel.rankFor(cfg, t.path());
+                int r = TargetResolver.rankFor(cfg, t.path());
                 expected.put(k + ".lora_embedding_A", new int[] {r, t.in()});
                 expected.put(k + ".lora_embedding_B", new int[] {t.out(), r});
                 continue; // an embedding does not size VeRA's projections (VeRA refuses embeddings anyway)
             }
             if (cfg.type() == PeftConfig.Type.LORA) {
-                int r = PeftModel.rankFor(cfg, t.path());
+                int r = TargetResolver.rankFor(cfg, t.path());
                 expected.put(k + ".lora_A.weight", new int[] {r, t.in()});
                 expected.put(k + ".lora_B.weight", new int[] {t.out(), r});
             } else {
@@ -200,23 +200,9 @@ public final class PeftFiles {
             throw new IOException(dir + ": " + e.getMessage(), e);
         }
         try (var g = Grad.disabled()) {
-            for (PeftModel.Target t : targets) {
+            for (TargetResolver.Target t : targets) {
                 String k = PeftModel.PREFIX + t.path();
-                if (t.embedding()) {
-                    LoraEmbedding le = embeddingWith(pm, t.path(), name);
-                    le.a(name).data().copyFrom(tensors.get(k + ".lora_embedding_A"));
-                    le.b(name).data().copyFrom(tensors.get(k + ".lora_embedding_B"));
-                    continue;
-                }
-                AdapterLinear w = layerWith(pm, t.path(), name);
-                if (w instanceof LoraLinear l) {
-                    l.a(name).data().copyFrom(tensors.get(k + ".lora_A.weight"));
-                    l.b(name).data().copyFrom(tensors.get(k + ".lora_B.weight"));
-                } else {
-                    VeraLinear v = (VeraLinear) w;
-                    v.lambdaB(name).data().copyFrom(tensors.get(k + ".vera_lambda_b"));
-                    v.lambdaD(name).data().copyFrom(tensors.get(k + ".vera_lambda_d"));
-                }
+                for (var e : layerWith(pm, t.path(), name).fileTensors(name).entrySet()) e.getValue().data().copyFrom(tensors.get(k + e.getKey()));
             }
         }
     }
@@ -256,18 +242,15 @@ public final class PeftFiles {
         apply(pm, cfg, file, name);
     }
 
-    static AdapterLinear layerWith(PeftModel pm, String path, String name) {
+    /** The adapter layer at {@code path} (a Linear wrapper in its chain, or an embedding) that holds adapter {@code name}. */
+    static AdapterLayer layerWith(PeftModel pm, String path, String name) {
         Module m = pm.moduleAt(path);
-        while (m instanceof AdapterLinear a) {
+        while (m instanceof AdapterLayer a) {
             if (a.hasAdapter(name)) return a;
-            m = a.base;
+            if (!(a instanceof AdapterLinear l)) break;
+            m = l.base;
         }
         throw new IllegalStateException("no adapter '" + name + "' at " + path);
-    }
-
-    static LoraEmbedding embeddingWith(PeftModel pm, String path, String name) {
-        if (pm.moduleAt(path) instanceof LoraEmbedding le && le.hasAdapter(name)) return le;
-        throw new IllegalStateException("no adapter '" + name + "' on an embedding at " + path);
     }
 
     /**
@@ -281,21 +264,7 @@ public final class PeftFiles {
         LinkedHashMap<String, Tensor> out = new LinkedHashMap<>();
         for (String path : pm.targets(name)) {
             String k = PeftModel.PREFIX + path;
-            if (pm.moduleAt(path) instanceof LoraEmbedding) {
-                LoraEmbedding le = embeddingWith(pm, path, name);
-                out.put(k + ".lora_embedding_A", le.a(name).data().contiguous());
-                out.put(k + ".lora_embedding_B", le.b(name).data().contiguous());
-                continue;
-            }
-            AdapterLinear w = layerWith(pm, path, name);
-            if (w instanceof LoraLinear l) {
-                out.put(k + ".lora_A.weight", l.a(name).data().contiguous());
-                out.put(k + ".lora_B.weight", l.b(name).data().contiguous());
-            } else {
-                VeraLinear v = (VeraLinear) w;
-                out.put(k + ".vera_lambda_b", v.lambdaB(name).data().contiguous());
-                out.put(k + ".vera_lambda_d", v.lambdaD(name).data().contiguous());
-            }
+            for (var e : layerWith(pm, path, name).fileTensors(name).entrySet()) out.put(k + e.getKey(), e.getValue().data().contiguous());
         }
         if (cfg.type() == PeftConfig.Type.VERA && saveProjection) {
             VeraProjections p = pm.projections(name);

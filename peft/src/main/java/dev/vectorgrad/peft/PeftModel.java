@@ -12,8 +12,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * A model with named adapters injected into its Linear layers, as PEFT's {@code PeftModel}. The wrapped
@@ -90,131 +88,16 @@ public final class PeftModel {
 
     // ------------------------------------------------------------------ target resolution
 
-    /**
-     * A Linear (or an already wrapped one) that an adapter can go on, at its dotted path; or, with
-     * {@code embedding}, an Embedding with {@code in} = num_embeddings and {@code out} = embedding_dim.
-     */
-    record Target(String path, int in, int out, boolean embedding) {}
-
-    /** The layers {@code cfg} selects in {@code model}, validated; no side effects. */
+    /** The layers {@code cfg} selects in {@code model}, validated; no side effects ({@link TargetResolver}). */
     public static List<String> resolve(Module model, PeftConfig cfg) {
         List<String> out = new ArrayList<>();
-        for (Target t : resolveTargets(model, cfg)) out.add(t.path());
+        for (TargetResolver.Target t : TargetResolver.resolve(model, cfg)) out.add(t.path());
         return out;
     }
 
     /** {@link #resolve(Module, PeftConfig)} with {@code cfg.build()}. */
     public static List<String> resolve(Module model, PeftConfig.Builder cfg) {
         return resolve(model, cfg.build());
-    }
-
-    static List<Target> resolveTargets(Module model, PeftConfig cfg) {
-        if (cfg.targetModules() == null && cfg.targetRegex() == null)
-            throw new IllegalArgumentException("PEFT config: no target_modules given");
-        LinkedHashMap<String, Module> all = candidates(model);
-        boolean allLinear = cfg.allLinear();
-        if (cfg.targetModules() != null && !allLinear) {
-            for (String t : cfg.targetModules()) {
-                if (t == null || t.isEmpty()) throw new IllegalArgumentException("PEFT config: empty target module name");
-                boolean found = false;
-                for (String k : all.keySet()) if (nameMatches(k, t)) { found = true; break; }
-                if (!found)
-                    throw new IllegalArgumentException("target module '" + t + "' not found in the model (" + model.getClass().getSimpleName() + ")");
-            }
-        }
-        List<Target> res = new ArrayList<>();
-        for (Map.Entry<String, Module> e : all.entrySet()) {
-            String k = e.getKey();
-            Module m = e.getValue();
-            boolean isLinear = m instanceof Linear || m instanceof AdapterLinear;
-            boolean hit;
-            if (allLinear) hit = isLinear && !isOutputHead(k);
-            else if (cfg.targetRegex() != null) hit = Pattern.compile(cfg.targetRegex()).matcher(k).matches();
-            else hit = cfg.targetModules().stream().anyMatch(t -> nameMatches(k, t));
-            if (!hit || k.isEmpty()) continue;
-            if (excluded(k, cfg)) continue;
-            if (cfg.layersToTransform() != null && !cfg.layersToTransform().isEmpty()) {
-                Integer idx = layerIndex(k, cfg.layersPattern());
-                if (idx == null || !cfg.layersToTransform().contains(idx)) continue;
-            }
-            boolean isEmbedding = m instanceof dev.vectorgrad.autograd.nn.Embedding || m instanceof LoraEmbedding;
-            if (isEmbedding && !allLinear) {
-                if (cfg.type() != PeftConfig.Type.LORA)
-                    throw new IllegalArgumentException("target module '" + k + "' is an Embedding; only LoRA adapts embeddings");
-                if (cfg.freezeA())
-                    throw new IllegalArgumentException("LoRA-FA (freezeA) on embedding '" + k + "': an embedding's A starts at zero (PEFT's init), "
-                            + "so freezing it would keep the adapter at zero for good; adapt '" + k + "' with a plain LoRA adapter or leave it out of the targets");
-                dev.vectorgrad.autograd.nn.Embedding emb = m instanceof LoraEmbedding le ? le.embedding() : (dev.vectorgrad.autograd.nn.Embedding) m;
-                res.add(new Target(k, emb.numEmbeddings, emb.embeddingDim, true));
-                continue;
-            }
-            if (!isLinear)
-                throw new IllegalArgumentException("target module '" + k + "' is a " + m.getClass().getSimpleName()
-                        + "; only Linear and (for LoRA) Embedding layers can be adapted");
-            Linear l = AdapterLinear.innermost(m);
-            res.add(new Target(k, l.inFeatures, l.outFeatures, false));
-        }
-        if (res.isEmpty())
-            throw new IllegalArgumentException("PEFT config selects no Linear layer of " + model.getClass().getSimpleName()
-                    + " (targets " + (cfg.targetRegex() != null ? cfg.targetRegex() : cfg.targetModules()) + ")");
-        for (Target t : res) {
-            int r = rankFor(cfg, t.path());
-            if (r <= 0) throw new IllegalArgumentException("PEFT config: r must be positive, got " + r + " for module '" + t.path() + "'");
-        }
-        return res;
-    }
-
-    /** Every module by path, skipping the insides of adapter wrappers (their path stands for the layer). */
-    private static LinkedHashMap<String, Module> candidates(Module model) {
-        LinkedHashMap<String, Module> out = new LinkedHashMap<>();
-        List<String> wrappers = new ArrayList<>();
-        outer:
-        for (Map.Entry<String, Module> e : model.namedModules().entrySet()) {
-            String k = e.getKey();
-            for (String w : wrappers) if (k.startsWith(w + ".")) continue outer;
-            if (e.getValue() instanceof AdapterLinear || e.getValue() instanceof LoraEmbedding) wrappers.add(k);
-            out.put(k, e.getValue());
-        }
-        return out;
-    }
-
-    static boolean nameMatches(String key, String target) {
-        return key.equals(target) || key.endsWith("." + target);
-    }
-
-    private static boolean isOutputHead(String key) {
-        return key.equals("lm_head") || key.endsWith(".lm_head");
-    }
-
-    private static boolean excluded(String k, PeftConfig cfg) {
-        if (cfg.excludeRegex() != null && Pattern.compile(cfg.excludeRegex()).matcher(k).matches()) return true;
-        if (cfg.excludeModules() != null) for (String x : cfg.excludeModules()) if (nameMatches(k, x)) return true;
-        return false;
-    }
-
-    /** The layer index in a path, as PEFT finds it: {@code .<pattern>.<digits>.} (any pattern when none given). */
-    static Integer layerIndex(String key, List<String> layersPattern) {
-        List<String> pats = layersPattern == null || layersPattern.isEmpty() ? List.of("[^.]*") : layersPattern.stream().map(Pattern::quote).toList();
-        for (String p : pats) {
-            Matcher m = Pattern.compile("(?:.*\\.)?" + p + "\\.(\\d+)\\..*").matcher(key);
-            if (m.matches()) return Integer.parseInt(m.group(1));
-        }
-        return null;
-    }
-
-    /** First pattern key matching the end of the path (PEFT: {@code (.*\.)?key$}). */
-    static <T> T patternValue(Map<String, T> patterns, String key, T fallback) {
-        for (Map.Entry<String, T> e : patterns.entrySet())
-            if (Pattern.compile("(.*\\.)?(" + e.getKey() + ")").matcher(key).matches()) return e.getValue();
-        return fallback;
-    }
-
-    static int rankFor(PeftConfig cfg, String path) {
-        return patternValue(cfg.rankPattern(), path, cfg.r());
-    }
-
-    static double alphaFor(PeftConfig cfg, String path) {
-        return patternValue(cfg.alphaPattern(), path, cfg.alpha());
     }
 
     // ------------------------------------------------------------------ adding adapters
@@ -234,16 +117,16 @@ public final class PeftModel {
         if (name == null || name.isEmpty() || name.contains(".")) throw new IllegalArgumentException("bad adapter name '" + name + "'");
         if (configs.containsKey(name)) throw new IllegalArgumentException("adapter '" + name + "' already exists");
         java.util.Objects.requireNonNull(cfg, "PEFT config");
-        List<Target> targets = resolveTargets(model, cfg);
-        for (Target t : targets) {
+        List<TargetResolver.Target> targets = TargetResolver.resolve(model, cfg);
+        for (TargetResolver.Target t : targets) {
             Module cur = moduleAt(t.path());
-            if ((cur instanceof AdapterLinear a && a.isMerged()) || (cur instanceof LoraEmbedding le && le.isMerged()))
+            if (cur instanceof AdapterLayer a && a.isMerged())
                 throw new IllegalStateException("module '" + t.path() + "' has merged adapters; unmerge before adding another");
         }
         VeraProjections proj = null;
         if (cfg.type() == PeftConfig.Type.VERA) {
             int maxIn = 0, maxOut = 0;
-            for (Target t : targets) { maxIn = Math.max(maxIn, t.in()); maxOut = Math.max(maxOut, t.out()); }
+            for (TargetResolver.Target t : targets) { maxIn = Math.max(maxIn, t.in()); maxOut = Math.max(maxOut, t.out()); }
             if (given != null) {
                 if (given.r() != cfg.r() || given.maxIn() < maxIn || given.maxOut() < maxOut)
                     throw new IllegalArgumentException("VeRA: given projections " + given.r() + "×" + given.maxIn() + " / " + given.maxOut() + "×" + given.r()
@@ -261,7 +144,7 @@ public final class PeftModel {
         if (configs.isEmpty()) model.requiresGrad(false);
         Rng rng = new Rng(cfg.seed());
         List<String> paths = new ArrayList<>();
-        for (Target t : targets) {
+        for (TargetResolver.Target t : targets) {
             Module cur = moduleAt(t.path());
             if (cur instanceof dev.vectorgrad.autograd.nn.Embedding || cur instanceof LoraEmbedding) {
                 LoraEmbedding le;
@@ -274,7 +157,7 @@ public final class PeftModel {
                     parent.replaceChild(dot < 0 ? t.path() : t.path().substring(dot + 1), le);
                     emb.setForwardDelegate(le::forward);
                 }
-                le.addAdapter(name, rankFor(cfg, t.path()), alphaFor(cfg, t.path()), cfg.useRslora(), rng);
+                le.addAdapter(name, TargetResolver.rankFor(cfg, t.path()), TargetResolver.alphaFor(cfg, t.path()), cfg.useRslora(), rng);
                 paths.add(t.path());
                 continue;
             }
@@ -284,8 +167,8 @@ public final class PeftModel {
                 install(t.path(), cur, w);
             }
             if (w instanceof LoraLinear l) {
-                int r = rankFor(cfg, t.path());
-                l.addAdapter(name, r, alphaFor(cfg, t.path()), cfg.useRslora(), cfg.dropout(), rng);
+                int r = TargetResolver.rankFor(cfg, t.path());
+                l.addAdapter(name, r, TargetResolver.alphaFor(cfg, t.path()), cfg.useRslora(), cfg.dropout(), rng);
                 if (cfg.loraInit() != PeftConfig.LoraInit.DEFAULT) LoraInits.apply(l, name, cfg.loraInit(), rng);
                 if (cfg.freezeA()) l.a(name).requiresGrad(false);
             } else {
@@ -316,7 +199,7 @@ public final class PeftModel {
     /** The LoRA-wrapped embeddings, by path. */
     public LinkedHashMap<String, LoraEmbedding> adaptedEmbeddings() {
         LinkedHashMap<String, LoraEmbedding> out = new LinkedHashMap<>();
-        for (Map.Entry<String, Module> e : candidates(model).entrySet())
+        for (Map.Entry<String, Module> e : TargetResolver.candidates(model).entrySet())
             if (e.getValue() instanceof LoraEmbedding le) out.put(e.getKey(), le);
         return out;
     }
@@ -345,7 +228,7 @@ public final class PeftModel {
     /** Every wrapper (nested ones included), outermost first per layer. */
     public List<AdapterLinear> adapterLayers() {
         List<AdapterLinear> out = new ArrayList<>();
-        for (Module m : candidates(model).values()) {
+        for (Module m : TargetResolver.candidates(model).values()) {
             Module cur = m;
             while (cur instanceof AdapterLinear a) {
                 out.add(a);
@@ -358,7 +241,7 @@ public final class PeftModel {
     /** The outermost wrapper of each adapted layer, by path. */
     public LinkedHashMap<String, AdapterLinear> adaptedLayers() {
         LinkedHashMap<String, AdapterLinear> out = new LinkedHashMap<>();
-        for (Map.Entry<String, Module> e : candidates(model).entrySet())
+        for (Map.Entry<String, Module> e : TargetResolver.candidates(model).entrySet())
             if (e.getValue() instanceof AdapterLinear a) out.put(e.getKey(), a);
         return out;
     }
@@ -368,7 +251,7 @@ public final class PeftModel {
     /** Makes {@code name} the only active adapter; only its parameters require grad (LoRA-FA's A stays frozen). */
     public void setAdapter(String name) {
         PeftConfig cfg = config(name);
-        for (AdapterLinear a : adapterLayers()) {
+        for (AdapterLayer a : allLayers()) {
             a.setActive(Set.of(name));
             for (String n : a.adapterNames()) {
                 boolean on = n.equals(name);
@@ -376,19 +259,19 @@ public final class PeftModel {
                 if (on && cfg.freezeA() && a instanceof LoraLinear l) l.a(n).requiresGrad(false);
             }
         }
-        for (LoraEmbedding le : adaptedEmbeddings().values()) {
-            boolean has = le.hasAdapter(name);
-            le.setActive(has ? name : null);
-            for (String n : le.adapterNames()) for (Variable p : le.adapterParameters(n)) p.requiresGrad(n.equals(name));
-            if (has && cfg.freezeA()) le.a(name).requiresGrad(false);
-        }
         active = name;
+    }
+
+    /** Every adapter layer: the Linear wrappers (nested ones included, outermost first per layer), then the embeddings. */
+    private List<AdapterLayer> allLayers() {
+        List<AdapterLayer> out = new ArrayList<>(adapterLayers());
+        out.addAll(adaptedEmbeddings().values());
+        return out;
     }
 
     /** Turns every adapter off (true: the base model's outputs) or back on. */
     public void setAdaptersDisabled(boolean off) {
-        for (AdapterLinear a : adapterLayers()) a.setDisabled(off);
-        for (LoraEmbedding le : adaptedEmbeddings().values()) le.setDisabled(off);
+        for (AdapterLayer a : allLayers()) a.setDisabled(off);
         disabled = off;
     }
 
@@ -449,7 +332,7 @@ public final class PeftModel {
     public void merge(boolean safe) {
         // a tied embedding refuses before anything is merged
         for (Map.Entry<String, LoraEmbedding> e : adaptedEmbeddings().entrySet())
-            if (e.getValue().isTied() && e.getValue().pendingMerge() != null)
+            if (e.getValue().isTied() && !e.getValue().pendingMerges().isEmpty())
                 throw new IllegalStateException("cannot merge: '" + e.getKey() + "' is tied to the LM head, and merging LoRA into it would change the head too "
                         + "(merged ≠ unmerged); keep the adapter unmerged, or untie the head first");
         LinkedHashMap<String, AdapterLinear> layers = adaptedLayers();
@@ -458,7 +341,10 @@ public final class PeftModel {
             // Pass 1 checks every merged value and writes nothing. Pass 2 repeats the same operations in the same
             // order (so it writes exactly the values checked); one layer's copy is alive at a time, not all.
             for (Map.Entry<String, AdapterLinear> e : layers.entrySet()) mergedWeight(e.getKey(), e.getValue(), true, false);
-            for (Map.Entry<String, LoraEmbedding> e : embeddings.entrySet()) e.getValue().plan(true, "'" + e.getKey() + "'");
+            for (Map.Entry<String, LoraEmbedding> e : embeddings.entrySet()) {
+                LoraEmbedding le = e.getValue();
+                le.applyPending(le.embedding().weight.data(), le.pendingMerges(), true, "'" + e.getKey() + "'");
+            }
         }
         for (Map.Entry<String, AdapterLinear> e : layers.entrySet()) mergedWeight(e.getKey(), e.getValue(), false, true);
         for (Map.Entry<String, LoraEmbedding> e : embeddings.entrySet()) e.getValue().merge(false);
@@ -537,8 +423,7 @@ public final class PeftModel {
     public LinkedHashMap<String, Variable> namedAdapterParameters(String name) {
         LinkedHashMap<String, Variable> out = new LinkedHashMap<>();
         Set<Variable> mine = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-        for (AdapterLinear a : adapterLayers()) if (a.hasAdapter(name)) mine.addAll(a.adapterParameters(name));
-        for (LoraEmbedding le : adaptedEmbeddings().values()) if (le.hasAdapter(name)) mine.addAll(le.adapterParameters(name));
+        for (AdapterLayer a : allLayers()) if (a.hasAdapter(name)) mine.addAll(a.adapterParameters(name));
         for (Map.Entry<String, Variable> e : model.namedParameters().entrySet())
             if (mine.contains(e.getValue())) out.put(peftName(e.getKey()), e.getValue());
         return out;

@@ -7,6 +7,7 @@ import dev.vectorgrad.autograd.nn.Module;
 import dev.vectorgrad.tensor.Rng;
 import dev.vectorgrad.tensor.Tensor;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -121,6 +122,15 @@ public final class VeraLinear extends AdapterLinear {
     @Override
     public List<Variable> adapterParameters(String name) {
         return List.of(lambdaB(name), lambdaD(name));
+    }
+
+    /** PEFT's keys: {@code .vera_lambda_b} (out), {@code .vera_lambda_d} (r); the shared projections are the model's. */
+    @Override
+    LinkedHashMap<String, Variable> fileTensors(String name) {
+        LinkedHashMap<String, Variable> m = new LinkedHashMap<>();
+        m.put(".vera_lambda_b", lambdaB(name));
+        m.put(".vera_lambda_d", lambdaD(name));
+        return m;
     }
 
     @Override

@@ -1,0 +1,136 @@
+package dev.vectorgrad.peft;
+
+import dev.vectorgrad.autograd.nn.Linear;
+import dev.vectorgrad.autograd.nn.Module;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Which layers of a model a {@link PeftConfig} adapts, by PEFT's rules: {@code target_modules} as a full-match
+ * regex or a list of names / dotted suffixes, {@code all-linear} (every Linear but the output head),
+ * {@code exclude_modules}, {@code layers_to_transform} / {@code layers_pattern}, and the per-path rank and alpha
+ * of {@code rank_pattern} / {@code alpha_pattern}. Pure: it reads the model and changes nothing.
+ */
+final class TargetResolver {
+    private TargetResolver() {}
+
+    /**
+     * A Linear (or an already wrapped one) that an adapter can go on, at its dotted path; or, with
+     * {@code embedding}, an Embedding with {@code in} = num_embeddings and {@code out} = embedding_dim.
+     */
+    record Target(String path, int in, int out, boolean embedding) {}
+
+    /** The layers {@code cfg} selects in {@code model}, validated (names, kinds, ranks); no side effects. */
+    static List<Target> resolve(Module model, PeftConfig cfg) {
+        if (cfg.targetModules() == null && cfg.targetRegex() == null)
+            throw new IllegalArgumentException("PEFT config: no target_modules given");
+        LinkedHashMap<String, Module> all = candidates(model);
+        boolean allLinear = cfg.allLinear();
+        if (cfg.targetModules() != null && !allLinear) {
+            for (String t : cfg.targetModules()) {
+                if (t == null || t.isEmpty()) throw new IllegalArgumentException("PEFT config: empty target module name");
+                boolean found = false;
+                for (String k : all.keySet()) if (nameMatches(k, t)) { found = true; break; }
+                if (!found)
+                    throw new IllegalArgumentException("target module '" + t + "' not found in the model (" + model.getClass().getSimpleName() + ")");
+            }
+        }
+        List<Target> res = new ArrayList<>();
+        for (Map.Entry<String, Module> e : all.entrySet()) {
+            String k = e.getKey();
+            Module m = e.getValue();
+            boolean isLinear = m instanceof Linear || m instanceof AdapterLinear;
+            boolean hit;
+            if (allLinear) hit = isLinear && !isOutputHead(k);
+            else if (cfg.targetRegex() != null) hit = Pattern.compile(cfg.targetRegex()).matcher(k).matches();
+            else hit = cfg.targetModules().stream().anyMatch(t -> nameMatches(k, t));
+            if (!hit || k.isEmpty()) continue;
+            if (excluded(k, cfg)) continue;
+            if (cfg.layersToTransform() != null && !cfg.layersToTransform().isEmpty()) {
+                Integer idx = layerIndex(k, cfg.layersPattern());
+                if (idx == null || !cfg.layersToTransform().contains(idx)) continue;
+            }
+            boolean isEmbedding = m instanceof dev.vectorgrad.autograd.nn.Embedding || m instanceof LoraEmbedding;
+            if (isEmbedding && !allLinear) {
+                if (cfg.type() != PeftConfig.Type.LORA)
+                    throw new IllegalArgumentException("target module '" + k + "' is an Embedding; only LoRA adapts embeddings");
+                if (cfg.freezeA())
+                    throw new IllegalArgumentException("LoRA-FA (freezeA) on embedding '" + k + "': an embedding's A starts at zero (PEFT's init), "
+                            + "so freezing it would keep the adapter at zero for good; adapt '" + k + "' with a plain LoRA adapter or leave it out of the targets");
+                dev.vectorgrad.autograd.nn.Embedding emb = m instanceof LoraEmbedding le ? le.embedding() : (dev.vectorgrad.autograd.nn.Embedding) m;
+                res.add(new Target(k, emb.numEmbeddings, emb.embeddingDim, true));
+                continue;
+            }
+            if (!isLinear)
+                throw new IllegalArgumentException("target module '" + k + "' is a " + m.getClass().getSimpleName()
+                        + "; only Linear and (for LoRA) Embedding layers can be adapted");
+            Linear l = AdapterLinear.innermost(m);
+            res.add(new Target(k, l.inFeatures, l.outFeatures, false));
+        }
+        if (res.isEmpty())
+            throw new IllegalArgumentException("PEFT config selects no Linear layer of " + model.getClass().getSimpleName()
+                    + " (targets " + (cfg.targetRegex() != null ? cfg.targetRegex() : cfg.targetModules()) + ")");
+        for (Target t : res) {
+            int r = rankFor(cfg, t.path());
+            if (r <= 0) throw new IllegalArgumentException("PEFT config: r must be positive, got " + r + " for module '" + t.path() + "'");
+        }
+        return res;
+    }
+
+    /** Every module by path, skipping the insides of adapter wrappers (their path stands for the layer). */
+    static LinkedHashMap<String, Module> candidates(Module model) {
+        LinkedHashMap<String, Module> out = new LinkedHashMap<>();
+        List<String> wrappers = new ArrayList<>();
+        outer:
+        for (Map.Entry<String, Module> e : model.namedModules().entrySet()) {
+            String k = e.getKey();
+            for (String w : wrappers) if (k.startsWith(w + ".")) continue outer;
+            if (e.getValue() instanceof AdapterLayer) wrappers.add(k);
+            out.put(k, e.getValue());
+        }
+        return out;
+    }
+
+    static boolean nameMatches(String key, String target) {
+        return key.equals(target) || key.endsWith("." + target);
+    }
+
+    private static boolean isOutputHead(String key) {
+        return key.equals("lm_head") || key.endsWith(".lm_head");
+    }
+
+    private static boolean excluded(String k, PeftConfig cfg) {
+        if (cfg.excludeRegex() != null && Pattern.compile(cfg.excludeRegex()).matcher(k).matches()) return true;
+        if (cfg.excludeModules() != null) for (String x : cfg.excludeModules()) if (nameMatches(k, x)) return true;
+        return false;
+    }
+
+    /** The layer index in a path, as PEFT finds it: {@code .<pattern>.<digits>.} (any pattern when none given). */
+    static Integer layerIndex(String key, List<String> layersPattern) {
+        List<String> pats = layersPattern == null || layersPattern.isEmpty() ? List.of("[^.]*") : layersPattern.stream().map(Pattern::quote).toList();
+        for (String p : pats) {
+            Matcher m = Pattern.compile("(?:.*\\.)?" + p + "\\.(\\d+)\\..*").matcher(key);
+            if (m.matches()) return Integer.parseInt(m.group(1));
+        }
+        return null;
+    }
+
+    /** First pattern key matching the end of the path (PEFT: {@code (.*\.)?key$}). */
+    static <T> T patternValue(Map<String, T> patterns, String key, T fallback) {
+        for (Map.Entry<String, T> e : patterns.entrySet())
+            if (Pattern.compile("(.*\\.)?(" + e.getKey() + ")").matcher(key).matches()) return e.getValue();
+        return fallback;
+    }
+
+    static int rankFor(PeftConfig cfg, String path) {
+        return patternValue(cfg.rankPattern(), path, cfg.r());
+    }
+
+    static double alphaFor(PeftConfig cfg, String path) {
+        return patternValue(cfg.alphaPattern(), path, cfg.alpha());
+    }
+}
