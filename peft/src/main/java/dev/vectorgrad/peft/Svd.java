@@ -1,17 +1,29 @@
 package dev.vectorgrad.peft;
 
 import dev.vectorgrad.autograd.Grad;
+import dev.vectorgrad.tensor.Init;
+import dev.vectorgrad.tensor.Rng;
 import dev.vectorgrad.tensor.Tensor;
 import java.util.Arrays;
 import java.util.Comparator;
 
 /**
- * Thin singular value decomposition W = U·diag(S)·Vᵀ by one-sided (Hestenes) Jacobi in double precision:
- * exact to rounding, for the moderate matrices of PiSSA / MiLoRA init. Singular values descending.
+ * Singular value decompositions for the SVD-based inits, singular values descending:
+ * <ul>
+ * <li>{@link #of}: the thin SVD W = U·diag(S)·Vᵀ by one-sided (Hestenes) Jacobi in double precision, exact to
+ * rounding (MiLoRA's bottom r needs the whole spectrum); it throws rather than return an unconverged result;</li>
+ * <li>{@link #topR}: the r leading triplets by randomised subspace iteration, what {@code torch.svd_lowrank(W, q,
+ * niter)} does (Halko, Martinsson, Tropp 2011, Alg. 4.4): Q = orth(W·G) for a Gaussian G (n × q), then
+ * {@code niter} times Q = orth(W·orth(Wᵀ·Q)), and the exact SVD of the small q × n matrix QᵀW. The products run
+ * in float32 on the engine's GEMM, the orthonormalisations and the small SVD in double.</li>
+ * </ul>
  */
 public final class Svd {
     /** U (m × k), S (k), V (n × k), k = min(m, n). */
     public record Result(Tensor u, Tensor s, Tensor v) {}
+
+    /** Sweeps after which Jacobi gives up; it converges quadratically, in well under 20 sweeps on finite input. */
+    static final int MAX_SWEEPS = 80;
 
     private Svd() {}
 
@@ -29,7 +41,8 @@ public final class Svd {
             }
         double[][] v = new double[n][n];
         for (int i = 0; i < n; i++) v[i][i] = 1;
-        for (int sweep = 0; sweep < 80; sweep++) {
+        boolean converged = false;
+        for (int sweep = 0; sweep < MAX_SWEEPS && !converged; sweep++) {
             boolean rotated = false;
             for (int p = 0; p < n - 1; p++)
                 for (int q = p + 1; q < n; q++) {
@@ -46,8 +59,11 @@ public final class Svd {
                     double[] vp = v[p], vq = v[q];
                     for (int i = 0; i < n; i++) { double x = vp[i], y = vq[i]; vp[i] = c * x - s * y; vq[i] = s * x + c * y; }
                 }
-            if (!rotated) break;
+            converged = !rotated;
         }
+        if (!converged)
+            throw new IllegalStateException("svd: one-sided Jacobi did not converge in " + MAX_SWEEPS + " sweeps on a " + m0 + " × " + n0
+                    + " matrix (non-finite values?)");
         double[] sig = new double[n];
         for (int j = 0; j < n; j++) {
             double s = 0;
@@ -70,17 +86,83 @@ public final class Svd {
     }
 
     /**
+     * The {@code r} leading singular triplets of {@code w} (m × n) by randomised subspace iteration with {@code q}
+     * ≥ r columns (oversampling; {@code torch.svd_lowrank}'s q) and {@code niter} power iterations, the Gaussian
+     * test matrix drawn from {@code seed}. Exact (to rounding) when rank(w) ≤ q; otherwise the error in the
+     * k-th value falls like (σ_{q+1}/σ_k)^(2·niter+1).
+     */
+    public static Result topR(Tensor w, int r, int q, int niter, long seed) {
+        if (w.rank() != 2) throw new IllegalArgumentException("svd: need a matrix, got " + Arrays.toString(w.shape()));
+        int m = w.size(0), n = w.size(1), k = Math.min(m, n);
+        if (r <= 0 || r > k) throw new IllegalArgumentException("svd: r = " + r + " must be in [1, " + k + "] for a " + m + " × " + n + " matrix");
+        if (q < r || niter < 0) throw new IllegalArgumentException("svd: need q ≥ r (got q = " + q + ", r = " + r + ") and niter ≥ 0 (got " + niter + ")");
+        q = Math.min(q, k);
+        try (var g = Grad.disabled()) {
+            Tensor a = w.contiguous(), at = a.t();
+            Tensor gauss = Tensor.zeros(n, q);
+            Init.normal(gauss, new Rng(seed), 0, 1);
+            Tensor qm = orthonormalColumns(a.matmul(gauss));
+            for (int i = 0; i < niter; i++) {
+                Tensor z = orthonormalColumns(at.matmul(qm));
+                qm = orthonormalColumns(a.matmul(z));
+            }
+            // W ≈ Q·(QᵀW); (QᵀW)ᵀ = Wᵀ·Q (n × q) = Ub·S·Vbᵀ, so W ≈ (Q·Vb)·S·Ubᵀ
+            Result small = of(at.matmul(qm));
+            Tensor u = qm.matmul(small.v()).narrow(1, 0, r).contiguous();
+            return new Result(u, small.s().narrow(0, 0, r).contiguous(), small.u().narrow(1, 0, r).contiguous());
+        }
+    }
+
+    /**
+     * The columns of {@code y} (m × q) orthonormalised by modified Gram-Schmidt, twice (enough for float input), in
+     * double; a column that is (numerically) in the span of the earlier ones becomes zero.
+     */
+    static Tensor orthonormalColumns(Tensor y) {
+        int m = y.size(0), q = y.size(1);
+        float[] src = y.contiguous().toArray();
+        double[][] c = new double[q][m];
+        double maxNorm = 0;
+        for (int i = 0; i < m; i++) for (int j = 0; j < q; j++) c[j][i] = src[i * q + j];
+        for (int j = 0; j < q; j++) maxNorm = Math.max(maxNorm, Math.sqrt(dot(c[j], c[j])));
+        for (int j = 0; j < q; j++) {
+            double before = Math.sqrt(dot(c[j], c[j]));
+            for (int pass = 0; pass < 2; pass++)
+                for (int p = 0; p < j; p++) {
+                    double d = dot(c[p], c[j]);
+                    for (int i = 0; i < m; i++) c[j][i] -= d * c[p][i];
+                }
+            double nrm = Math.sqrt(dot(c[j], c[j]));
+            boolean dependent = nrm <= 1e-6 * before || nrm <= 1e-12 * maxNorm;
+            for (int i = 0; i < m; i++) c[j][i] = dependent ? 0 : c[j][i] / nrm;
+        }
+        float[] out = new float[m * q];
+        for (int i = 0; i < m; i++) for (int j = 0; j < q; j++) out[i * q + j] = (float) c[j][i];
+        return Tensor.wrap(out, m, q);
+    }
+
+    private static double dot(double[] x, double[] y) {
+        double s = 0;
+        for (int i = 0; i < x.length; i++) s += x[i] * y[i];
+        return s;
+    }
+
+    /** PiSSA's randomised SVD settings: q = 4r columns, 4 power iterations (as {@code svd_lowrank(q=4r, niter=4)}). */
+    static final int PISSA_OVERSAMPLE = 4, PISSA_NITER = 4;
+
+    /**
      * PiSSA (top) / MiLoRA (bottom): from W's r largest / smallest singular triplets, with Sr = S/scaling,
      * A = diag(√Sr)·Vᵀ[r] and B = U[:, r]·diag(√Sr); W becomes the residual W − scaling·BA. A and B are kept
-     * as the layer's initial factors, for the file that reproduces the tuned model on the original W.
+     * as the layer's initial factors, for the file that reproduces the tuned model on the original W. PiSSA takes
+     * the top r from {@link #topR} (q = 4r, niter = 4; PEFT's {@code "pissa_niter_4"} with more oversampling),
+     * MiLoRA the bottom r from the exact {@link #of}.
      */
     static void initPrincipal(LoraLinear l, String name, boolean top) {
         try (var g = Grad.disabled()) {
             Tensor w = l.linear().weight.data();
             int r = l.rank(name);
-            Result d = of(w);
-            int k = d.s().numel();
+            int k = Math.min(w.size(0), w.size(1));
             if (r > k) throw new IllegalArgumentException((top ? "PiSSA" : "MiLoRA") + ": r = " + r + " exceeds the rank bound " + k + " of the layer");
+            Result d = top ? topR(w, r, PISSA_OVERSAMPLE * r, PISSA_NITER, 0) : of(w);
             int start = top ? 0 : k - r;
             float scaling = l.scaling(name);
             Tensor sr = d.s().narrow(0, start, r).mul(1f / scaling).sqrt();
