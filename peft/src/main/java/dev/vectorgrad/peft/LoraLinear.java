@@ -18,7 +18,7 @@ import java.util.Map;
  * a = √5 and B (out × r) zeros, scaling α/r (α/√r with rsLoRA). Parameters are named as PEFT names them:
  * {@code lora_A.<adapter>.weight}, {@code lora_B.<adapter>.weight}; the base layer is frozen.
  */
-public final class LoraLinear extends AdapterLinear {
+public class LoraLinear extends AdapterLinear {
     private NamedDict loraA, loraB;
     private final Map<String, Float> scaling = new HashMap<>();
     private final Map<String, Float> dropout = new HashMap<>();
@@ -101,10 +101,15 @@ public final class LoraLinear extends AdapterLinear {
         return m;
     }
 
+    /** The adapter path's input: dropout(x) with the adapter's rate while training, else x itself. */
+    final Variable dropped(String name, Variable x) {
+        float p = dropout.get(name);
+        return p > 0 ? F.dropout(x, p, isTraining(), dropoutRng) : x;
+    }
+
     @Override
     Variable delta(String name, Variable x) {
-        float p = dropout.get(name);
-        Variable xd = p > 0 ? F.dropout(x, p, isTraining(), dropoutRng) : x;
+        Variable xd = dropped(name, x);
         Variable h = F.linear(F.linear(xd, a(name), null), b(name), null);
         float s = scaling.get(name);
         return s == 1f ? h : h.mul(s);

@@ -54,6 +54,7 @@ public final class PeftConfig {
     private final boolean fanInFanOut;
     private final LoraInit loraInit;
     private final boolean freezeA;
+    private final boolean useDora;
     private final long seed;
     private final long projectionPrngKey;
     private final boolean saveProjection;
@@ -76,6 +77,7 @@ public final class PeftConfig {
         fanInFanOut = b.fanInFanOut;
         loraInit = b.loraInit;
         freezeA = b.freezeA;
+        useDora = b.useDora;
         seed = b.seed;
         projectionPrngKey = b.projectionPrngKey;
         saveProjection = b.saveProjection;
@@ -131,6 +133,7 @@ public final class PeftConfig {
         b.fanInFanOut = fanInFanOut;
         b.loraInit = loraInit;
         b.freezeA = freezeA;
+        b.useDora = useDora;
         b.seed = seed;
         b.projectionPrngKey = projectionPrngKey;
         b.saveProjection = saveProjection;
@@ -191,6 +194,12 @@ public final class PeftConfig {
      */
     public boolean freezeA() { return freezeA; }
 
+    /**
+     * DoRA (PEFT {@code use_dora}): each adapted Linear also gets a trainable magnitude per output row, and the
+     * layer computes (m / ‖W + s·B·A‖_row) ⊙ (W + s·B·A) ({@link DoraLinear}).
+     */
+    public boolean useDora() { return useDora; }
+
     /** Seed of the engine generator that initialises LoRA's A (and dropout masks). */
     public long seed() { return seed; }
 
@@ -223,6 +232,7 @@ public final class PeftConfig {
         if (useRslora) s.append(", rslora");
         if (loraInit != LoraInit.DEFAULT) s.append(", init=").append(loraInit);
         if (freezeA) s.append(", freezeA");
+        if (useDora) s.append(", dora");
         return s.append(", seed=").append(seed).append(']').toString();
     }
 
@@ -250,6 +260,7 @@ public final class PeftConfig {
         private boolean fanInFanOut;
         private LoraInit loraInit = LoraInit.DEFAULT;
         private boolean freezeA;
+        private boolean useDora;
         private long seed;
         private long projectionPrngKey;
         private boolean saveProjection = true;
@@ -318,6 +329,9 @@ public final class PeftConfig {
         /** LoRA-FA (LoRA only): A frozen after its init. */
         public Builder freezeA(boolean on) { this.freezeA = on; return this; }
 
+        /** DoRA: a trainable magnitude per output row on top of LoRA ({@link PeftConfig#useDora}). */
+        public Builder dora(boolean on) { this.useDora = on; return this; }
+
         /** Seed of the generator that initialises LoRA's A (and dropout masks). */
         public Builder seed(long s) { this.seed = s; return this; }
 
@@ -373,6 +387,7 @@ public final class PeftConfig {
                 if (useRslora) throw bad("rsLoRA is a LoRA option, not VeRA's");
                 if (loraInit != LoraInit.DEFAULT) throw bad("init " + loraInit + " is a LoRA option, not VeRA's");
                 if (freezeA) throw bad("freezeA (LoRA-FA) is a LoRA option, not VeRA's");
+                if (useDora) throw bad("use_dora is a LoRA option, not VeRA's");
             }
             return new PeftConfig(this);
         }

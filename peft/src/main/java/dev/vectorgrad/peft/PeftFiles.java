@@ -22,7 +22,8 @@ import java.util.TreeSet;
  * PEFT adapter directories: {@code adapter_config.json} + {@code adapter_model.safetensors} with PEFT's key names
  * ({@code base_model.model.<module>.lora_A.weight} (r, in), {@code .lora_B.weight} (out, r), on an embedding
  * {@code .lora_embedding_A} (r, num) and {@code .lora_embedding_B} (dim, r),
- * {@code .vera_lambda_b}, {@code .vera_lambda_d}, {@code base_model.vera_A}, {@code base_model.vera_B}).
+ * DoRA's {@code .lora_magnitude_vector} (out), {@code .vera_lambda_b}, {@code .vera_lambda_d},
+ * {@code base_model.vera_A}, {@code base_model.vera_B}).
  * Reading checks every key and shape before touching the model; writing is atomic per file.
  */
 public final class PeftFiles {
@@ -67,7 +68,7 @@ public final class PeftFiles {
                 if (j.get("lora_alpha") != null) c.alpha(Json.asDouble(j.get("lora_alpha"), "lora_alpha"));
                 if (j.get("lora_dropout") != null) c.dropout(Json.asDouble(j.get("lora_dropout"), "lora_dropout"));
                 c.rslora(bool(j, "use_rslora"));
-                if (bool(j, "use_dora")) throw new IOException(f + ": use_dora is not supported");
+                c.dora(bool(j, "use_dora"));
                 if (j.get("rank_pattern") != null)
                     for (var e : Json.asMap(j.get("rank_pattern"), "rank_pattern").entrySet()) c.rankPattern(e.getKey(), Json.asInt(e.getValue(), "rank_pattern." + e.getKey()));
                 if (j.get("alpha_pattern") != null)
@@ -162,6 +163,7 @@ public final class PeftFiles {
                 int r = TargetResolver.rankFor(cfg, t.path());
                 expected.put(k + ".lora_A.weight", new int[] {r, t.in()});
                 expected.put(k + ".lora_B.weight", new int[] {t.out(), r});
+                if (cfg.useDora()) expected.put(k + DoraLinear.MAGNITUDE_KEY, new int[] {t.out()});
             } else {
                 expected.put(k + ".vera_lambda_b", new int[] {t.out()});
                 expected.put(k + ".vera_lambda_d", new int[] {cfg.r()});
@@ -336,6 +338,7 @@ public final class PeftFiles {
                 out.put(k + ".lora_B.weight", Tensor.concat(1, bb, b0.neg()).contiguous()); // B' = [B, −B₀] (out × 2r)
             }
         }
+        for (var e : sd.entrySet()) out.putIfAbsent(e.getKey(), e.getValue()); // DoRA's magnitude: the same on W and on W_res + s·B₀A₀
         return new Portable(b.build(), out);
     }
 
@@ -386,7 +389,7 @@ public final class PeftFiles {
             j.put("lora_alpha", cfg.alpha());
             j.put("lora_dropout", cfg.dropout());
             j.put("use_rslora", cfg.useRslora());
-            j.put("use_dora", false);
+            j.put("use_dora", cfg.useDora());
             j.put("init_lora_weights", true);
             j.put("rank_pattern", new LinkedHashMap<>(cfg.rankPattern()));
             j.put("alpha_pattern", new LinkedHashMap<>(cfg.alphaPattern()));

@@ -12,6 +12,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.BiFunction;
+import java.util.function.Predicate;
 
 /**
  * A model with named adapters injected into its Linear layers, as PEFT's {@code PeftModel}. The wrapped
@@ -161,19 +163,13 @@ public final class PeftModel {
                 paths.add(t.path());
                 continue;
             }
-            AdapterLinear w = kindOnTop(cur, cfg.type());
+            LinearMethod method = LinearMethod.of(cfg);
+            AdapterLinear w = method.layer().isInstance(cur) ? (AdapterLinear) cur : null;
             if (w == null) {
-                w = cfg.type() == PeftConfig.Type.LORA ? new LoraLinear(cur, cfg.seed() ^ t.path().hashCode()) : new VeraLinear(cur, cfg.seed() ^ t.path().hashCode());
+                w = method.wrap().apply(cur, cfg.seed() ^ t.path().hashCode());
                 install(t.path(), cur, w);
             }
-            if (w instanceof LoraLinear l) {
-                int r = TargetResolver.rankFor(cfg, t.path());
-                l.addAdapter(name, r, TargetResolver.alphaFor(cfg, t.path()), cfg.useRslora(), cfg.dropout(), rng);
-                if (cfg.loraInit() != PeftConfig.LoraInit.DEFAULT) LoraInits.apply(l, name, cfg.loraInit(), rng);
-                if (cfg.freezeA()) l.a(name).requiresGrad(false);
-            } else {
-                ((VeraLinear) w).addAdapter(name, proj, cfg.dInitial(), cfg.dropout());
-            }
+            method.add().add(w, name, cfg, t.path(), rng, proj);
             paths.add(t.path());
         }
         configs.put(name, cfg);
@@ -204,11 +200,36 @@ public final class PeftModel {
         return out;
     }
 
-    /** The wrapper of {@code type} at the top of a layer's wrapper chain, or null. */
-    private static AdapterLinear kindOnTop(Module cur, PeftConfig.Type type) {
-        if (type == PeftConfig.Type.LORA && cur instanceof LoraLinear l) return l;
-        if (type == PeftConfig.Type.VERA && cur instanceof VeraLinear v) return v;
-        return null;
+    /**
+     * The registration of each method that adapts Linear layers: when a config uses it, its layer class (reused
+     * when already on top of a layer's wrapper chain, else wrapped around it) and how it adds a named adapter.
+     * A new method adds one entry here; the bookkeeping, target resolution and files need no change.
+     */
+    private record LinearMethod(Predicate<PeftConfig> uses, Class<? extends AdapterLinear> layer, BiFunction<Module, Long, AdapterLinear> wrap, Adder add) {
+        interface Adder {
+            void add(AdapterLinear w, String name, PeftConfig cfg, String path, Rng rng, VeraProjections proj);
+        }
+
+        static final List<LinearMethod> ALL = List.of(
+                new LinearMethod(c -> c.type() == PeftConfig.Type.VERA, VeraLinear.class, VeraLinear::new,
+                        (w, n, c, p, rng, proj) -> ((VeraLinear) w).addAdapter(n, proj, c.dInitial(), c.dropout())),
+                new LinearMethod(c -> c.type() == PeftConfig.Type.LORA && c.useDora(), DoraLinear.class, DoraLinear::new, (w, n, c, p, rng, proj) -> {
+                    addLora((LoraLinear) w, n, c, p, rng);
+                    ((DoraLinear) w).addMagnitude(n); // after A and B (and any PiSSA rewrite of W): m = ‖W + s·B·A‖
+                }),
+                new LinearMethod(c -> c.type() == PeftConfig.Type.LORA, LoraLinear.class, LoraLinear::new,
+                        (w, n, c, p, rng, proj) -> addLora((LoraLinear) w, n, c, p, rng)));
+
+        static LinearMethod of(PeftConfig cfg) {
+            for (LinearMethod m : ALL) if (m.uses().test(cfg)) return m;
+            throw new IllegalArgumentException("no adapter layer registered for " + cfg);
+        }
+    }
+
+    private static void addLora(LoraLinear l, String name, PeftConfig cfg, String path, Rng rng) {
+        l.addAdapter(name, TargetResolver.rankFor(cfg, path), TargetResolver.alphaFor(cfg, path), cfg.useRslora(), cfg.dropout(), rng);
+        if (cfg.loraInit() != PeftConfig.LoraInit.DEFAULT) LoraInits.apply(l, name, cfg.loraInit(), rng);
+        if (cfg.freezeA()) l.a(name).requiresGrad(false);
     }
 
     Module moduleAt(String path) {

@@ -123,7 +123,8 @@ class MalformedAdapterTest {
         // a rank pattern that makes the file's shapes wrong: the tensor is named
         refused(configVariant("rank3", c -> c.put("rank_pattern", Map.of("fc", 3))), "'" + FA0 + "' has shape [2, 4], expected [3, 4]");
         refused(configVariant("dropout", c -> c.put("lora_dropout", 1.5)), "dropout must be in [0, 1), got 1.5");
-        refused(configVariant("dora", c -> c.put("use_dora", true)), "use_dora is not supported");
+        // DoRA is supported now: a LoRA file flagged use_dora lacks the magnitudes, which are named
+        refused(configVariant("dora", c -> c.put("use_dora", true)), "missing tensor 'base_model.model.layers.0.attn.q_proj.lora_magnitude_vector' (expected shape [4])");
         refused(configVariant("ia3", c -> c.put("peft_type", "IA3")), "peft_type 'IA3' is not supported");
         refused(configVariant("ia3-no-r", c -> { c.put("peft_type", "IA3"); c.remove("r"); }), "peft_type 'IA3' is not supported");
         refused(configVariant("rstring", c -> c.put("r", "eight")), "r: expected an integer, got");
