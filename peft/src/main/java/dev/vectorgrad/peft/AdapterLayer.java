@@ -90,6 +90,13 @@ public abstract class AdapterLayer extends Module {
         throw new UnsupportedOperationException(getClass().getSimpleName() + " has no PEFT file form");
     }
 
+    /** The tensors a file holds for the adapter, by key suffix: {@link #fileTensors}' values unless the method trims them. */
+    LinkedHashMap<String, Tensor> savedTensors(String name) {
+        LinkedHashMap<String, Tensor> m = new LinkedHashMap<>();
+        for (var e : fileTensors(name).entrySet()) m.put(e.getKey(), e.getValue().data().contiguous());
+        return m;
+    }
+
     /** Removes the adapter's parameters from this layer (it is not merged). */
     abstract void removeParameters(String name);
 

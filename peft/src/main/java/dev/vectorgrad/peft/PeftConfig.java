@@ -30,7 +30,7 @@ import java.util.regex.PatternSyntaxException;
  */
 public final class PeftConfig {
     /** The adapter method. */
-    public enum Type { LORA, VERA }
+    public enum Type { LORA, VERA, ADALORA }
 
     /** How LoRA's A and B start. */
     public enum LoraInit { DEFAULT, GAUSSIAN, PISSA, MILORA }
@@ -55,6 +55,9 @@ public final class PeftConfig {
     private final LoraInit loraInit;
     private final boolean freezeA;
     private final boolean useDora;
+    private final int targetR, tinit, tfinal, deltaT, totalStep;
+    private final double beta1, beta2, orthRegWeight;
+    private final Map<String, List<Boolean>> adaRankPattern;
     private final long seed;
     private final long projectionPrngKey;
     private final boolean saveProjection;
@@ -78,6 +81,17 @@ public final class PeftConfig {
         loraInit = b.loraInit;
         freezeA = b.freezeA;
         useDora = b.useDora;
+        targetR = b.targetR;
+        tinit = b.tinit;
+        tfinal = b.tfinal;
+        deltaT = b.deltaT;
+        totalStep = b.totalStep;
+        beta1 = b.beta1;
+        beta2 = b.beta2;
+        orthRegWeight = b.orthRegWeight;
+        LinkedHashMap<String, List<Boolean>> arp = new LinkedHashMap<>();
+        b.adaRankPattern.forEach((k, v) -> arp.put(k, List.copyOf(v)));
+        adaRankPattern = Collections.unmodifiableMap(arp);
         seed = b.seed;
         projectionPrngKey = b.projectionPrngKey;
         saveProjection = b.saveProjection;
@@ -85,6 +99,15 @@ public final class PeftConfig {
     }
 
     // ------------------------------------------------------------------ entry points
+
+    /**
+     * An AdaLoRA builder (PEFT {@code AdaLoraConfig}): {@code initR} triplets per layer pruned to an average of
+     * {@code targetR} over {@code totalStep} steps; PEFT's other defaults (α = 8, tinit = tfinal = 0, deltaT = 1,
+     * β1 = β2 = 0.85, orth_reg_weight = 0.5).
+     */
+    public static Builder adalora(int initR, int targetR, int totalStep) {
+        return new Builder(Type.ADALORA).r(initR).targetR(targetR).totalStep(totalStep);
+    }
 
     /** A LoRA builder with rank {@code r} and PEFT's other defaults (α = 8, dropout 0, default init). */
     public static Builder lora(int r) {
@@ -134,6 +157,15 @@ public final class PeftConfig {
         b.loraInit = loraInit;
         b.freezeA = freezeA;
         b.useDora = useDora;
+        b.targetR = targetR;
+        b.tinit = tinit;
+        b.tfinal = tfinal;
+        b.deltaT = deltaT;
+        b.totalStep = totalStep;
+        b.beta1 = beta1;
+        b.beta2 = beta2;
+        b.orthRegWeight = orthRegWeight;
+        b.adaRankPattern.putAll(adaRankPattern);
         b.seed = seed;
         b.projectionPrngKey = projectionPrngKey;
         b.saveProjection = saveProjection;
@@ -200,6 +232,36 @@ public final class PeftConfig {
      */
     public boolean useDora() { return useDora; }
 
+    /** AdaLoRA: the final average rank per layer (init_r is {@link #r()}). */
+    public int targetR() { return targetR; }
+
+    /** AdaLoRA: steps before pruning starts. */
+    public int tinit() { return tinit; }
+
+    /** AdaLoRA: steps at the end with the final ranks fixed. */
+    public int tfinal() { return tfinal; }
+
+    /** AdaLoRA: steps between two pruning steps. */
+    public int deltaT() { return deltaT; }
+
+    /** AdaLoRA: the total number of training steps the budget schedule spans. */
+    public int totalStep() { return totalStep; }
+
+    /** AdaLoRA: the EMA factor of the importance. */
+    public double beta1() { return beta1; }
+
+    /** AdaLoRA: the EMA factor of the uncertainty. */
+    public double beta2() { return beta2; }
+
+    /** AdaLoRA: the weight of the orthogonal regulariser (added to the loss by the caller). */
+    public double orthRegWeight() { return orthRegWeight; }
+
+    /**
+     * AdaLoRA: the kept triplets per layer, keyed {@code <module path>.lora_E}, one boolean per initial rank (PEFT's
+     * {@code rank_pattern} for AdaLoRA); empty until ranks were allocated.
+     */
+    public Map<String, List<Boolean>> adaRankPattern() { return adaRankPattern; }
+
     /** Seed of the engine generator that initialises LoRA's A (and dropout masks). */
     public long seed() { return seed; }
 
@@ -261,6 +323,9 @@ public final class PeftConfig {
         private LoraInit loraInit = LoraInit.DEFAULT;
         private boolean freezeA;
         private boolean useDora;
+        private int targetR = 8, tinit, tfinal, deltaT = 1, totalStep;
+        private double beta1 = 0.85, beta2 = 0.85, orthRegWeight = 0.5;
+        private final LinkedHashMap<String, List<Boolean>> adaRankPattern = new LinkedHashMap<>();
         private long seed;
         private long projectionPrngKey;
         private boolean saveProjection = true;
@@ -329,6 +394,24 @@ public final class PeftConfig {
         /** LoRA-FA (LoRA only): A frozen after its init. */
         public Builder freezeA(boolean on) { this.freezeA = on; return this; }
 
+        /** AdaLoRA: the target average rank. */
+        public Builder targetR(int r) { this.targetR = r; return this; }
+
+        /** AdaLoRA: warm-up steps before pruning, final steps with fixed ranks, steps between pruning steps. */
+        public Builder schedule(int tinit, int tfinal, int deltaT) { this.tinit = tinit; this.tfinal = tfinal; this.deltaT = deltaT; return this; }
+
+        /** AdaLoRA: total training steps. */
+        public Builder totalStep(int t) { this.totalStep = t; return this; }
+
+        /** AdaLoRA: the importance and uncertainty EMA factors. */
+        public Builder betas(double b1, double b2) { this.beta1 = b1; this.beta2 = b2; return this; }
+
+        /** AdaLoRA: the orthogonal regulariser's weight. */
+        public Builder orthRegWeight(double w) { this.orthRegWeight = w; return this; }
+
+        /** AdaLoRA: the kept triplets of one layer (key {@code <module path>.lora_E}). */
+        public Builder adaRankPattern(String key, List<Boolean> keep) { adaRankPattern.put(key, List.copyOf(keep)); return this; }
+
         /** DoRA: a trainable magnitude per output row on top of LoRA ({@link PeftConfig#useDora}). */
         public Builder dora(boolean on) { this.useDora = on; return this; }
 
@@ -381,6 +464,18 @@ public final class PeftConfig {
                 compiles(e.getKey(), "alpha_pattern key");
                 if (e.getValue() == null || !Double.isFinite(e.getValue())) throw bad("alpha_pattern '" + e.getKey() + "': α must be finite, got " + e.getValue());
             }
+            if (type == Type.ADALORA) {
+                if (!rankPattern.isEmpty() || !alphaPattern.isEmpty()) throw bad("AdaLoRA takes no rank_pattern / alpha_pattern of ranks or alphas");
+                if (useRslora || useDora || freezeA || loraInit != LoraInit.DEFAULT) throw bad("AdaLoRA supports none of rsLoRA, DoRA, LoRA-FA or other inits (PEFT refuses DoRA too)");
+                if (targetR < 0 || targetR > r) throw bad("AdaLoRA: target_r must be in [0, init_r = " + r + "], got " + targetR);
+                if (totalStep <= 0) throw bad("AdaLoRA: total_step must be positive, got " + totalStep);
+                if (tinit < 0 || tfinal < 0 || !(tinit < totalStep - tfinal)) throw bad("AdaLoRA: need 0 ≤ tinit < total_step − tfinal, got tinit " + tinit + ", tfinal " + tfinal + ", total_step " + totalStep);
+                if (deltaT <= 0) throw bad("AdaLoRA: deltaT must be positive, got " + deltaT);
+                if (!(beta1 > 0 && beta1 < 1 && beta2 > 0 && beta2 < 1)) throw bad("AdaLoRA: beta1 and beta2 must be in (0, 1), got " + beta1 + ", " + beta2);
+                if (!(orthRegWeight >= 0)) throw bad("AdaLoRA: orth_reg_weight must be ≥ 0, got " + orthRegWeight);
+                for (Map.Entry<String, List<Boolean>> e : adaRankPattern.entrySet())
+                    if (e.getValue().size() != r) throw bad("AdaLoRA rank_pattern '" + e.getKey() + "' has " + e.getValue().size() + " entries, init_r is " + r);
+            } else if (!adaRankPattern.isEmpty()) throw bad("a boolean rank_pattern is AdaLoRA's");
             if (type == Type.VERA) {
                 if (!rankPattern.isEmpty()) throw bad("VeRA has one shared r; rank_pattern is a LoRA option");
                 if (!alphaPattern.isEmpty()) throw bad("VeRA has no α; alpha_pattern is a LoRA option");

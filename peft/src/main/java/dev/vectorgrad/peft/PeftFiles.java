@@ -58,8 +58,8 @@ public final class PeftFiles {
 
     private static PeftConfig parseConfigValues(Map<String, Object> j, Path f) throws IOException {
         String type = Json.asString(require(j, "peft_type", f), "peft_type");
-        if (!type.equals("LORA") && !type.equals("VERA")) throw new IOException(f + ": peft_type '" + type + "' is not supported (LORA, VERA)");
-        int r = Json.asInt(require(j, "r", f), "r");
+        if (!type.equals("LORA") && !type.equals("VERA") && !type.equals("ADALORA")) throw new IOException(f + ": peft_type '" + type + "' is not supported (LORA, VERA, ADALORA)");
+        int r = Json.asInt(require(j, type.equals("ADALORA") ? "init_r" : "r", f), type.equals("ADALORA") ? "init_r" : "r"); // AdaLoRA ignores r
         if (r <= 0) throw new IOException(f + ": r must be positive, got " + r);
         PeftConfig.Builder c;
         switch (type) {
@@ -81,7 +81,22 @@ public final class PeftFiles {
                 c.saveProjection(j.get("save_projection") == null || Json.asBoolean(j.get("save_projection"), "save_projection"));
                 if (j.get("d_initial") != null) c.dInitial(Json.asDouble(j.get("d_initial"), "d_initial"));
             }
-            default -> throw new IOException(f + ": peft_type '" + type + "' is not supported (LORA, VERA)");
+            case "ADALORA" -> {
+                c = PeftConfig.adalora(r, Json.asInt(require(j, "target_r", f), "target_r"), Json.asInt(require(j, "total_step", f), "total_step"));
+                if (j.get("lora_alpha") != null) c.alpha(Json.asDouble(j.get("lora_alpha"), "lora_alpha"));
+                if (j.get("lora_dropout") != null) c.dropout(Json.asDouble(j.get("lora_dropout"), "lora_dropout"));
+                c.schedule(j.get("tinit") == null ? 0 : Json.asInt(j.get("tinit"), "tinit"), j.get("tfinal") == null ? 0 : Json.asInt(j.get("tfinal"), "tfinal"),
+                        j.get("deltaT") == null ? 1 : Json.asInt(j.get("deltaT"), "deltaT"));
+                c.betas(j.get("beta1") == null ? 0.85 : Json.asDouble(j.get("beta1"), "beta1"), j.get("beta2") == null ? 0.85 : Json.asDouble(j.get("beta2"), "beta2"));
+                if (j.get("orth_reg_weight") != null) c.orthRegWeight(Json.asDouble(j.get("orth_reg_weight"), "orth_reg_weight"));
+                if (j.get("rank_pattern") != null)
+                    for (var e : Json.asMap(j.get("rank_pattern"), "rank_pattern").entrySet()) {
+                        List<Boolean> keep = new ArrayList<>();
+                        for (Object o : Json.asList(e.getValue(), "rank_pattern." + e.getKey())) keep.add(Json.asBoolean(o, "rank_pattern." + e.getKey()));
+                        c.adaRankPattern(e.getKey(), keep);
+                    }
+            }
+            default -> throw new IOException(f + ": peft_type '" + type + "' is not supported (LORA, VERA, ADALORA)");
         }
         c.fanInFanOut(bool(j, "fan_in_fan_out"));
         Object t = require(j, "target_modules", f);
@@ -164,6 +179,11 @@ public final class PeftFiles {
                 expected.put(k + ".lora_A.weight", new int[] {r, t.in()});
                 expected.put(k + ".lora_B.weight", new int[] {t.out(), r});
                 if (cfg.useDora()) expected.put(k + DoraLinear.MAGNITUDE_KEY, new int[] {t.out()});
+            } else if (cfg.type() == PeftConfig.Type.ADALORA) {
+                int r = TargetResolver.rankFor(cfg, t.path());
+                expected.put(k + ".lora_A", new int[] {r, t.in()});
+                expected.put(k + ".lora_B", new int[] {t.out(), r});
+                expected.put(k + ".lora_E", new int[] {r, 1});
             } else {
                 expected.put(k + ".vera_lambda_b", new int[] {t.out()});
                 expected.put(k + ".vera_lambda_d", new int[] {cfg.r()});
@@ -266,7 +286,7 @@ public final class PeftFiles {
         LinkedHashMap<String, Tensor> out = new LinkedHashMap<>();
         for (String path : pm.targets(name)) {
             String k = PeftModel.PREFIX + path;
-            for (var e : layerWith(pm, path, name).fileTensors(name).entrySet()) out.put(k + e.getKey(), e.getValue().data().contiguous());
+            for (var e : layerWith(pm, path, name).savedTensors(name).entrySet()) out.put(k + e.getKey(), e.getValue());
         }
         if (cfg.type() == PeftConfig.Type.VERA && saveProjection) {
             VeraProjections p = pm.projections(name);
@@ -311,6 +331,17 @@ public final class PeftFiles {
     static Portable portable(PeftModel pm, String name, boolean saveProjection) {
         PeftConfig cfg = pm.config(name);
         LinkedHashMap<String, Tensor> sd = stateDict(pm, name, saveProjection);
+        if (cfg.type() == PeftConfig.Type.ADALORA) { // PEFT writes the kept-triplet masks into the config's rank_pattern
+            PeftConfig.Builder b = cfg.toBuilder();
+            for (String path : pm.targets(name)) {
+                boolean[] keep = ((AdaLoraLinear) layerWith(pm, path, name)).pattern(name);
+                if (keep == null) continue;
+                List<Boolean> l = new ArrayList<>();
+                for (boolean x : keep) l.add(x);
+                b.adaRankPattern(path + ".lora_E", l);
+            }
+            return new Portable(b.build(), sd);
+        }
         boolean mutated = false;
         for (String path : pm.targets(name))
             if (pm.moduleAt(path) instanceof AdapterLinear && layerWith(pm, path, name) instanceof LoraLinear l && l.initialFactors(name) != null)
@@ -393,6 +424,21 @@ public final class PeftFiles {
             j.put("init_lora_weights", true);
             j.put("rank_pattern", new LinkedHashMap<>(cfg.rankPattern()));
             j.put("alpha_pattern", new LinkedHashMap<>(cfg.alphaPattern()));
+        } else if (cfg.type() == PeftConfig.Type.ADALORA) {
+            j.put("peft_type", "ADALORA");
+            j.put("lora_alpha", cfg.alpha());
+            j.put("lora_dropout", cfg.dropout());
+            j.put("init_lora_weights", true);
+            j.put("init_r", cfg.r());
+            j.put("target_r", cfg.targetR());
+            j.put("tinit", cfg.tinit());
+            j.put("tfinal", cfg.tfinal());
+            j.put("deltaT", cfg.deltaT());
+            j.put("beta1", cfg.beta1());
+            j.put("beta2", cfg.beta2());
+            j.put("orth_reg_weight", cfg.orthRegWeight());
+            j.put("total_step", cfg.totalStep());
+            j.put("rank_pattern", cfg.adaRankPattern().isEmpty() ? null : new LinkedHashMap<>(cfg.adaRankPattern()));
         } else {
             j.put("peft_type", "VERA");
             j.put("projection_prng_key", cfg.projectionPrngKey());

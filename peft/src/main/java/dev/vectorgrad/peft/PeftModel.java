@@ -119,6 +119,10 @@ public final class PeftModel {
         if (name == null || name.isEmpty() || name.contains(".")) throw new IllegalArgumentException("bad adapter name '" + name + "'");
         if (configs.containsKey(name)) throw new IllegalArgumentException("adapter '" + name + "' already exists");
         java.util.Objects.requireNonNull(cfg, "PEFT config");
+        if (cfg.type() == PeftConfig.Type.ADALORA)
+            for (Map.Entry<String, PeftConfig> e : configs.entrySet())
+                if (e.getValue().type() == PeftConfig.Type.ADALORA)
+                    throw new IllegalArgumentException("AdaLoRA: one AdaLoRA adapter per model (PEFT allows one trainable); '" + e.getKey() + "' is already one");
         List<TargetResolver.Target> targets = TargetResolver.resolve(model, cfg);
         for (TargetResolver.Target t : targets) {
             Module cur = moduleAt(t.path());
@@ -216,6 +220,16 @@ public final class PeftModel {
                 new LinearMethod(c -> c.type() == PeftConfig.Type.LORA && c.useDora(), DoraLinear.class, DoraLinear::new, (w, n, c, p, rng, proj) -> {
                     addLora((LoraLinear) w, n, c, p, rng);
                     ((DoraLinear) w).addMagnitude(n); // after A and B (and any PiSSA rewrite of W): m = ‖W + s·B·A‖
+                }),
+                new LinearMethod(c -> c.type() == PeftConfig.Type.ADALORA, AdaLoraLinear.class, AdaLoraLinear::new, (w, n, c, p, rng, proj) -> {
+                    AdaLoraLinear l = (AdaLoraLinear) w;
+                    l.addAdapter(n, TargetResolver.rankFor(c, p), c.r(), c.alpha(), c.dropout(), rng);
+                    List<Boolean> keep = c.adaRankPattern().get(p + ".lora_E");
+                    if (keep != null) {
+                        boolean[] k = new boolean[keep.size()];
+                        for (int i = 0; i < k.length; i++) k[i] = keep.get(i);
+                        l.setPattern(n, k);
+                    }
                 }),
                 new LinearMethod(c -> c.type() == PeftConfig.Type.LORA, LoraLinear.class, LoraLinear::new,
                         (w, n, c, p, rng, proj) -> addLora((LoraLinear) w, n, c, p, rng)));

@@ -78,7 +78,8 @@ final class TargetResolver {
                     + " (targets " + (cfg.targetRegex() != null ? cfg.targetRegex() : cfg.targetModules()) + ")");
         for (Target t : res) {
             int r = rankFor(cfg, t.path());
-            if (r <= 0) throw new IllegalArgumentException("PEFT config: r must be positive, got " + r + " for module '" + t.path() + "'");
+            // AdaLoRA may prune a layer to nothing (PEFT loads it as an empty adapter)
+            if (r <= 0 && !(r == 0 && cfg.type() == PeftConfig.Type.ADALORA)) throw new IllegalArgumentException("PEFT config: r must be positive, got " + r + " for module '" + t.path() + "'");
         }
         return res;
     }
@@ -128,7 +129,15 @@ final class TargetResolver {
         return fallback;
     }
 
+    /** The adapter's rank at {@code path}: LoRA's rank_pattern or r; AdaLoRA's kept count of its boolean pattern, or init_r. */
     static int rankFor(PeftConfig cfg, String path) {
+        if (cfg.type() == PeftConfig.Type.ADALORA) {
+            List<Boolean> keep = cfg.adaRankPattern().get(path + ".lora_E");
+            if (keep == null) return cfg.r();
+            int n = 0;
+            for (Boolean k : keep) if (Boolean.TRUE.equals(k)) n++;
+            return n;
+        }
         return patternValue(cfg.rankPattern(), path, cfg.r());
     }
 

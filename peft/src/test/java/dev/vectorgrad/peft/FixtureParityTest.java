@@ -45,7 +45,7 @@ class FixtureParityTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"gpt2-small-lora", "gpt2-small-vera", "gpt2-small-vera-noproj", "gpt2-other-dora"})
+    @ValueSource(strings = {"gpt2-small-lora", "gpt2-small-vera", "gpt2-small-vera-noproj", "gpt2-other-dora", "gpt2-other-adalora"})
     void reproducesPeft(String name) throws Exception {
         Path fx = TestData.hf(name);
         Map<String, Tensor> exp = Safetensors.readAll(fx.resolve("expected.safetensors"));
