@@ -30,6 +30,7 @@ public final class PeftModel {
     private final LinkedHashMap<String, VeraProjections> projections = new LinkedHashMap<>();
     private final LinkedHashMap<String, List<String>> targetsOf = new LinkedHashMap<>();
     private String active;
+    private RankAllocator allocator;
     private boolean disabled;
 
     private PeftModel(Module model) {
@@ -342,11 +343,31 @@ public final class PeftModel {
         }
         configs.remove(name);
         targetsOf.remove(name);
+        allocator = null;
         projections.remove(name);
         if (name.equals(active)) {
             active = null;
             if (!configs.isEmpty()) setAdapter(configs.keySet().iterator().next());
         }
+    }
+
+    /**
+     * AdaLoRA: PEFT's {@code update_and_allocate(global_step)} for this model's AdaLoRA adapter — call it after each
+     * optimizer step, before zeroing the gradients ({@link RankAllocator}).
+     */
+    public void updateAndAllocate(int globalStep) {
+        rankAllocator().updateAndAllocate(globalStep);
+    }
+
+    /** The rank allocator of this model's AdaLoRA adapter (made on first use). */
+    public RankAllocator rankAllocator() {
+        if (allocator == null) {
+            String ada = null;
+            for (Map.Entry<String, PeftConfig> e : configs.entrySet()) if (e.getValue().type() == PeftConfig.Type.ADALORA) ada = e.getKey();
+            if (ada == null) throw new IllegalStateException("no AdaLoRA adapter on this model");
+            allocator = new RankAllocator(this, ada);
+        }
+        return allocator;
     }
 
     // ------------------------------------------------------------------ merging
@@ -433,6 +454,7 @@ public final class PeftModel {
         for (Map.Entry<String, LoraEmbedding> e : adaptedEmbeddings().entrySet()) unwrapEmbedding(e.getKey(), e.getValue());
         configs.clear();
         targetsOf.clear();
+        allocator = null;
         projections.clear();
         active = null;
         return model;
