@@ -104,6 +104,25 @@ class RankAllocatorTest {
     }
 
     @Test
+    void aLayerPrunedToNothingSavesAndLoadsAsAnEmptyAdapter(@TempDir Path dir) throws Exception {
+        Toy t = new Toy(4, 2, 1);
+        PeftModel pm = PeftModel.wrap(t, PeftConfig.adalora(2, 1, 10).targets("fc"));
+        Rng rng = new Rng(6);
+        for (Variable p : pm.namedAdapterParameters("default").values()) Init.normal(p.data(), rng, 0, 1);
+        AdaLoraLinear l0 = (AdaLoraLinear) pm.adaptedLayers().get("layers.0.fc");
+        l0.setPattern("default", new boolean[] {false, false});
+        l0.e("default").data().copyFrom(Tensor.zeros(2, 1)); // what the mask does to E
+        Tensor x = input(3, 4, 2);
+        Tensor y = run(t, x);
+        PeftFiles.save(pm, "default", dir);
+        Toy fresh = new Toy(4, 2, 1);
+        PeftModel back = PeftFiles.load(fresh, dir);
+        assertThat(((AdaLoraLinear) back.adaptedLayers().get("layers.0.fc")).a("default").shape()).containsExactly(0, 4);
+        assertThat(((AdaLoraLinear) back.adaptedLayers().get("layers.1.fc")).a("default").shape()).containsExactly(2, 4);
+        assertThat(maxAbsDiff(run(fresh, x), y)).isLessThan(1e-6);
+    }
+
+    @Test
     void orthogonalLossIsTheMeanUnsquaredFrobeniusDistance() {
         Toy t = new Toy(4, 1, 1);
         PeftModel pm = PeftModel.wrap(t, PeftConfig.adalora(2, 1, 10).orthRegWeight(0.5).targets("fc"));
