@@ -25,7 +25,7 @@ import java.util.Map;
  * does (PEFT's silent bug); {@link #merge} then refuses ({@link #tied}). Active / merged / deleted bookkeeping is
  * {@link AdapterLayer}'s, as on Linear layers; only one adapter is merged at a time.
  */
-public final class LoraEmbedding extends AdapterLayer {
+public class LoraEmbedding extends AdapterLayer {
     private final Embedding base;
     private NamedDict loraA = registerModule("lora_embedding_A", new NamedDict());
     private NamedDict loraB = registerModule("lora_embedding_B", new NamedDict());
@@ -147,13 +147,20 @@ public final class LoraEmbedding extends AdapterLayer {
     public Variable forward(IntTensor ids) {
         Variable y = F.embedding(base.weight, ids);
         if (isDisabled()) return y;
-        for (String n : active()) {
-            if (isMerged(n)) continue;
-            // onehot(x)·Aᵀ is a lookup of Aᵀ's rows
-            Variable ax = F.embedding(a(n).t().contiguous(), ids);
-            y = y.add(F.linear(ax, b(n), null).mul(scaling(n)));
-        }
+        for (String n : active()) if (!isMerged(n)) y = applyAdapter(n, y, ids);
         return y;
+    }
+
+    /** {@code y} (the output so far) with adapter {@code name} applied: LoRA adds {@link #loraOutput}. */
+    Variable applyAdapter(String name, Variable y, IntTensor ids) {
+        return y.add(loraOutput(name, ids));
+    }
+
+    /** {@code scaling · (onehot(x) Aᵀ) Bᵀ} [.., dim]. */
+    final Variable loraOutput(String name, IntTensor ids) {
+        // onehot(x)·Aᵀ is a lookup of Aᵀ's rows
+        Variable ax = F.embedding(a(name).t().contiguous(), ids);
+        return F.linear(ax, b(name), null).mul(scaling(name));
     }
 
     /** ΔW (num × dim) = scaling · (B A)ᵀ of adapter {@code name}. */

@@ -172,6 +172,7 @@ public final class PeftFiles {
                 int r = TargetResolver.rankFor(cfg, t.path());
                 expected.put(k + ".lora_embedding_A", new int[] {r, t.in()});
                 expected.put(k + ".lora_embedding_B", new int[] {t.out(), r});
+                if (cfg.useDora()) expected.put(k + DoraLinear.MAGNITUDE_KEY, new int[] {t.out()});
                 continue; // an embedding does not size VeRA's projections (VeRA refuses embeddings anyway)
             }
             if (cfg.type() == PeftConfig.Type.LORA) {

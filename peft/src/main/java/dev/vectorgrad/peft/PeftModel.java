@@ -158,13 +158,14 @@ public final class PeftModel {
                 if (cur instanceof LoraEmbedding x) le = x;
                 else {
                     dev.vectorgrad.autograd.nn.Embedding emb = (dev.vectorgrad.autograd.nn.Embedding) cur;
-                    le = new LoraEmbedding(emb).tied(tiedToHead(emb));
+                    le = (cfg.useDora() ? new DoraEmbedding(emb) : new LoraEmbedding(emb)).tied(tiedToHead(emb));
                     int dot = t.path().lastIndexOf('.');
                     Module parent = dot < 0 ? model : model.namedModules().get(t.path().substring(0, dot));
                     parent.replaceChild(dot < 0 ? t.path() : t.path().substring(dot + 1), le);
                     emb.setForwardDelegate(le::forward);
                 }
                 le.addAdapter(name, TargetResolver.rankFor(cfg, t.path()), TargetResolver.alphaFor(cfg, t.path()), cfg.useRslora(), rng);
+                if (cfg.useDora()) ((DoraEmbedding) le).addMagnitude(name);
                 paths.add(t.path());
                 continue;
             }

@@ -58,8 +58,9 @@ final class TargetResolver {
             if (isEmbedding && !allLinear) {
                 if (cfg.type() != PeftConfig.Type.LORA)
                     throw new IllegalArgumentException("target module '" + k + "' is an Embedding; only LoRA adapts embeddings");
-                if (cfg.useDora())
-                    throw new IllegalArgumentException("DoRA (use_dora) on embedding '" + k + "' is not supported yet; adapt '" + k + "' with plain LoRA or leave it out of the targets");
+                if (cfg.useDora() && m instanceof LoraEmbedding le && !(le instanceof DoraEmbedding))
+                    throw new IllegalArgumentException("DoRA (use_dora) on embedding '" + k + "', which already carries plain LoRA adapters: "
+                            + "a DoRA adapter needs its own DoraEmbedding wrapper; add the DoRA adapter first or delete the others");
                 if (cfg.freezeA())
                     throw new IllegalArgumentException("LoRA-FA (freezeA) on embedding '" + k + "': an embedding's A starts at zero (PEFT's init), "
                             + "so freezing it would keep the adapter at zero for good; adapt '" + k + "' with a plain LoRA adapter or leave it out of the targets");

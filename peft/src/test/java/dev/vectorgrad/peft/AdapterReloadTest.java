@@ -62,6 +62,7 @@ class AdapterReloadTest {
                 new Method("VeRA without projections", PeftConfig.vera(8, 3, LINEARS).saveProjection(false).seed(8).build(), "adamw"),
                 new Method("LoRA on wte and wpe", PeftConfig.lora(2, 4, "wte", "wpe", "c_attn").seed(9).build(), "adamw"),
                 new Method("DoRA", PeftConfig.lora(2, 4, LINEARS).dora(true).seed(10).build(), "adamw"),
+                new Method("DoRA on wte, wpe and c_attn", PeftConfig.lora(2, 4, "wte", "wpe", "c_attn").dora(true).seed(13).build(), "adamw"),
                 new Method("AdaLoRA", PeftConfig.adalora(3, 2, 100).targets(LINEARS).seed(12).build(), "adamw"),
                 new Method("DoRA on PiSSA, dropout", PeftConfig.lora(2, 4, LINEARS).dora(true).init(PeftConfig.LoraInit.PISSA).dropout(0.1).seed(11).build(), "adamw"));
         List<Arguments> out = new ArrayList<>();

@@ -36,6 +36,7 @@ class CachedDecodingTest {
                 new Object[] {"PiSSA", PeftConfig.lora(2, 4, "c_attn", "c_fc").init(PeftConfig.LoraInit.PISSA).seed(5).build()},
                 new Object[] {"VeRA", PeftConfig.vera(6, 0, "c_attn", "c_proj", "c_fc").seed(6).build()},
                 new Object[] {"AdaLoRA", PeftConfig.adalora(3, 2, 100).targets("c_attn", "c_fc").seed(8).build()},
+                new Object[] {"DoRA on wpe and c_fc", PeftConfig.lora(2, 4, "wpe", "c_fc").dora(true).seed(9).build()},
                 new Object[] {"DoRA", PeftConfig.lora(2, 4, "c_attn", "c_proj", "c_fc").dora(true).seed(7).build()});
         for (Object[] k : kinds)
             for (boolean merged : new boolean[] {false, true}) out.add(Arguments.of(k[0], k[1], merged));

@@ -144,4 +144,46 @@ class DoraTest {
         assertThatThrownBy(() -> PeftFiles.load(new Toy(4, 2, 1), dir)).hasMessageContaining("layers.1.fc.lora_magnitude_vector");
         assertThatThrownBy(() -> PeftConfig.vera(4).targets("fc").dora(true).build()).hasMessageContaining("use_dora");
     }
+
+    @Test
+    void onAnEmbeddingTheMagnitudeRescalesEachColumnOverTheVocabulary(@TempDir Path dir) throws Exception {
+        LoraEmbeddingTest.Net net = new LoraEmbeddingTest.Net(); // emb: 10 × 6
+        Tensor y0 = LoraEmbeddingTest.logits(net);
+        PeftModel pm = PeftModel.wrap(net, PeftConfig.lora(2, 4, "emb").dora(true).seed(5));
+        DoraEmbedding le = (DoraEmbedding) pm.adaptedEmbeddings().get("emb");
+        assertThat(maxAbsDiff(LoraEmbeddingTest.logits(net), y0)).as("a no-op at init").isLessThan(1e-6);
+        Rng rng = new Rng(8);
+        for (var p : pm.namedAdapterParameters("default").values()) Init.normal(p.data(), rng, 0.5, 0.5);
+        double[] w = d(le.embedding().weight.data()), a = d(le.a("default").data()), b = d(le.b("default").data()), m = d(le.magnitude("default").data());
+        int num = 10, dim = 6, r = 2;
+        double s = 2;
+        // W + ΔW with ΔW[v, c] = s · Σ_k B[c, k]·A[k, v]; n_c = ‖column c‖ over v; expected rows (W + ΔW)[x] · m / n
+        double[][] sum = new double[num][dim];
+        double[] n = new double[dim];
+        for (int v = 0; v < num; v++)
+            for (int c = 0; c < dim; c++) {
+                double ba = 0;
+                for (int k = 0; k < r; k++) ba += b[c * r + k] * a[k * num + v];
+                sum[v][c] = w[v * dim + c] + s * ba;
+                n[c] += sum[v][c] * sum[v][c];
+            }
+        for (int c = 0; c < dim; c++) n[c] = Math.sqrt(n[c]);
+        int[] ids = {0, 3, 3, 9, 5, 1};
+        double[] got = d(le.forward(LoraEmbeddingTest.IDS).data());
+        for (int t = 0; t < ids.length; t++)
+            for (int c = 0; c < dim; c++) {
+                double want = sum[ids[t]][c] * m[c] / n[c];
+                assertThat(Math.abs(got[t * dim + c] - want)).as("token %d dim %d", t, c).isLessThan(1e-5 * (1 + Math.abs(want)));
+            }
+        Tensor y = LoraEmbeddingTest.logits(net);
+        Tensor w0 = le.embedding().weight.data().copy();
+        pm.merge();
+        assertThat(maxAbsDiff(LoraEmbeddingTest.logits(net), y)).as("merged = unmerged").isLessThan(1e-5);
+        pm.unmerge();
+        assertThat(maxAbsDiff(le.embedding().weight.data(), w0)).isLessThan(1e-5);
+        PeftFiles.save(pm, "default", dir);
+        LoraEmbeddingTest.Net fresh = new LoraEmbeddingTest.Net();
+        PeftFiles.load(fresh, dir);
+        assertThat(maxAbsDiff(LoraEmbeddingTest.logits(fresh), y)).as("reloaded").isLessThan(1e-6);
+    }
 }

@@ -1,0 +1,138 @@
+package dev.vectorgrad.peft;
+
+import dev.vectorgrad.autograd.Grad;
+import dev.vectorgrad.autograd.Variable;
+import dev.vectorgrad.autograd.nn.Embedding;
+import dev.vectorgrad.autograd.nn.Module;
+import dev.vectorgrad.tensor.IntTensor;
+import dev.vectorgrad.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * DoRA on an {@link Embedding}, as HF PEFT's {@code DoraEmbeddingLayer}: LoRA's embedding adapter
+ * ({@link LoraEmbedding}) plus a magnitude m (embedding_dim), initialised to the norms over the vocabulary of each
+ * column of the table W + ΔW (num × dim), ΔW = s·(B·A)ᵀ. With n those column norms taken as a constant and
+ * g = m / n (dim), the output is {@code g ⊙ (y + s·(onehot(x)Aᵀ)Bᵀ)}, y the lookup (and any earlier adapter), and a
+ * merge writes (W + ΔW) ⊙ g per column, n cached for unmerge. Key {@code .lora_magnitude_vector} (dim), as on
+ * Linear layers; adapters without a magnitude behave as plain LoRA. Not checked against a PEFT dump (none exists
+ * for an embedding), only against the formulas in DoraTest.
+ */
+public final class DoraEmbedding extends LoraEmbedding {
+    private NamedDict magnitude;
+    private final Map<String, Tensor> mergedNorm = new HashMap<>();
+
+    public DoraEmbedding(Embedding base) {
+        super(base);
+        magnitude = registerModule("lora_magnitude_vector", new NamedDict());
+    }
+
+    private static final class Magnitude extends Module {
+        final Variable weight;
+
+        Magnitude(Tensor m) {
+            weight = registerParameter("weight", Variable.param(m));
+        }
+    }
+
+    /** Makes adapter {@code name} (added, A and B initialised) a DoRA adapter: m = column norms of W + ΔW. */
+    public void addMagnitude(String name) {
+        a(name);
+        if (isDora(name)) throw new IllegalArgumentException("DoRA: adapter '" + name + "' already has a magnitude");
+        try (var g = Grad.disabled()) {
+            magnitude.putModule(name, new Magnitude(columnNorms(embedding().weight.data().add(deltaLora(name)))));
+        }
+    }
+
+    public boolean isDora(String name) {
+        return magnitude.module(name) != null;
+    }
+
+    /** The magnitude m (embedding_dim) of DoRA adapter {@code name}. */
+    public Variable magnitude(String name) {
+        Module m = magnitude.module(name);
+        if (m == null) throw new IllegalArgumentException("DoRA: adapter '" + name + "' has no magnitude on this embedding");
+        return ((Magnitude) m).weight;
+    }
+
+    /** LoRA's ΔW = s·(B·A)ᵀ (num × dim). */
+    private Tensor deltaLora(String name) {
+        return super.deltaWeight(name);
+    }
+
+    /** The L2 norm of each column of {@code w} [num, dim] → [dim]. */
+    static Tensor columnNorms(Tensor w) {
+        return w.square().sum(0, false).sqrt();
+    }
+
+    @Override
+    Variable applyAdapter(String name, Variable y, IntTensor ids) {
+        if (!isDora(name)) return super.applyAdapter(name, y, ids);
+        // g ⊙ (y + s·(onehot(x)Aᵀ)Bᵀ),  g = m / n  [dim],  n = ‖W + ΔW‖ per column, constant
+        Tensor n;
+        try (var g = Grad.disabled()) {
+            n = columnNorms(embedding().weight.data().add(deltaLora(name)));
+        }
+        return y.add(loraOutput(name, ids)).mul(magnitude(name).div(n));
+    }
+
+    /** The effective ΔW = (W + s·(BA)ᵀ) ⊙ g − W on the current table. */
+    @Override
+    public Tensor deltaWeight(String name) {
+        if (!isDora(name)) return super.deltaWeight(name);
+        try (var g = Grad.disabled()) {
+            Tensor w = embedding().weight.data();
+            return mergeIntoUncached(name, w).sub(w);
+        }
+    }
+
+    @Override
+    Tensor mergeInto(String name, Tensor w) {
+        if (!isDora(name)) return super.mergeInto(name, w);
+        mergedNorm.put(name, columnNorms(w.add(deltaLora(name))));
+        return mergeIntoUncached(name, w);
+    }
+
+    /** (W + ΔW) ⊙ (m / n) per column, n = ‖W + ΔW‖ per column. */
+    private Tensor mergeIntoUncached(String name, Tensor w) {
+        Tensor sum = w.add(deltaLora(name));
+        Tensor n = columnNorms(sum);
+        return sum.mul(magnitude(name).data().div(n).reshape(1, n.numel()));
+    }
+
+    @Override
+    Tensor unmergeFrom(String name, Tensor w) {
+        if (!isDora(name)) return super.unmergeFrom(name, w);
+        Tensor n = mergedNorm.remove(name);
+        if (n == null) throw new IllegalStateException("DoRA: adapter '" + name + "' was not merged (no cached weight norm)");
+        return w.div(magnitude(name).data().div(n).reshape(1, n.numel())).sub(deltaLora(name));
+    }
+
+    @Override
+    public List<Variable> adapterParameters(String name) {
+        List<Variable> p = new ArrayList<>(super.adapterParameters(name));
+        if (isDora(name)) p.add(magnitude(name));
+        return p;
+    }
+
+    @Override
+    LinkedHashMap<String, Variable> fileTensors(String name) {
+        LinkedHashMap<String, Variable> m = super.fileTensors(name);
+        if (isDora(name)) m.put(DoraLinear.MAGNITUDE_KEY, magnitude(name));
+        return m;
+    }
+
+    @Override
+    void removeParameters(String name) {
+        super.removeParameters(name);
+        if (isDora(name)) {
+            NamedDict d = magnitude.without(name);
+            replaceChild("lora_magnitude_vector", d);
+            magnitude = d;
+        }
+        mergedNorm.remove(name);
+    }
+}
