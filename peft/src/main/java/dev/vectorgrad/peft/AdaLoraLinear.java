@@ -116,6 +116,15 @@ public final class AdaLoraLinear extends AdapterLinear {
         return List.of(a(name), e(name), b(name));
     }
 
+    /** The shapes a file holds for r kept triplets on an in → out layer, by key suffix (as {@link #fileTensors}). */
+    static LinkedHashMap<String, int[]> fileShapes(int r, int in, int out) {
+        LinkedHashMap<String, int[]> m = new LinkedHashMap<>();
+        m.put(".lora_A", new int[] {r, in});
+        m.put(".lora_B", new int[] {out, r});
+        m.put(".lora_E", new int[] {r, 1});
+        return m;
+    }
+
     /** PEFT's keys, no {@code .weight}: {@code .lora_A}, {@code .lora_B}, {@code .lora_E}. */
     @Override
     LinkedHashMap<String, Variable> fileTensors(String name) {

@@ -118,6 +118,13 @@ public final class DoraEmbedding extends LoraEmbedding {
         return p;
     }
 
+    /** LoRA's embedding file shapes plus the magnitude (dim). */
+    static LinkedHashMap<String, int[]> fileShapes(int r, int num, int dim) {
+        LinkedHashMap<String, int[]> m = LoraEmbedding.fileShapes(r, num, dim);
+        m.put(DoraLinear.MAGNITUDE_KEY, new int[] {dim});
+        return m;
+    }
+
     @Override
     LinkedHashMap<String, Variable> fileTensors(String name) {
         LinkedHashMap<String, Variable> m = super.fileTensors(name);

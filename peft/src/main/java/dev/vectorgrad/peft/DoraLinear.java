@@ -154,6 +154,13 @@ public final class DoraLinear extends LoraLinear {
         return p;
     }
 
+    /** LoRA's file shapes plus the magnitude (out). */
+    static LinkedHashMap<String, int[]> fileShapes(int r, int in, int out) {
+        LinkedHashMap<String, int[]> m = LoraLinear.fileShapes(r, in, out);
+        m.put(MAGNITUDE_KEY, new int[] {out});
+        return m;
+    }
+
     /** LoRA's keys plus {@code .lora_magnitude_vector} (out), no {@code .weight}: PEFT's saved form. */
     @Override
     LinkedHashMap<String, Variable> fileTensors(String name) {

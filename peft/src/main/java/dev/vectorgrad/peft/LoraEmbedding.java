@@ -113,6 +113,14 @@ public class LoraEmbedding extends AdapterLayer {
         return List.of(a(name), b(name));
     }
 
+    /** The shapes a file holds for a rank-r adapter on a num × dim table, by key suffix (as {@link #fileTensors}). */
+    static LinkedHashMap<String, int[]> fileShapes(int r, int num, int dim) {
+        LinkedHashMap<String, int[]> m = new LinkedHashMap<>();
+        m.put(".lora_embedding_A", new int[] {r, num});
+        m.put(".lora_embedding_B", new int[] {dim, r});
+        return m;
+    }
+
     /** PEFT's keys (a ParameterDict, so no {@code .weight}): {@code .lora_embedding_A} (r, num), {@code .lora_embedding_B} (dim, r). */
     @Override
     LinkedHashMap<String, Variable> fileTensors(String name) {

@@ -141,6 +141,14 @@ public class LoraLinear extends AdapterLinear {
         return List.of(a(name), b(name));
     }
 
+    /** The shapes a file holds for a rank-r adapter on an in → out layer, by key suffix (as {@link #fileTensors}). */
+    static LinkedHashMap<String, int[]> fileShapes(int r, int in, int out) {
+        LinkedHashMap<String, int[]> m = new LinkedHashMap<>();
+        m.put(".lora_A.weight", new int[] {r, in});
+        m.put(".lora_B.weight", new int[] {out, r});
+        return m;
+    }
+
     /** PEFT's keys: {@code .lora_A.weight} (r, in), {@code .lora_B.weight} (out, r). */
     @Override
     LinkedHashMap<String, Variable> fileTensors(String name) {

@@ -168,27 +168,9 @@ public final class PeftFiles {
         int maxIn = 0, maxOut = 0;
         for (TargetResolver.Target t : targets) {
             String k = PeftModel.PREFIX + t.path();
-            if (t.embedding()) {
-                int r = TargetResolver.rankFor(cfg, t.path());
-                expected.put(k + ".lora_embedding_A", new int[] {r, t.in()});
-                expected.put(k + ".lora_embedding_B", new int[] {t.out(), r});
-                if (cfg.useDora()) expected.put(k + DoraLinear.MAGNITUDE_KEY, new int[] {t.out()});
-                continue; // an embedding does not size VeRA's projections (VeRA refuses embeddings anyway)
-            }
-            if (cfg.type() == PeftConfig.Type.LORA) {
-                int r = TargetResolver.rankFor(cfg, t.path());
-                expected.put(k + ".lora_A.weight", new int[] {r, t.in()});
-                expected.put(k + ".lora_B.weight", new int[] {t.out(), r});
-                if (cfg.useDora()) expected.put(k + DoraLinear.MAGNITUDE_KEY, new int[] {t.out()});
-            } else if (cfg.type() == PeftConfig.Type.ADALORA) {
-                int r = TargetResolver.rankFor(cfg, t.path());
-                expected.put(k + ".lora_A", new int[] {r, t.in()});
-                expected.put(k + ".lora_B", new int[] {t.out(), r});
-                expected.put(k + ".lora_E", new int[] {r, 1});
-            } else {
-                expected.put(k + ".vera_lambda_b", new int[] {t.out()});
-                expected.put(k + ".vera_lambda_d", new int[] {cfg.r()});
-            }
+            // each layer class names its own keys and shapes (PeftModel.fileShapes picks the class of the method)
+            for (var e : PeftModel.fileShapes(cfg, t).entrySet()) expected.put(k + e.getKey(), e.getValue());
+            if (t.embedding()) continue; // an embedding does not size VeRA's projections (VeRA refuses embeddings anyway)
             maxIn = Math.max(maxIn, t.in());
             maxOut = Math.max(maxOut, t.out());
         }

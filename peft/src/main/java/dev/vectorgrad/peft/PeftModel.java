@@ -211,18 +211,24 @@ public final class PeftModel {
      * when already on top of a layer's wrapper chain, else wrapped around it) and how it adds a named adapter.
      * A new method adds one entry here; the bookkeeping, target resolution and files need no change.
      */
-    private record LinearMethod(Predicate<PeftConfig> uses, Class<? extends AdapterLinear> layer, BiFunction<Module, Long, AdapterLinear> wrap, Adder add) {
+    private record LinearMethod(Predicate<PeftConfig> uses, Class<? extends AdapterLinear> layer, BiFunction<Module, Long, AdapterLinear> wrap, Adder add,
+            FileShapes shapes) {
         interface Adder {
             void add(AdapterLinear w, String name, PeftConfig cfg, String path, Rng rng, VeraProjections proj);
         }
 
+        /** The layer class's {@code fileShapes(r, in, out)}: key suffix → shape, for checking a file before loading it. */
+        interface FileShapes {
+            LinkedHashMap<String, int[]> of(int r, int in, int out);
+        }
+
         static final List<LinearMethod> ALL = List.of(
                 new LinearMethod(c -> c.type() == PeftConfig.Type.VERA, VeraLinear.class, VeraLinear::new,
-                        (w, n, c, p, rng, proj) -> ((VeraLinear) w).addAdapter(n, proj, c.dInitial(), c.dropout())),
+                        (w, n, c, p, rng, proj) -> ((VeraLinear) w).addAdapter(n, proj, c.dInitial(), c.dropout()), VeraLinear::fileShapes),
                 new LinearMethod(c -> c.type() == PeftConfig.Type.LORA && c.useDora(), DoraLinear.class, DoraLinear::new, (w, n, c, p, rng, proj) -> {
                     addLora((LoraLinear) w, n, c, p, rng);
                     ((DoraLinear) w).addMagnitude(n); // after A and B (and any PiSSA rewrite of W): m = ‖W + s·B·A‖
-                }),
+                }, DoraLinear::fileShapes),
                 new LinearMethod(c -> c.type() == PeftConfig.Type.ADALORA, AdaLoraLinear.class, AdaLoraLinear::new, (w, n, c, p, rng, proj) -> {
                     AdaLoraLinear l = (AdaLoraLinear) w;
                     l.addAdapter(n, TargetResolver.rankFor(c, p), c.r(), c.alpha(), c.dropout(), rng);
@@ -232,14 +238,21 @@ public final class PeftModel {
                         for (int i = 0; i < k.length; i++) k[i] = keep.get(i);
                         l.setPattern(n, k);
                     }
-                }),
+                }, AdaLoraLinear::fileShapes),
                 new LinearMethod(c -> c.type() == PeftConfig.Type.LORA, LoraLinear.class, LoraLinear::new,
-                        (w, n, c, p, rng, proj) -> addLora((LoraLinear) w, n, c, p, rng)));
+                        (w, n, c, p, rng, proj) -> addLora((LoraLinear) w, n, c, p, rng), LoraLinear::fileShapes));
 
         static LinearMethod of(PeftConfig cfg) {
             for (LinearMethod m : ALL) if (m.uses().test(cfg)) return m;
             throw new IllegalArgumentException("no adapter layer registered for " + cfg);
         }
+    }
+
+    /** What a file of adapter config {@code cfg} holds for target {@code t}: key suffix → shape. */
+    static LinkedHashMap<String, int[]> fileShapes(PeftConfig cfg, TargetResolver.Target t) {
+        int r = TargetResolver.rankFor(cfg, t.path());
+        if (t.embedding()) return cfg.useDora() ? DoraEmbedding.fileShapes(r, t.in(), t.out()) : LoraEmbedding.fileShapes(r, t.in(), t.out());
+        return LinearMethod.of(cfg).shapes().of(r, t.in(), t.out());
     }
 
     private static void addLora(LoraLinear l, String name, PeftConfig cfg, String path, Rng rng) {

@@ -124,6 +124,14 @@ public final class VeraLinear extends AdapterLinear {
         return List.of(lambdaB(name), lambdaD(name));
     }
 
+    /** The shapes a file holds for an adapter of rank r on a layer with {@code out} outputs, by key suffix. */
+    static LinkedHashMap<String, int[]> fileShapes(int r, int in, int out) {
+        LinkedHashMap<String, int[]> m = new LinkedHashMap<>();
+        m.put(".vera_lambda_b", new int[] {out});
+        m.put(".vera_lambda_d", new int[] {r});
+        return m;
+    }
+
     /** PEFT's keys: {@code .vera_lambda_b} (out), {@code .vera_lambda_d} (r); the shared projections are the model's. */
     @Override
     LinkedHashMap<String, Variable> fileTensors(String name) {
