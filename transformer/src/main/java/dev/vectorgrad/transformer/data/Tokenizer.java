@@ -54,9 +54,9 @@ public sealed interface Tokenizer permits CharTokenizer, ByteTokenizer {
 
     /** Reads a tokenizer file; errors name the file. */
     static Tokenizer load(Path file) throws IOException {
-        String json = Files.readString(file);
+        byte[] bytes = Files.readAllBytes(file);
         try {
-            return fromJson(json);
+            return fromJson(Json.decodeUtf8(bytes)); // invalid UTF-8 is a bad file, not an I/O error
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
         }
