@@ -5,6 +5,7 @@ import dev.vectorgrad.autograd.Variable;
 import dev.vectorgrad.autograd.nn.Module;
 import dev.vectorgrad.tensor.Json;
 import dev.vectorgrad.tensor.Safetensors;
+import dev.vectorgrad.tensor.SafetensorsException;
 import dev.vectorgrad.tensor.SafetensorsFile;
 import dev.vectorgrad.tensor.Tensor;
 import dev.vectorgrad.transformer.AtomicFiles;
@@ -23,7 +24,9 @@ import java.util.TreeSet;
  * ({@code base_model.model.<module>.lora_A.weight} (r, in), {@code .lora_B.weight} (out, r), on an embedding
  * {@code .lora_embedding_A} (r, num) and {@code .lora_embedding_B} (dim, r),
  * {@code .vera_lambda_b}, {@code .vera_lambda_d}, {@code base_model.vera_A}, {@code base_model.vera_B}).
- * Reading checks every key and shape before touching the model; writing is atomic per file.
+ * Reading checks every key and shape before touching the model: a file that is malformed or does not fit the
+ * model is an {@link IllegalArgumentException} ({@link SafetensorsException} for the tensors) naming it, and an
+ * {@link IOException} means the file could not be read. Writing is atomic per file.
  */
 public final class PeftFiles {
     public static final String CONFIG = "adapter_config.json";
@@ -38,28 +41,30 @@ public final class PeftFiles {
         Path f = dir.resolve(CONFIG);
         if (!Files.isRegularFile(f)) throw new IOException(dir + ": no " + CONFIG + " (not a PEFT adapter directory)");
         Map<String, Object> j;
-        try {
-            j = Json.asMap(Json.read(f), CONFIG);
-        } catch (IllegalArgumentException e) { // not JSON, or not an object
-            throw new IOException(f + ": " + e.getMessage(), e);
-        }
+        Object parsed = Json.read(f); // not UTF-8 or not JSON: an IllegalArgumentException naming f
+        if (!(parsed instanceof Map<?, ?>)) throw new IllegalArgumentException(f + ": " + CONFIG + " is not a JSON object");
+        j = Json.asMap(parsed, CONFIG);
         return parseConfig(j, f);
     }
 
-    /** The config in JSON object {@code j} read from {@code f}; any malformed or invalid value is an error naming {@code f} and the key. */
-    static PeftConfig parseConfig(Map<String, Object> j, Path f) throws IOException {
+    /**
+     * The config in JSON object {@code j} read from {@code f}; any malformed or invalid value is an
+     * {@link IllegalArgumentException} naming {@code f} and the key.
+     */
+    static PeftConfig parseConfig(Map<String, Object> j, Path f) {
         try {
             return parseConfigValues(j, f);
         } catch (IllegalArgumentException e) { // Json's typed access and PeftConfig.Builder.build() name the key
-            throw new IOException(f + ": " + e.getMessage(), e);
+            if (e.getMessage() != null && e.getMessage().startsWith(f + ": ")) throw e;
+            throw new IllegalArgumentException(f + ": " + e.getMessage(), e);
         }
     }
 
-    private static PeftConfig parseConfigValues(Map<String, Object> j, Path f) throws IOException {
+    private static PeftConfig parseConfigValues(Map<String, Object> j, Path f) {
         String type = Json.asString(require(j, "peft_type", f), "peft_type");
-        if (!type.equals("LORA") && !type.equals("VERA")) throw new IOException(f + ": peft_type '" + type + "' is not supported (LORA, VERA)");
+        if (!type.equals("LORA") && !type.equals("VERA")) throw new IllegalArgumentException(f + ": peft_type '" + type + "' is not supported (LORA, VERA)");
         int r = Json.asInt(require(j, "r", f), "r");
-        if (r <= 0) throw new IOException(f + ": r must be positive, got " + r);
+        if (r <= 0) throw new IllegalArgumentException(f + ": r must be positive, got " + r);
         PeftConfig.Builder c;
         switch (type) {
             case "LORA" -> {
@@ -67,7 +72,7 @@ public final class PeftFiles {
                 if (j.get("lora_alpha") != null) c.alpha(Json.asDouble(j.get("lora_alpha"), "lora_alpha"));
                 if (j.get("lora_dropout") != null) c.dropout(Json.asDouble(j.get("lora_dropout"), "lora_dropout"));
                 c.rslora(bool(j, "use_rslora"));
-                if (bool(j, "use_dora")) throw new IOException(f + ": use_dora is not supported");
+                if (bool(j, "use_dora")) throw new IllegalArgumentException(f + ": use_dora is not supported");
                 if (j.get("rank_pattern") != null)
                     for (var e : Json.asMap(j.get("rank_pattern"), "rank_pattern").entrySet()) c.rankPattern(e.getKey(), Json.asInt(e.getValue(), "rank_pattern." + e.getKey()));
                 if (j.get("alpha_pattern") != null)
@@ -80,7 +85,7 @@ public final class PeftFiles {
                 c.saveProjection(j.get("save_projection") == null || Json.asBoolean(j.get("save_projection"), "save_projection"));
                 if (j.get("d_initial") != null) c.dInitial(Json.asDouble(j.get("d_initial"), "d_initial"));
             }
-            default -> throw new IOException(f + ": peft_type '" + type + "' is not supported (LORA, VERA)");
+            default -> throw new IllegalArgumentException(f + ": peft_type '" + type + "' is not supported (LORA, VERA)");
         }
         c.fanInFanOut(bool(j, "fan_in_fan_out"));
         Object t = require(j, "target_modules", f);
@@ -111,9 +116,9 @@ public final class PeftFiles {
         return names;
     }
 
-    private static Object require(Map<String, Object> j, String key, Path f) throws IOException {
+    private static Object require(Map<String, Object> j, String key, Path f) {
         Object v = j.get(key);
-        if (v == null) throw new IOException(f + ": missing '" + key + "'");
+        if (v == null) throw new IllegalArgumentException(f + ": missing '" + key + "'");
         return v;
     }
 
@@ -146,7 +151,7 @@ public final class PeftFiles {
         try {
             targets = PeftModel.resolveTargets(pm.model(), cfg);
         } catch (IllegalArgumentException e) {
-            throw new IOException(dir + ": " + e.getMessage(), e);
+            throw new IllegalArgumentException(dir + ": " + e.getMessage(), e);
         }
         LinkedHashMap<String, int[]> expected = new LinkedHashMap<>();
         int maxIn = 0, maxOut = 0;
@@ -178,10 +183,10 @@ public final class PeftFiles {
             TreeSet<String> unexpected = new TreeSet<>(f.names());
             for (Map.Entry<String, int[]> e : expected.entrySet()) {
                 String k = e.getKey();
-                if (!f.contains(k)) throw new IOException(wf + ": missing tensor '" + k + "' (expected shape " + Arrays.toString(e.getValue()) + ")");
+                if (!f.contains(k)) throw new SafetensorsException(wf + ": missing tensor '" + k + "' (expected shape " + Arrays.toString(e.getValue()) + ")");
                 Tensor t = f.tensor(k);
                 if (!Arrays.equals(t.shape(), e.getValue()))
-                    throw new IOException(wf + ": tensor '" + k + "' has shape " + Arrays.toString(t.shape()) + ", expected " + Arrays.toString(e.getValue()));
+                    throw new SafetensorsException(wf + ": tensor '" + k + "' has shape " + Arrays.toString(t.shape()) + ", expected " + Arrays.toString(e.getValue()));
                 tensors.put(k, t);
                 unexpected.remove(k);
             }
@@ -189,7 +194,7 @@ public final class PeftFiles {
                 unexpected.remove(VERA_A); // tolerated; regenerated from the key anyway
                 unexpected.remove(VERA_B);
             }
-            if (!unexpected.isEmpty()) throw new IOException(wf + ": unexpected tensor(s) " + unexpected + " for this config and model");
+            if (!unexpected.isEmpty()) throw new SafetensorsException(wf + ": unexpected tensor(s) " + unexpected + " for this config and model");
         }
         VeraProjections proj = null;
         if (cfg.type() == PeftConfig.Type.VERA && cfg.saveProjection())
@@ -197,7 +202,7 @@ public final class PeftFiles {
         try {
             pm.addAdapter(name, cfg, proj);
         } catch (IllegalArgumentException | IllegalStateException e) {
-            throw new IOException(dir + ": " + e.getMessage(), e);
+            throw new IllegalArgumentException(dir + ": " + e.getMessage(), e);
         }
         try (var g = Grad.disabled()) {
             for (PeftModel.Target t : targets) {
@@ -244,12 +249,12 @@ public final class PeftFiles {
         try (SafetensorsFile f = Safetensors.read(file)) {
             json = f.metadata().get(NATIVE_CONFIG);
         }
-        if (json == null) throw new IOException(file + ": no '" + NATIVE_CONFIG + "' metadata (not a vectorgrad adapter file)");
+        if (json == null) throw new IllegalArgumentException(file + ": no '" + NATIVE_CONFIG + "' metadata (not a vectorgrad adapter file)");
         Map<String, Object> j;
         try {
             j = Json.asMap(Json.parse(json), NATIVE_CONFIG);
         } catch (IllegalArgumentException e) {
-            throw new IOException(file + ": " + e.getMessage(), e);
+            throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
         }
         PeftConfig cfg = parseConfig(j, file);
         apply(pm, cfg, file, name);
