@@ -39,8 +39,10 @@ import net.jqwik.api.lifecycle.PropertyLifecycleContext;
  * {@code @Property} in it then runs {@code -Dvectorgrad.fuzz.tries} tries (1,000 by default, as in CI) from the
  * seed {@code -Dvectorgrad.fuzz.seed} (a fixed number by default, so CI is reproducible; {@code random} lets jqwik
  * pick one and print it). The parent POM passes both to Surefire's JVM, so the long run is
- * <pre>./vectorgrad test -pl tensor-core,transformer,peft -am -Dtest='*FuzzTest' -Dsurefire.failIfNoSpecifiedTests=false \
+ * <pre>mvn -B install -pl tensor-core,autograd,transformer,peft -Dtest='*FuzzTest' -Dsurefire.failIfNoSpecifiedTests=false \
  *     -Dvectorgrad.fuzz.tries=1000000 -Dvectorgrad.fuzz.seed=random</pre>
+ * (one class: {@code -Dtest=SafetensorsFuzzTest}). A failure prints jqwik's shrunk sample and the seed;
+ * {@code -Dvectorgrad.fuzz.seed=<that seed>} replays it.
  *
  * <p><b>Mutations.</b> A {@link Mutation} list edits the bytes of a real, valid file: bit flips, interesting bytes,
  * truncation, deleted, inserted and duplicated ranges, an 8-byte little-endian length at the start, a number or a
