@@ -420,7 +420,10 @@ public final class Trainer {
 
     /** The exact config of {@link #configJson}; a malformed one is an {@link IllegalArgumentException}. */
     public static GptConfig readConfigJson(String json) {
-        Map<String, Object> m = Json.asMap(Json.parse(json), "gpt.json");
+        return configFrom(Json.asMap(Json.parse(json), "gpt.json"));
+    }
+
+    private static GptConfig configFrom(Map<String, Object> m) {
         return new GptConfig(Json.asInt(m.get("vocab_size"), "vocab_size"), Json.asInt(m.get("block_size"), "block_size"),
                 Json.asInt(m.get("n_layer"), "n_layer"), Json.asInt(m.get("n_head"), "n_head"), Json.asInt(m.get("n_embd"), "n_embd"),
                 Json.asDouble(m.get("dropout"), "dropout"), Json.asBoolean(m.get("bias"), "bias"),
@@ -431,7 +434,7 @@ public final class Trainer {
     static GptConfig readConfigJson(Path file) throws IOException {
         Map<String, Object> m = readObject(file);
         try {
-            return readConfigJson(Json.write(m));
+            return configFrom(m);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
         }
