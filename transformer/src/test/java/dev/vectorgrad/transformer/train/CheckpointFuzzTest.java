@@ -5,12 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.vectorgrad.testdata.Fuzz;
 import dev.vectorgrad.testdata.Fuzz.JsonEdit;
 import dev.vectorgrad.testdata.Fuzz.Mutation;
-import dev.vectorgrad.transformer.GptConfig;
-import dev.vectorgrad.transformer.data.CharTokenizer;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.PrintStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -34,25 +28,12 @@ import net.jqwik.api.lifecycle.AfterContainer;
  */
 @AddLifecycleHook(Fuzz.Settings.class)
 class CheckpointFuzzTest {
-    static final String TEXT = "the quick brown fox jumps over the lazy dog. ".repeat(20);
+    static final String TEXT = TinyCheckpoint.TEXT;
     static final List<String> FILES = List.of("gpt.json", "trainer.json", "tokenizer.json", "config.json", "model.safetensors",
             "optimizer.safetensors");
     static final Path DIR = Fuzz.tempDir("checkpoint");
-    static final Path BASE = checkpoint(DIR.resolve("base"));
+    static final Path BASE = TinyCheckpoint.write(DIR.resolve("base"));
     static final AtomicLong COUNTER = new AtomicLong();
-
-    static Path checkpoint(Path dir) {
-        try {
-            CharTokenizer tok = CharTokenizer.fit(TEXT);
-            GptConfig c = new GptConfig(tok.vocabSize(), 8, 1, 2, 8, 0.1, true, GptConfig.Activation.GELU_TANH, 1e-5);
-            Trainer t = Trainer.create(c, tok, TEXT, Trainer.Options.baby().withBatch(2).withEval(1, 1).withLog(1).withSeed(7));
-            t.run(2, new PrintStream(new ByteArrayOutputStream()), null, false);
-            t.save(dir);
-            return dir;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
 
     @AfterContainer
     static void cleanUp() {

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class CheckpointReadRegressionTest {
     static Path checkpoint(Path tmp) {
-        return CheckpointFuzzTest.checkpoint(tmp.resolve("ck"));
+        return TinyCheckpoint.write(tmp.resolve("ck"));
     }
 
     static void edit(Path file, java.util.function.Consumer<Map<String, Object>> change) throws Exception {
@@ -39,7 +39,7 @@ class CheckpointReadRegressionTest {
     void gptJsonWithAMissingKeyNamesTheFileNotANullPointer(@TempDir Path tmp) throws Exception {
         Path ck = checkpoint(tmp);
         edit(ck.resolve("gpt.json"), m -> m.remove("bias"));
-        assertThatThrownBy(() -> Trainer.resume(ck, CheckpointFuzzTest.TEXT, null)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> Trainer.resume(ck, TinyCheckpoint.TEXT, null)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("gpt.json: bias: expected true or false, got null");
     }
 
@@ -63,7 +63,7 @@ class CheckpointReadRegressionTest {
     void outOfRangeOptionsNameTheFileAndKey(@TempDir Path tmp) throws Exception {
         Path ck = checkpoint(tmp);
         edit(ck.resolve("trainer.json"), m -> Json.asMap(m.get("options"), "options").put("beta1", 9.2e18));
-        assertThatThrownBy(() -> Trainer.resume(ck, CheckpointFuzzTest.TEXT, null)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> Trainer.resume(ck, TinyCheckpoint.TEXT, null)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("trainer.json: options.beta1 must be in [0, 1), got 9.2E18");
     }
 
@@ -71,11 +71,11 @@ class CheckpointReadRegressionTest {
     void generatorStateThatIsNotALongNamesTheFileNotANumberFormat(@TempDir Path tmp) throws Exception {
         Path ck = checkpoint(tmp);
         edit(ck.resolve("trainer.json"), m -> m.put("batch_rng", List.of("1", "2", "3", "4", "5", "6", "1.0E-300")));
-        assertThatThrownBy(() -> Trainer.resume(ck, CheckpointFuzzTest.TEXT, null)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> Trainer.resume(ck, TinyCheckpoint.TEXT, null)).isInstanceOf(IllegalArgumentException.class)
                 .isNotInstanceOf(NumberFormatException.class)
                 .hasMessageContaining("trainer.json: batch_rng[6]: \"1.0E-300\" is not a 64-bit integer");
         edit(ck.resolve("trainer.json"), m -> m.put("batch_rng", List.of("1", "2")));
-        assertThatThrownBy(() -> Trainer.resume(ck, CheckpointFuzzTest.TEXT, null)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> Trainer.resume(ck, TinyCheckpoint.TEXT, null)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("trainer.json: Rng.restore: a snapshot has 7 longs, got 2");
     }
 
@@ -83,7 +83,7 @@ class CheckpointReadRegressionTest {
     void lossHistoryOfTheWrongTypeNamesTheFileNotAClassCast(@TempDir Path tmp) throws Exception {
         Path ck = checkpoint(tmp);
         edit(ck.resolve("trainer.json"), m -> m.put("train_loss", List.of(Map.of())));
-        assertThatThrownBy(() -> Trainer.resume(ck, CheckpointFuzzTest.TEXT, null)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> Trainer.resume(ck, TinyCheckpoint.TEXT, null)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("trainer.json: train_loss: expected a number, got an object");
     }
 
@@ -98,7 +98,7 @@ class CheckpointReadRegressionTest {
             byte[] b = Files.readAllBytes(copy.resolve(f));
             b[2] = (byte) 0xFF;
             Files.write(copy.resolve(f), b);
-            assertThatThrownBy(() -> Trainer.resume(copy, CheckpointFuzzTest.TEXT, null)).isInstanceOf(IllegalArgumentException.class)
+            assertThatThrownBy(() -> Trainer.resume(copy, TinyCheckpoint.TEXT, null)).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining(f).hasMessageContaining("not valid UTF-8");
         }
     }
@@ -109,7 +109,7 @@ class CheckpointReadRegressionTest {
         var w = dev.vectorgrad.tensor.Safetensors.writer().metadata("step", "2");
         w.put("exp_avg.nothing", dev.vectorgrad.tensor.Tensor.zeros(1));
         w.write(ck.resolve("optimizer.safetensors"));
-        assertThatThrownBy(() -> Trainer.resume(ck, CheckpointFuzzTest.TEXT, null)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> Trainer.resume(ck, TinyCheckpoint.TEXT, null)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("optimizer.safetensors: moments of 'transformer.wte.weight' are missing");
     }
 
@@ -117,7 +117,7 @@ class CheckpointReadRegressionTest {
     void tokenizerThatDoesNotCoverTheCorpusNamesTheCheckpoint(@TempDir Path tmp) throws Exception {
         Path ck = checkpoint(tmp);
         Files.writeString(ck.resolve("tokenizer.json"), "{\"type\": \"char\", \"vocab\": [\"e\", \"h\", \"t\"]}");
-        assertThatThrownBy(() -> Trainer.resume(ck, CheckpointFuzzTest.TEXT, null)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> Trainer.resume(ck, TinyCheckpoint.TEXT, null)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining(ck.toString()).hasMessageContaining("is not in the vocabulary");
     }
 
@@ -127,7 +127,7 @@ class CheckpointReadRegressionTest {
         StringBuilder vocab = new StringBuilder();
         for (int c = 'A'; c < 'A' + 60; c++) vocab.append(vocab.isEmpty() ? "" : ",").append(Json.quote(Character.toString(c)));
         Files.writeString(ck.resolve("tokenizer.json"), "{\"type\": \"char\", \"vocab\": [" + vocab + "]}");
-        assertThatThrownBy(() -> Trainer.resume(ck, CheckpointFuzzTest.TEXT, null)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> Trainer.resume(ck, TinyCheckpoint.TEXT, null)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("tokenizer.json: the tokenizer has 60 tokens but");
         assertThat(Trainer.loadModel(ck)).isNotNull(); // sampling reads no tokenizer here: the model alone loads
     }
