@@ -213,10 +213,15 @@ public final class Trainer {
         return t;
     }
 
-    /** The model and tokenizer of a checkpoint (for sampling). */
-    public static Gpt loadModel(Path dir) throws IOException {
+    /** The config of a model folder: a checkpoint's exact {@code gpt.json}, else Hugging Face's {@code config.json}. */
+    public static GptConfig loadModelConfig(Path dir) throws IOException {
         Path exact = dir.resolve(GPT);
-        GptConfig cfg = Files.exists(exact) ? readConfigJson(Files.readString(exact)) : GptConfig.readHf(dir.resolve(GptConfig.HF_FILE));
+        return Files.exists(exact) ? readConfigJson(Files.readString(exact)) : GptConfig.readHf(dir.resolve(GptConfig.HF_FILE));
+    }
+
+    /** The model of a checkpoint or Hugging Face GPT-2 folder, in evaluation mode (for sampling). */
+    public static Gpt loadModel(Path dir) throws IOException {
+        GptConfig cfg = loadModelConfig(dir);
         Gpt model = new Gpt(cfg);
         HfGpt2.loadWeights(model, dir.resolve(HfGpt2.WEIGHTS));
         model.train(false);
