@@ -22,7 +22,8 @@ public final class Main {
             case "info" -> info();
             case "bench" -> Bench.run(rest);
             case "train" -> TrainCommand.main(rest);
-            case "sample" -> SampleCommand.main(rest);
+            case "sample" -> exit(SampleCommand.run(rest, System.out, System.err, dev.vectorgrad.peft.cli.AdapterFolders::apply));
+            case "eval" -> dev.vectorgrad.peft.cli.EvalCommand.main(rest);
             case "tokenize" -> TokenizeCommand.main(rest);
             case "logits" -> PeftLogitsCommand.main(rest);
             case "finetune" -> dev.vectorgrad.peft.cli.FinetuneCommand.main(rest);
@@ -32,6 +33,10 @@ public final class Main {
                 System.exit(2);
             }
         }
+    }
+
+    private static void exit(int rc) {
+        if (rc != 0) System.exit(rc);
     }
 
     static void info() {

@@ -119,26 +119,39 @@ class FinetuneTest {
         return new String[] {Integer.toString(rc), o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8)};
     }
 
+    /** §4 end to end, through the commands only: fine-tune with LoRA and VeRA, stop, resume, sample through the adapter. */
     @Test
-    void theCommandEndsWithValLossAndResumes(@TempDir Path tmp) throws Exception {
+    void theCommandsFinetuneResumeAndSample(@TempDir Path tmp) throws Exception {
         Path[] p = setUp(tmp);
-        String out = tmp.resolve("run").toString();
-        String[] r = cli("--model", p[0].toString(), "--data", p[1].toString(), "--method", "vera", "--r", "16", "--iters", "2", "--batch", "2",
-                "--block", "16", "--eval-interval", "1", "--eval-iters", "1", "--out", out);
-        assertThat(r[0]).as(r[2]).isEqualTo("0");
-        String[] lines = r[1].strip().split("\n");
-        assertThat(lines[lines.length - 1]).matches("val loss: \\d+\\.\\d{4}");
-        assertThat(r[1]).contains("iter 2/2 | loss ");
-        assertThat(tmp.resolve("run/adapter_config.json")).exists();
-        r = cli("--model", p[0].toString(), "--data", p[1].toString(), "--method", "vera", "--r", "16", "--iters", "3", "--batch", "2",
-                "--block", "16", "--eval-interval", "1", "--eval-iters", "1", "--out", out, "--resume");
-        assertThat(r[0]).as(r[2]).isEqualTo("0");
-        assertThat(r[1]).startsWith("resuming ").contains("at step 2 of 3").contains("iter 3/3");
-        // a different recipe is refused
-        r = cli("--model", p[0].toString(), "--data", p[1].toString(), "--method", "vera", "--r", "32", "--iters", "3", "--batch", "2",
-                "--block", "16", "--out", out, "--resume");
-        assertThat(r[0]).isEqualTo("2");
-        assertThat(r[2]).contains("--r 16 vs 32");
+        for (String method : List.of("lora", "vera")) {
+            String out = tmp.resolve(method).toString();
+            List<String> args = List.of("--model", p[0].toString(), "--data", p[1].toString(), "--method", method, "--batch", "2", "--block", "16",
+                    "--eval-interval", "1", "--eval-iters", "1", "--out", out);
+            String[] r = cli(with(args, "--iters", "2"));
+            assertThat(r[0]).as(r[2]).isEqualTo("0");
+            String[] lines = r[1].strip().split("\n");
+            assertThat(lines[lines.length - 1]).matches("val loss: \\d+\\.\\d{4}");
+            assertThat(r[1]).contains("iter 2/2 | loss ");
+            assertThat(tmp.resolve(method + "/adapter_config.json")).exists();
+            r = cli(with(args, "--iters", "2")); // again without --resume: refused, the run is kept
+            assertThat(r[0]).isEqualTo("2");
+            assertThat(r[2]).contains("already exists; add --resume");
+            r = cli(with(args, "--iters", "3", "--resume"));
+            assertThat(r[0]).as(r[2]).isEqualTo("0");
+            assertThat(r[1]).startsWith("resuming ").contains("at step 2 of 3").contains("iter 3/3");
+            r = cli(with(args, "--iters", "3", "--resume", "--seed", "8")); // a different recipe is refused
+            assertThat(r[0]).isEqualTo("2");
+            assertThat(r[2]).contains("--seed 1337 vs 8"); // 1337: the default
+            String[] s = EvalSampleTest.run(false, "--model", p[0].toString(), "--adapter", out, "--prompt", "KING", "--tokens", "8");
+            assertThat(s[0]).as(s[2]).isEqualTo("0");
+            assertThat(s[1]).startsWith("KING").hasSizeGreaterThan(4 + 8);
+        }
+    }
+
+    static String[] with(List<String> a, String... more) {
+        List<String> l = new ArrayList<>(a);
+        l.addAll(List.of(more));
+        return l.toArray(String[]::new);
     }
 
     @Test
