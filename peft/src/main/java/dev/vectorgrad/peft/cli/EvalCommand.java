@@ -43,9 +43,10 @@ public final class EvalCommand {
             Path dir = SampleCommand.modelDir(a, "eval");
             Path data = Path.of(a.require("--data"));
             if (a.has("--threads")) Parallel.setThreads(Math.max(1, a.intValue("--threads", 1)));
-            int batch = a.intValue("--batch", 8);
-            if (batch < 1) throw new Args.UsageException("eval: --batch must be >= 1");
             Gpt model = Trainer.loadModel(dir);
+            // windows per forward: by default about 2048 tokens (GPT-2's 1024-token windows: 2 at a time, 400 MB of logits)
+            int batch = a.intValue("--batch", Math.max(1, 2048 / model.config().blockSize()));
+            if (batch < 1) throw new Args.UsageException("eval: --batch must be >= 1");
             Tokenizer tok = Tokenizer.ofModel(dir);
             List<Path> adapters = a.all("--adapter").stream().map(Path::of).toList();
             if (!adapters.isEmpty()) AdapterFolders.apply(model, adapters, a.get("--adapter-name"), a.has("--merge"));
