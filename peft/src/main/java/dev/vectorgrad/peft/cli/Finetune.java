@@ -247,6 +247,8 @@ public final class Finetune {
             Map<String, Object> st = new LinkedHashMap<>();
             st.put("base_model", modelDir.toAbsolutePath().toString());
             st.put("options", optionsMap(o));
+            st.put("train_tokens", (long) trainIds.length);
+            st.put("val_tokens", (long) valIds.length);
             Checkpoints.putHistory(loop, st);
             st.put("batch_rng", Checkpoints.longs(batchRng.snapshot()));
             st.put("dropout_rng", Checkpoints.longs(model.dropoutRng().snapshot()));
@@ -279,6 +281,9 @@ public final class Finetune {
             throw new IllegalArgumentException("--resume: the options differ from those of the run in " + out + " (" + differences(saved, o)
                     + "); only --iters and --eval-interval may change");
         Finetune f = new Finetune(modelDir, text, o);
+        if (((Number) st.get("train_tokens")).intValue() != f.trainIds.length || ((Number) st.get("val_tokens")).intValue() != f.valIds.length)
+            throw new IllegalArgumentException("--resume: the run in " + out + " was trained on " + st.get("train_tokens") + " + " + st.get("val_tokens")
+                    + " tokens, this --data has " + f.trainIds.length + " + " + f.valIds.length + " (not the same text)");
         if (o.method().equals("full")) HfGpt2.loadWeights(f.model, out.resolve(HfGpt2.WEIGHTS));
         else Methods.loadTrained(f.model, out.resolve(TRAINABLE));
         Checkpoints.readOptimizer(f.opt, f.params, out.resolve(OPTIM));

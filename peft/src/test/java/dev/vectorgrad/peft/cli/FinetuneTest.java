@@ -142,6 +142,12 @@ class FinetuneTest {
             r = cli(with(args, "--iters", "3", "--resume", "--seed", "8")); // a different recipe is refused
             assertThat(r[0]).isEqualTo("2");
             assertThat(r[2]).contains("--seed 1337 vs 8"); // 1337: the default
+            List<String> otherText = new ArrayList<>(args);
+            otherText.set(3, tmp.resolve("short.txt").toString());
+            Files.writeString(tmp.resolve("short.txt"), Files.readString(p[1]).substring(0, 5000));
+            r = cli(with(otherText, "--iters", "3", "--resume"));
+            assertThat(r[0]).isEqualTo("2");
+            assertThat(r[2]).contains("not the same text");
             String[] s = EvalSampleTest.run(false, "--model", p[0].toString(), "--adapter", out, "--prompt", "KING", "--tokens", "8");
             assertThat(s[0]).as(s[2]).isEqualTo("0");
             assertThat(s[1]).startsWith("KING").hasSizeGreaterThan(4 + 8);

@@ -42,7 +42,11 @@ public final class TrainLoop {
         void apply(Optimizer opt, int step);
     }
 
-    /** Runs after each optimiser step with the number of steps completed (1 after the first). */
+    /**
+     * Runs after each optimiser step with the number of steps completed (1 after the first). The step's gradients
+     * are still on the parameters (they are cleared when the next step starts), as AdaLoRA's
+     * {@code update_and_allocate(step)} needs them for its sensitivity scores.
+     */
     @FunctionalInterface
     public interface StepHook {
         void afterStep(int step);
