@@ -22,15 +22,21 @@ public final class Main {
             case "info" -> info();
             case "bench" -> Bench.run(rest);
             case "train" -> TrainCommand.main(rest);
-            case "sample" -> SampleCommand.main(rest);
+            case "sample" -> exit(SampleCommand.run(rest, System.out, System.err, dev.vectorgrad.peft.cli.AdapterFolders::apply));
+            case "eval" -> dev.vectorgrad.peft.cli.EvalCommand.main(rest);
             case "tokenize" -> TokenizeCommand.main(rest);
             case "logits" -> PeftLogitsCommand.main(rest);
+            case "finetune" -> dev.vectorgrad.peft.cli.FinetuneCommand.main(rest);
             case "demo" -> Demo.run(rest);
             default -> {
                 System.err.println("vectorgrad: unknown command '" + args[0] + "' (./vectorgrad --help lists them)");
                 System.exit(2);
             }
         }
+    }
+
+    private static void exit(int rc) {
+        if (rc != 0) System.exit(rc);
     }
 
     static void info() {

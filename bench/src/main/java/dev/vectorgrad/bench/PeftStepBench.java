@@ -3,7 +3,6 @@ package dev.vectorgrad.bench;
 import dev.vectorgrad.autograd.Grad;
 import dev.vectorgrad.autograd.Variable;
 import dev.vectorgrad.autograd.optim.AdamW;
-import dev.vectorgrad.autograd.optim.Optimizer;
 import dev.vectorgrad.peft.PeftConfig;
 import dev.vectorgrad.peft.PeftModel;
 import dev.vectorgrad.tensor.IntTensor;
@@ -13,6 +12,7 @@ import dev.vectorgrad.tensor.StepArena;
 import dev.vectorgrad.transformer.Gpt;
 import dev.vectorgrad.transformer.GptConfig;
 import dev.vectorgrad.transformer.data.Batcher;
+import dev.vectorgrad.transformer.train.TrainLoop;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -32,7 +32,7 @@ import java.util.Map;
 public final class PeftStepBench {
     private PeftStepBench() {}
 
-    record Case(String name, Gpt model, List<Variable> params, AdamW opt) {}
+    record Case(String name, Gpt model, List<Variable> params, TrainLoop loop) {}
 
     public static void main(String[] args) {
         int steps = 20, warmup = 5, rounds = 3, batch = 12, threads = Parallel.threads();
@@ -64,7 +64,8 @@ public final class PeftStepBench {
             PeftModel.wrap(g, e.getValue());
             List<Variable> ps = new ArrayList<>();
             for (Variable p : g.parameters()) if (p.requiresGrad()) ps.add(p);
-            cases.add(new Case(e.getKey(), g, ps, new AdamW(ps, 1e-3, 0.0)));
+            AdamW opt = new AdamW(ps, 1e-3, 0.0);
+            cases.add(new Case(e.getKey(), g, ps, new TrainLoop(g, bt -> g.loss(bt.x(), bt.y()), ps, opt, (o, s) -> {}, 1.0, 1, null)));
         }
         int[] ids = new int[20_000];
         Rng r = new Rng(7);
@@ -79,7 +80,7 @@ public final class PeftStepBench {
                 Case k = cases.get(c);
                 for (int s = 0; s < warmup + steps; s++) {
                     long t0 = System.nanoTime();
-                    step(k, data.x(), data.y());
+                    k.loop().step(List.of(data));
                     if (s >= warmup) times.get(c).add((System.nanoTime() - t0) / 1e6);
                 }
             }
@@ -123,19 +124,6 @@ public final class PeftStepBench {
             System.out.printf(Locale.ROOT, "forward %-13s median ms: %.2f%n", names[m], median(times.get(m)));
         System.out.printf(Locale.ROOT, "ratio merged / bare forward: %.2f× (merged layers run the bare Linear: expect 1.0)%n",
                 median(times.get(2)) / median(times.get(0)));
-    }
-
-    private static final StepArena ARENA = StepArena.create();
-
-    /** One training step inside the arena, as Trainer runs it. */
-    static void step(Case k, IntTensor x, IntTensor y) {
-        try (StepArena a = ARENA.reopen()) {
-            k.opt().zeroGrad();
-            Variable loss = k.model().loss(x, y);
-            loss.backward();
-            Optimizer.clipGradNorm(k.params(), 1.0);
-            k.opt().step();
-        }
     }
 
     static double median(List<Double> v) {

@@ -19,6 +19,7 @@ import dev.vectorgrad.transformer.data.CharTokenizer;
 import dev.vectorgrad.transformer.data.EmbeddedCorpus;
 import dev.vectorgrad.transformer.data.TextSplit;
 import dev.vectorgrad.transformer.train.LossPlot;
+import dev.vectorgrad.transformer.train.TrainLoop;
 import dev.vectorgrad.transformer.train.Trainer;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -203,22 +204,23 @@ public final class PeftDemo {
             default -> new AdamW(List.of(ParamGroup.of(trainable).lr(m.lr())), m.lr(), 0.9, 0.999, 1e-8, 0.0);
         };
 
-        double peak = Double.NaN;
+        double[] peak = {Double.NaN};
         Batcher batcher = new Batcher(trainIds, plan.batch(), cfg.blockSize(), new Rng(BATCH_SEED));
+        boolean[] last = {false};
+        // the shared loop: constant lr, clipping at 1.0, one micro-batch per step
+        TrainLoop loop = new TrainLoop(model, b -> {
+            Variable l = model.loss(b.x(), b.y());
+            if (last[0]) peak[0] = liveHeapMb(); // the forward graph and its activations are alive here
+            return l;
+        }, trainable, opt, (o, s) -> {}, 1.0, 1, batcher::next);
         List<Integer> steps = new ArrayList<>(List.of(0));
         List<Double> losses = new ArrayList<>(List.of(evaluate(model, evalBatches)));
         double[] ms = new double[plan.tuneSteps()];
-        StringBuilder line = new StringBuilder();
         log.printf(Locale.ROOT, "%-12s trainable %,d: val %.4f", m.name(), nTrain, losses.get(0));
         for (int s = 1; s <= plan.tuneSteps(); s++) {
             long t0 = System.nanoTime();
-            Batcher.Batch b = batcher.next();
-            opt.zeroGrad();
-            Variable loss = model.loss(b.x(), b.y());
-            if (s == plan.tuneSteps()) peak = liveHeapMb(); // the forward graph and its activations are alive here
-            loss.backward();
-            Optimizer.clipGradNorm(trainable, 1.0);
-            opt.step();
+            last[0] = s == plan.tuneSteps();
+            loop.takeStep();
             ms[s - 1] = (System.nanoTime() - t0) / 1e6;
             if (s % plan.evalEvery() == 0 || s == plan.tuneSteps()) {
                 double v = evaluate(model, evalBatches);
@@ -245,7 +247,7 @@ public final class PeftDemo {
             file = out.resolve("adapters").resolve(slug + ".safetensors");
             Methods.saveTrained(model, file);
         }
-        return new Row(m.name(), nTrain, Files.size(file), losses.get(losses.size() - 1), median, peak, steps, losses);
+        return new Row(m.name(), nTrain, Files.size(file), losses.get(losses.size() - 1), median, peak[0], steps, losses);
     }
 
     private List<Batcher.Batch> fixedBatches(int[] ids, int block) {

@@ -6,15 +6,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-/** A tiny {@code --name value} / {@code --flag} parser with clear errors (the commands' shared helper). */
-final class Args {
+/** A tiny {@code --name value} / {@code --flag} parser with clear errors (the commands' shared helper, also peft's). */
+public final class Args {
     private final String command;
     private final Map<String, String> values = new HashMap<>();
+    private final Map<String, List<String>> all = new HashMap<>();
     private final Set<String> flags = new HashSet<>();
 
     /** Thrown for a usage error; the message is meant for the user. */
-    static final class UsageException extends RuntimeException {
-        UsageException(String msg) {
+    public static final class UsageException extends RuntimeException {
+        public UsageException(String msg) {
             super(msg);
         }
     }
@@ -24,7 +25,7 @@ final class Args {
     }
 
     /** Parses {@code args}: {@code valued} options take the next argument, {@code flagNames} take none. */
-    static Args parse(String command, String[] args, List<String> valued, List<String> flagNames) {
+    public static Args parse(String command, String[] args, List<String> valued, List<String> flagNames) {
         Args a = new Args(command);
         for (int i = 0; i < args.length; i++) {
             String s = args[i];
@@ -41,6 +42,7 @@ final class Args {
                     v = args[++i];
                 }
                 a.values.put(name, v);
+                a.all.computeIfAbsent(name, k -> new java.util.ArrayList<>()).add(v);
             } else if (flagNames.contains(name) && inline == null) {
                 a.flags.add(name);
             } else {
@@ -50,21 +52,26 @@ final class Args {
         return a;
     }
 
-    String get(String name) {
+    public String get(String name) {
         return values.get(name);
     }
 
-    String require(String name) {
+    /** Every value given for a repeatable option, in order (empty when absent). */
+    public List<String> all(String name) {
+        return List.copyOf(all.getOrDefault(name, List.of()));
+    }
+
+    public String require(String name) {
         String v = values.get(name);
         if (v == null) throw new UsageException(command + ": " + name + " is required");
         return v;
     }
 
-    boolean has(String name) {
+    public boolean has(String name) {
         return flags.contains(name) || values.containsKey(name);
     }
 
-    int intValue(String name, int dflt) {
+    public int intValue(String name, int dflt) {
         String v = values.get(name);
         if (v == null) return dflt;
         try {
@@ -74,7 +81,7 @@ final class Args {
         }
     }
 
-    long longValue(String name, long dflt) {
+    public long longValue(String name, long dflt) {
         String v = values.get(name);
         if (v == null) return dflt;
         try {
@@ -84,7 +91,7 @@ final class Args {
         }
     }
 
-    double doubleValue(String name, double dflt) {
+    public double doubleValue(String name, double dflt) {
         String v = values.get(name);
         if (v == null) return dflt;
         try {

@@ -1,17 +1,10 @@
 package dev.vectorgrad.transformer.train;
 
-import dev.vectorgrad.autograd.Grad;
 import dev.vectorgrad.autograd.Variable;
-import dev.vectorgrad.autograd.optim.Adam;
 import dev.vectorgrad.autograd.optim.AdamW;
-import dev.vectorgrad.autograd.optim.Optimizer;
 import dev.vectorgrad.autograd.optim.ParamGroup;
 import dev.vectorgrad.tensor.Json;
 import dev.vectorgrad.tensor.Rng;
-import dev.vectorgrad.tensor.Safetensors;
-import dev.vectorgrad.tensor.SafetensorsFile;
-import dev.vectorgrad.tensor.StepArena;
-import dev.vectorgrad.tensor.Tensor;
 import dev.vectorgrad.transformer.AtomicFiles;
 import dev.vectorgrad.transformer.Gpt;
 import dev.vectorgrad.transformer.GptConfig;
@@ -25,7 +18,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -81,11 +73,8 @@ public final class Trainer {
     /** The model's parameters by name: the names of the optimiser state in a checkpoint. */
     private final LinkedHashMap<String, Variable> params;
     private final AdamW opt;
-    private int iter;
-    /** Every step's training loss, and the evaluations (iteration, val loss). */
-    private final List<Double> trainLoss = new ArrayList<>();
-    private final List<Integer> evalIter = new ArrayList<>();
-    private final List<Double> evalLoss = new ArrayList<>();
+    /** The shared loop: step arena, clipping, this recipe's lr, progress, evaluation, history. */
+    private final TrainLoop loop;
 
     private Trainer(Gpt model, Tokenizer tokenizer, String text, Options o) {
         this.model = model;
@@ -108,6 +97,8 @@ public final class Trainer {
         if (!decay.isEmpty()) groups.add(ParamGroup.of(decay).weightDecay(o.weightDecay()));
         if (!noDecay.isEmpty()) groups.add(ParamGroup.of(noDecay).weightDecay(0));
         this.opt = new AdamW(groups, o.lr(), o.beta1(), o.beta2(), 1e-8, o.weightDecay());
+        this.loop = new TrainLoop(model, b -> model.loss(b.x(), b.y()), params.values(), opt, (op, it) -> op.setLr(lrAt(it)), o.gradClip(), 1,
+                () -> batcher.next());
     }
 
     /** A fresh model of {@code config} initialised from the seed, to be trained on {@code text}. */
@@ -124,16 +115,16 @@ public final class Trainer {
     }
 
     public int iter() {
-        return iter;
+        return loop.step();
     }
 
     /** Training loss of every step taken so far (including before a resume). */
     public List<Double> trainLosses() {
-        return List.copyOf(trainLoss);
+        return loop.trainLosses();
     }
 
     public List<Double> valLosses() {
-        return List.copyOf(evalLoss);
+        return loop.evalLosses();
     }
 
     /** The learning rate of step {@code it}: linear warm-up, cosine decay to minLr at decayIters, minLr after. */
@@ -146,7 +137,7 @@ public final class Trainer {
 
     /** One optimisation step on the next random batch; returns its training loss. */
     public double step() {
-        return step(batcher.next());
+        return loop.takeStep();
     }
 
     /**
@@ -154,49 +145,16 @@ public final class Trainer {
      * checks this very loop); returns its training loss.
      */
     double step(Batcher.Batch b) {
-        double lr = lrAt(iter);
-        model.train(true);
-        model.zeroGrad();
-        double l;
-        // Activations and gradients of this step come from (and go back to) the arena: nothing made here is
-        // used after the step, parameters and .grad buffers live outside it.
-        try (StepArena a = arena()) {
-            Variable loss = model.loss(b.x(), b.y());
-            loss.backward();
-            if (o.gradClip() > 0) Optimizer.clipGradNorm(params.values(), o.gradClip());
-            opt.setLr(lr);
-            opt.step(); // its state, created lazily in the first step, is plain arrays, not the arena's
-            l = loss.item();
-        }
-        iter++;
-        trainLoss.add(l);
-        return l;
-    }
-
-    private StepArena arena;
-
-    /** The trainer's arena, opened for one step or evaluation batch (created on first use, on that thread). */
-    private StepArena arena() {
-        if (arena == null) arena = StepArena.create();
-        return arena.reopen();
+        return loop.step(List.of(b));
     }
 
     /** Mean loss over {@code evalIters} validation windows drawn from a generator fixed by the seed and iteration. */
     public double evaluate() {
-        Rng r = new Rng(o.seed()).fork(1_000_000L + iter);
+        Rng r = new Rng(o.seed()).fork(1_000_000L + iter());
         Batcher vb = new Batcher(valIds, o.batchSize(), model.config().blockSize(), r);
-        model.train(false);
-        double sum = 0;
-        try (var g = Grad.disabled()) {
-            for (int i = 0; i < o.evalIters(); i++) {
-                Batcher.Batch b = vb.next();
-                try (StepArena a = arena()) {
-                    sum += model.loss(b.x(), b.y()).item();
-                }
-            }
-        }
-        model.train(true);
-        return sum / o.evalIters();
+        List<Batcher.Batch> batches = new ArrayList<>();
+        for (int i = 0; i < o.evalIters(); i++) batches.add(vb.next());
+        return loop.evaluate(batches);
     }
 
     /**
@@ -205,43 +163,10 @@ public final class Trainer {
      * {@code outDir}, saves a checkpoint (and the loss plot) at every evaluation and at the end.
      */
     public Result run(int total, PrintStream out, Path outDir, boolean inPlace) throws IOException {
-        int start = iter;
-        ProgressLine progress = new ProgressLine(total, (long) o.batchSize() * model.config().blockSize(), inPlace, out, System::nanoTime);
-        progress.restartClock(iter);
-        List<Double> stepMs = new ArrayList<>();
-        double last = Double.NaN, val = Double.NaN;
-        while (iter < total) {
-            long t0 = System.nanoTime();
-            last = step();
-            stepMs.add((System.nanoTime() - t0) / 1e6);
-            if (o.logInterval() > 0 && (iter % o.logInterval() == 0 || iter == total)) progress.report(iter, last, lrAt(iter - 1));
-            if (o.evalInterval() > 0 && iter % o.evalInterval() == 0 && iter < total) {
-                val = evaluate();
-                evalIter.add(iter);
-                evalLoss.add(val);
-                progress.message(String.format(Locale.ROOT, "val loss: %.4f", val));
-                if (outDir != null) save(outDir);
-                progress.restartClock(iter);
-            }
-        }
-        progress.endLine();
-        if (o.evalInterval() > 0) {
-            val = evaluate();
-            if (evalIter.isEmpty() || evalIter.get(evalIter.size() - 1) != iter) {
-                evalIter.add(iter);
-                evalLoss.add(val);
-            }
-            out.println(String.format(Locale.ROOT, "val loss: %.4f", val));
-        }
-        if (outDir != null) save(outDir);
-        int n = stepMs.size(), skip = Math.min(o.warmupIters(), n / 2);
-        double median = Double.NaN;
-        if (n > 0) {
-            double[] s = stepMs.subList(skip, n).stream().mapToDouble(Double::doubleValue).sorted().toArray();
-            median = s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-        }
-        out.println(String.format(Locale.ROOT, "median step ms: %.2f", median));
-        return new Result(iter - start, last, val, median);
+        TrainLoop.Result r = loop.run(total, new TrainLoop.Schedule(o.logInterval(), o.evalInterval(), o.warmupIters()),
+                (long) o.batchSize() * model.config().blockSize(), this::evaluate, outDir == null ? null : () -> save(outDir), out, inPlace);
+        out.println(String.format(Locale.ROOT, "median step ms: %.2f", r.medianStepMs()));
+        return new Result(r.steps(), r.lastLoss(), r.valLoss(), r.medianStepMs());
     }
 
     // ---------------------------------------------------------------- checkpoints
@@ -255,110 +180,20 @@ public final class Trainer {
      * is built beside the target and renamed into place, so a crash never leaves a half-written checkpoint.
      */
     public void save(Path dir) throws IOException {
-        Path abs = dir.toAbsolutePath();
-        Path parent = abs.getParent();
-        Files.createDirectories(parent);
-        Path tmp = Files.createTempDirectory(parent, abs.getFileName() + ".tmp-");
-        try {
+        Checkpoints.writeDirectory(dir, tmp -> {
             HfGpt2.save(model, tmp);
             AtomicFiles.writeString(tmp.resolve(GPT), configJson(model.config()));
             tokenizer.save(tmp.resolve(Tokenizer.FILE_NAME));
-            writeOptimizer(tmp.resolve(OPTIM));
+            Checkpoints.writeOptimizer(opt, params, tmp.resolve(OPTIM));
             Map<String, Object> st = new LinkedHashMap<>();
-            st.put("iter", (long) iter);
+            st.put("iter", (long) iter());
             st.put("options", optionsMap(o));
-            st.put("batch_rng", longs(batchRng.snapshot()));
-            st.put("dropout_rng", longs(model.dropoutRng().snapshot()));
-            st.put("train_loss", new ArrayList<Object>(trainLoss));
-            st.put("eval_iter", evalIter.stream().map(i -> (Object) (long) i).toList());
-            st.put("eval_loss", new ArrayList<Object>(evalLoss));
+            st.put("batch_rng", Checkpoints.longs(batchRng.snapshot()));
+            st.put("dropout_rng", Checkpoints.longs(model.dropoutRng().snapshot()));
+            Checkpoints.putHistory(loop, st);
             AtomicFiles.writeString(tmp.resolve(STATE), Json.writePretty(st) + "\n");
-            writePlot(tmp.resolve(PLOT));
-            Path old = null;
-            if (Files.exists(abs)) {
-                old = parent.resolve(abs.getFileName() + ".old-" + System.nanoTime());
-                Files.move(abs, old, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-            }
-            Files.move(tmp, abs, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-            if (old != null) deleteTree(old);
-        } catch (IOException | RuntimeException e) {
-            deleteTree(tmp);
-            throw e;
-        }
-    }
-
-    private void writePlot(Path png) throws IOException {
-        List<Integer> xs = new ArrayList<>();
-        for (int i = 1; i <= trainLoss.size(); i++) xs.add(i);
-        List<LossPlot.Series> series = new ArrayList<>();
-        series.add(LossPlot.Series.of("train", xs, trainLoss));
-        if (!evalLoss.isEmpty()) series.add(LossPlot.Series.of("val", evalIter, evalLoss));
-        LossPlot.write(png, "vectorgrad GPT", series);
-    }
-
-    /**
-     * {@code optimizer.safetensors}: {@code exp_avg.<param>} and {@code exp_avg_sq.<param>} for every parameter, and
-     * the step count as metadata {@code step}. A parameter not updated yet has no state in the optimiser; it is
-     * written as zeros, which is what its state starts as. Every parameter of the GPT is updated in every step, so
-     * all share one count; should one ever differ (a parameter that had no gradient in some step), it is written
-     * beside as {@code step.<param>}.
-     */
-    private void writeOptimizer(Path file) throws IOException {
-        Map<Integer, Adam.ParamState> state = opt.stateDict();
-        List<String> names = stateNames();
-        long step = 0;
-        for (Adam.ParamState s : state.values()) step = Math.max(step, s.step());
-        Safetensors.Writer w = Safetensors.writer().metadata("step", Long.toString(step));
-        for (int i = 0; i < names.size(); i++) {
-            String n = names.get(i);
-            Adam.ParamState s = state.get(i);
-            int[] shape = params.get(n).shape();
-            w.put("exp_avg." + n, s != null ? s.expAvg() : Tensor.zeros(shape));
-            w.put("exp_avg_sq." + n, s != null ? s.expAvgSq() : Tensor.zeros(shape));
-            long own = s != null ? s.step() : 0;
-            if (own != step) w.metadata("step." + n, Long.toString(own));
-        }
-        w.write(file);
-    }
-
-    /** Restores the optimiser from {@link #writeOptimizer}'s file; every parameter's moments must be present. */
-    private void readOptimizer(Path file) throws IOException {
-        try (SafetensorsFile f = Safetensors.read(file)) {
-            long step = stepCount(file, "step", f.metadata().get("step"));
-            List<String> names = stateNames();
-            Map<Integer, Adam.ParamState> state = new LinkedHashMap<>();
-            for (int i = 0; i < names.size(); i++) {
-                String n = names.get(i), own = f.metadata().get("step." + n);
-                if (!f.contains("exp_avg." + n) || !f.contains("exp_avg_sq." + n))
-                    throw new IllegalArgumentException("optimizer state " + file + ": moments of '" + n + "' are missing");
-                state.put(i, new Adam.ParamState(own != null ? stepCount(file, "step." + n, own) : step,
-                        f.tensor("exp_avg." + n), f.tensor("exp_avg_sq." + n)));
-            }
-            try {
-                opt.loadStateDict(state);
-            } catch (IllegalArgumentException e) { // a moment of the wrong shape
-                throw new IllegalArgumentException("optimizer state " + file + ": " + e.getMessage(), e);
-            }
-        }
-    }
-
-    /** A step count from the optimiser file's metadata, or an exception that names the file and the key. */
-    private static long stepCount(Path file, String key, String value) {
-        if (value == null) throw new IllegalArgumentException("optimizer state " + file + ": metadata '" + key + "' is missing");
-        try {
-            long v = Long.parseLong(value.trim());
-            if (v >= 0) return v;
-        } catch (NumberFormatException ignored) {
-            // reported below
-        }
-        throw new IllegalArgumentException("optimizer state " + file + ": metadata '" + key + "' is not a step count: '" + value + "'");
-    }
-
-    /** The parameter names in the optimiser's numbering ({@link Optimizer#parameters()}). */
-    private List<String> stateNames() {
-        IdentityHashMap<Variable, String> byParam = new IdentityHashMap<>();
-        params.forEach((n, p) -> byParam.put(p, n));
-        return opt.parameters().stream().map(byParam::get).toList();
+            loop.writePlot(tmp.resolve(PLOT), "vectorgrad GPT");
+        });
     }
 
     /**
@@ -383,26 +218,29 @@ public final class Trainer {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(dir + ": " + e.getMessage(), e);
         }
-        t.readOptimizer(dir.resolve(OPTIM));
+        Checkpoints.readOptimizer(t.opt, t.params, dir.resolve(OPTIM));
         try {
-            t.iter = nonNegativeInt(st.get("iter"), "iter");
-            t.batchRng = Rng.restore(toLongs(st.get("batch_rng"), "batch_rng"));
+            Checkpoints.restoreHistory(t.loop, st, "iter", "eval_iter");
+            t.batchRng = Rng.restore(Checkpoints.toLongs(st.get("batch_rng"), "batch_rng"));
             t.batcher = new Batcher(t.trainIds, o.batchSize(), cfg.blockSize(), t.batchRng);
-            model.setDropoutRng(Rng.restore(toLongs(st.get("dropout_rng"), "dropout_rng")));
-            for (Object x : Json.asList(st.get("train_loss"), "train_loss")) t.trainLoss.add(Json.asDouble(x, "train_loss"));
-            for (Object x : Json.asList(st.get("eval_iter"), "eval_iter")) t.evalIter.add(nonNegativeInt(x, "eval_iter"));
-            for (Object x : Json.asList(st.get("eval_loss"), "eval_loss")) t.evalLoss.add(Json.asDouble(x, "eval_loss"));
+            model.setDropoutRng(Rng.restore(Checkpoints.toLongs(st.get("dropout_rng"), "dropout_rng")));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(stateFile + ": " + e.getMessage(), e);
         }
         return t;
     }
 
-    /** The model and tokenizer of a checkpoint (for sampling). */
+    /** The config of a model folder: a checkpoint's exact {@code gpt.json}, else Hugging Face's {@code config.json}. */
+    public static GptConfig loadModelConfig(Path dir) throws IOException {
+        Path exact = dir.resolve(GPT);
+        return Files.exists(exact) ? readConfigJson(exact) : GptConfig.readHf(dir.resolve(GptConfig.HF_FILE));
+    }
+
+    /** The model of a checkpoint or Hugging Face GPT-2 folder, in evaluation mode (for sampling). */
     public static Gpt loadModel(Path dir) throws IOException {
+        GptConfig cfg = loadModelConfig(dir);
         Path exact = dir.resolve(GPT);
         Path cfgFile = Files.exists(exact) ? exact : dir.resolve(GptConfig.HF_FILE);
-        GptConfig cfg = Files.exists(exact) ? readConfigJson(exact) : GptConfig.readHf(cfgFile);
         Gpt model = HfGpt2.newModelFor(cfg, cfgFile, dir.resolve(HfGpt2.WEIGHTS));
         HfGpt2.loadWeights(model, dir.resolve(HfGpt2.WEIGHTS));
         model.train(false);
@@ -520,40 +358,8 @@ public final class Trainer {
         return optionsFrom(readObject(file), file);
     }
 
-    private static List<Object> longs(long[] a) {
-        List<Object> l = new ArrayList<>();
-        for (long x : a) l.add(Long.toString(x)); // as strings: JSON readers round big longs through double
-        return l;
-    }
-
-    /** A generator state written by {@link #longs}: an array of decimal strings (or integers). */
-    private static long[] toLongs(Object o, String what) {
-        List<Object> l = Json.asList(o, what);
-        long[] a = new long[l.size()];
-        for (int i = 0; i < a.length; i++) {
-            Object x = l.get(i);
-            if (x instanceof String str) {
-                try {
-                    a[i] = Long.parseLong(str);
-                } catch (NumberFormatException e) {
-                    throw new IllegalArgumentException(what + "[" + i + "]: \"" + str + "\" is not a 64-bit integer");
-                }
-            } else {
-                a[i] = Json.asLong(x, what + "[" + i + "]");
-            }
-        }
-        return a;
-    }
-
-    static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) return;
-        try (var s = Files.walk(p)) {
-            for (Path x : s.sorted((a, b) -> b.getNameCount() - a.getNameCount()).toList()) Files.deleteIfExists(x);
-        }
-    }
-
     @Override
     public String toString() {
-        return "Trainer[iter=" + iter + ", " + Arrays.toString(new int[] {trainIds.length, valIds.length}) + " tokens]";
+        return "Trainer[iter=" + iter() + ", " + Arrays.toString(new int[] {trainIds.length, valIds.length}) + " tokens]";
     }
 }
