@@ -1,4 +1,4 @@
-package dev.vectorgrad.transformer;
+package dev.vectorgrad.autograd;
 
 import static dev.vectorgrad.tensor.VectorMath.exp;
 
@@ -9,17 +9,17 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The kernels of one causal attention head: the causal softmax row (forward and backward, also the cached
- * decoding step's one row) and the four small products around it, written for the head's shapes (T ≤ a few
- * hundred, D = 16…128) instead of going through the general GEMM, whose packing and blocking cost more than
- * the arithmetic at 64×64×32 (it ran those at a quarter of its large-matrix speed). Both product forms skip
- * the masked upper triangle, which halves the work:
+ * The kernels of one attention head ({@link Attention}'s node): the softmax row (forward and backward) and the
+ * four small products around it, written for the head's shapes (T ≤ a few hundred, D = 16…128) instead of
+ * going through the general GEMM, whose packing and blocking cost more than the arithmetic at 64×64×32 (it ran
+ * those at a quarter of its large-matrix speed). Both product forms stop at a row's last visible key, so a
+ * causal head skips the masked upper triangle (half the work) and a padded row its padding:
  * <ul>
  *   <li>{@link #scoresTile}: four rows of S = alpha·Q·Kᵀ against a transposed, padded copy of K (j in vectors,
  *       d as broadcasts, no horizontal sums);</li>
  *   <li>{@link #combine2}: two rows of P·V (or dS·K, and, walking columns of P with a stride, of Pᵀ·dO or
  *       dSᵀ·Q): the D outputs in vector accumulators, one broadcast per term;</li>
- *   <li>{@link #softmaxCausalRow} and {@link #softmaxBackwardRow} between them, on tensor-core's
+ *   <li>{@link #softmaxRow} and {@link #softmaxBackwardRow} between them, on tensor-core's
  *       {@link VectorMath}.</li>
  * </ul>
  * Every output element is summed in a fixed order that depends only on the shapes.
@@ -166,10 +166,11 @@ final class AttentionKernels {
     }
 
     /**
-     * Softmax over s[o, o+len) in place and zeros over [o+len, o+T); returns the row's log-sum-exp. The sum is
-     * taken in a fixed lane order, so the result does not depend on threads.
+     * Softmax over s[o, o+len) in place and zeros over [o+len, o+T) (len ≥ 1; −∞ entries become ≈ 0, which the
+     * caller then sets to exact zeros). The sum is taken in a fixed lane order, so the result does not depend
+     * on threads.
      */
-    static float softmaxCausalRow(float[] s, int o, int len, int T) {
+    static void softmaxRow(float[] s, int o, int len, int T) {
         float m = Float.NEGATIVE_INFINITY;
         int j = 0;
         if (len >= L) {
@@ -206,11 +207,10 @@ final class AttentionKernels {
         for (int up = S.loopBound(len); j < up; j += L) FloatVector.fromArray(S, s, o + j).mul(inv).intoArray(s, o + j);
         for (; j < len; j++) s[o + j] *= inv;
         java.util.Arrays.fill(s, o + len, o + T, 0f);
-        return (float) (m + Math.log(sum));
     }
 
     /**
-     * Softmax backward along one causal row, in place: dp[o + j] = p[po + j]·(dp[o + j] − Σ_k dp[o + k]·p[po + k])
+     * Softmax backward along one row, in place: dp[o + j] = p[po + j]·(dp[o + j] − Σ_k dp[o + k]·p[po + k])
      * for j < len, and zeros over [o + len, o + width).
      */
     static void softmaxBackwardRow(float[] p, int po, float[] dp, int o, int len, int width) {
