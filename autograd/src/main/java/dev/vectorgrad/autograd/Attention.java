@@ -13,9 +13,10 @@ import java.util.Arrays;
  *
  * <p><b>Layout</b> (flash-attn's): time-major, heads side by side, as a linear projection writes them:
  * q [B, Tq, H, D], k and v [B, Tk, H, D], output [B, Tq, H, D] (dense, so {@code reshape(B, Tq, H·D)} is free).
- * The inputs may be strided views (slices of one fused projection, a transposed [B, H, T, D], a cache) as
- * long as D is their unit-stride axis; nothing is copied. {@link F#attentionQkvPacked} takes the fused
- * projection itself, qkv [B, T, 3, H, D], and returns its gradient in one buffer of that shape.
+ * The inputs may be strided views (slices of one fused projection, a transposed [B, H, T, D], a cache) and are
+ * read in place as long as D is their unit-stride axis (or, for keys without a gradient, T: {@link Cache}'s
+ * layout); others are copied once. {@link F#attentionQkvPacked} takes the fused projection itself,
+ * qkv [B, T, 3, H, D], and returns its gradient in one buffer of that shape.
  *
  * <p><b>Masks.</b> Causal: query i sees keys j ≤ i + (Tk − Tq), i.e. the Tq queries are the last Tq of the Tk
  * positions (bottom-right aligned: the usual triangle when Tq = Tk, and what decoding after a cache needs;
@@ -98,26 +99,29 @@ public final class Attention {
     }
 
     /**
-     * Keys and values of the positions seen so far, [B, capacity, H, D] each, for incremental decoding:
-     * {@link #append} the new positions, then attend over {@link #keys()} / {@link #values()} (views, no copy).
+     * Keys and values of the positions seen so far, for incremental decoding: {@link #append} the new positions,
+     * then attend over {@link #keys()} / {@link #values()}, views [B, length, H, D] without a copy. Values are
+     * stored [B, capacity, H, D]; keys transposed, [B, H, D, capacity rounded up to whole vectors], which is the
+     * layout the score kernel reads, so a decoding step does not transpose the whole prefix again.
      */
     public static final class Cache {
         private final float[] k, v;
-        private final int batch, capacity, heads, headSize;
+        private final int batch, capacity, heads, headSize, padded;
         private int length;
 
         public Cache(int batch, int capacity, int heads, int headSize) {
             if (batch <= 0 || capacity <= 0 || heads <= 0 || headSize <= 0)
                 throw new IllegalArgumentException("Cache: sizes must be positive, got batch " + batch + ", capacity " + capacity
                         + ", heads " + heads + ", head size " + headSize);
-            long n = (long) batch * capacity * heads * headSize;
+            this.padded = AttentionKernels.padded(capacity);
+            long n = (long) batch * padded * heads * headSize;
             if (n > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("Cache: " + n + " floats per tensor is too large");
             this.batch = batch;
             this.capacity = capacity;
             this.heads = heads;
             this.headSize = headSize;
             this.k = new float[(int) n];
-            this.v = new float[(int) n];
+            this.v = new float[batch * capacity * heads * headSize];
         }
 
         /** Writes k, v [B, n, H, D] (views allowed) at positions [length, length + n). */
@@ -128,23 +132,27 @@ public final class Attention {
                         + "], got " + Arrays.toString(s) + " and " + Arrays.toString(vNew.shape()));
             if (length + s[1] > capacity)
                 throw new IllegalArgumentException("Cache.append: " + length + " cached + " + s[1] + " new positions exceed the capacity " + capacity);
-            all(k).narrow(1, length, s[1]).copyFrom(kNew);
-            all(v).narrow(1, length, s[1]).copyFrom(vNew);
+            allKeys().narrow(1, length, s[1]).copyFrom(kNew);
+            allValues().narrow(1, length, s[1]).copyFrom(vNew);
             length += s[1];
         }
 
-        private Tensor all(float[] a) {
-            return Tensor.wrap(a, batch, capacity, heads, headSize);
+        private Tensor allKeys() { // [B, padded, H, D] over the [B, H, D, padded] storage
+            return Tensor.wrap(k, batch, heads, headSize, padded).permute(0, 3, 1, 2);
         }
 
-        /** The cached keys, a view [B, length, H, D]. */
+        private Tensor allValues() {
+            return Tensor.wrap(v, batch, capacity, heads, headSize);
+        }
+
+        /** The cached keys, a view [B, length, H, D] (T the unit stride). */
         public Variable keys() {
-            return Variable.of(all(k).narrow(1, 0, length));
+            return Variable.of(allKeys().narrow(1, 0, length));
         }
 
         /** The cached values, a view [B, length, H, D]. */
         public Variable values() {
-            return Variable.of(all(v).narrow(1, 0, length));
+            return Variable.of(allValues().narrow(1, 0, length));
         }
 
         /** Positions cached so far. */
@@ -175,9 +183,12 @@ public final class Attention {
             throw new IllegalArgumentException("attention: q must be [B, Tq, H, D] and k, v [B, Tk, H, D], got " + Arrays.toString(qs)
                     + ", " + Arrays.toString(ks) + ", " + Arrays.toString(v.shape()));
         Sdpa n = new Sdpa(qs[0], qs[1], ks[1], qs[2], qs[3], causal, mask, dropout);
-        n.q = Operand.of(q.data(), 0);
-        n.k = Operand.of(k.data(), 0);
-        n.v = Operand.of(v.data(), 0);
+        n.q = Operand.rows(q.data());
+        n.v = Operand.rows(v.data());
+        // Keys stored transposed (T the unit stride, as Cache keeps them) skip the per-head transpose; backward
+        // needs K's rows, so only without a gradient.
+        Operand kt = Operand.of(k.data(), 0);
+        n.k = kt.st() == 1 && kt.sd() >= n.tp && !Node.needed(q, k, v) && kt.fits(n.b, n.h, n.d, n.tp) ? kt : Operand.rows(k.data());
         return n.run(training, rng, q, k, v);
     }
 
@@ -196,22 +207,28 @@ public final class Attention {
     }
 
     /**
-     * A [B, T, H, D] slice of a tensor (index {@code which} of a packed [B, T, 3, H, D]): element (b, t, h, d) at
-     * a[off + b·sb + t·st + h·sh + d].
+     * A [B, T, H, D] tensor (or slice {@code which} of a packed [B, T, 3, H, D]) in place: element (b, t, h, d) at
+     * a[off + b·sb + t·st + h·sh + d·sd]. The kernels read rows (sd = 1), or for keys also columns (st = 1).
      */
-    record Operand(float[] a, int off, int sb, int st, int sh) {
+    record Operand(float[] a, int off, int sb, int st, int sh, int sd) {
         static Operand of(Tensor x, int which) {
             int[] st = x.strides();
-            if (st[st.length - 1] != 1) {
-                x = x.contiguous();
-                st = x.strides();
-            }
-            return st.length == 5 ? new Operand(x.storage(), x.offset() + which * st[2], st[0], st[1], st[3])
-                    : new Operand(x.storage(), x.offset(), st[0], st[1], st[2]);
+            return st.length == 5 ? new Operand(x.storage(), x.offset() + which * st[2], st[0], st[1], st[3], st[4])
+                    : new Operand(x.storage(), x.offset(), st[0], st[1], st[2], st[3]);
+        }
+
+        /** x with unit-stride rows (a dense copy when D is not its unit-stride axis). */
+        static Operand rows(Tensor x) {
+            return of(x.strides()[3] == 1 ? x : x.contiguous(), 0);
         }
 
         int at(int b, int h) {
             return off + b * sb + h * sh;
+        }
+
+        /** For transposed keys: every head's D columns have room for tp (padded) entries inside the array. */
+        boolean fits(int batch, int heads, int dd, int tp) {
+            return off >= 0 && sb >= 0 && sh >= 0 && (long) off + (long) (batch - 1) * sb + (long) (heads - 1) * sh + (long) (dd - 1) * sd + tp <= a.length;
         }
     }
 
@@ -302,14 +319,20 @@ public final class Attention {
             float[] mk = drop, saved = probs;
             forTasks(task -> {
                 int bi = task / H, hi = task % H, nk = keyLimit(bi);
-                float[] kt = scratch(0, D * tp);
                 float[] p = saved != null ? saved : scratch(1, Tq * tp);
                 int p0 = saved != null ? task * Tq * tp : 0;
                 int q0 = q.at(bi, hi), o0 = bi * Tq * C + hi * D;
-                AttentionKernels.transpose(k.a(), k.at(bi, hi), k.st(), nk, D, kt, tp);
+                float[] kt = k.a(); // Kᵀ: K[j, d] at kt[kt0 + d·ldk + j], the keys' own storage when they come transposed
+                int kt0 = k.at(bi, hi), ldk = k.sd();
+                if (ldk == 1) {
+                    kt = scratch(0, D * tp);
+                    AttentionKernels.transpose(k.a(), kt0, k.st(), nk, D, kt, tp);
+                    kt0 = 0;
+                    ldk = tp;
+                }
                 for (int i = 0; i < Tq; i += 4) {
                     int rows = Math.min(4, Tq - i); // a tile's last row sees the most keys
-                    AttentionKernels.scoresTile(q.a(), q0 + i * q.st(), q.st(), rows, D, kt, tp, rowLen(bi, i + rows - 1), scale,
+                    AttentionKernels.scoresTile(q.a(), q0 + i * q.st(), q.st(), rows, D, kt, kt0, ldk, rowLen(bi, i + rows - 1), scale,
                             p, p0 + i * tp, tp);
                 }
                 for (int i = 0; i < Tq; i++) softmaxRow(p, p0 + i * tp, bi, rowLen(bi, i));
@@ -364,15 +387,15 @@ public final class Attention {
             Tensor[] grads;
             if (packed) { // one [B, T, 3, H, D] buffer, as the input
                 float[] dx = StepArena.floats(b * Tq * 3 * C);
-                dq = new Operand(dx, 0, 3 * Tq * C, 3 * C, D);
-                dk = new Operand(dx, C, 3 * Tq * C, 3 * C, D);
-                dv = new Operand(dx, 2 * C, 3 * Tq * C, 3 * C, D);
+                dq = new Operand(dx, 0, 3 * Tq * C, 3 * C, D, 1);
+                dk = new Operand(dx, C, 3 * Tq * C, 3 * C, D, 1);
+                dv = new Operand(dx, 2 * C, 3 * Tq * C, 3 * C, D, 1);
                 grads = new Tensor[] {Tensor.wrap(dx, b, Tq, 3, H, D)};
             } else {
                 float[] a = StepArena.floats(b * Tq * C), bk = StepArena.floats(b * Tk * C), bv = StepArena.floats(b * Tk * C);
-                dq = new Operand(a, 0, Tq * C, C, D);
-                dk = new Operand(bk, 0, Tk * C, C, D);
-                dv = new Operand(bv, 0, Tk * C, C, D);
+                dq = new Operand(a, 0, Tq * C, C, D, 1);
+                dk = new Operand(bk, 0, Tk * C, C, D, 1);
+                dv = new Operand(bv, 0, Tk * C, C, D, 1);
                 grads = new Tensor[] {Tensor.wrap(a, b, Tq, H, D), Tensor.wrap(bk, b, Tk, H, D), Tensor.wrap(bv, b, Tk, H, D)};
             }
             float[] mk = drop, p = probs;
@@ -386,7 +409,7 @@ public final class Attention {
                 AttentionKernels.transpose(v.a(), v.at(bi, hi), v.st(), nk, D, vt, tp);
                 for (int i = 0; i < Tq; i += 4) {
                     int rows = Math.min(4, Tq - i);
-                    AttentionKernels.scoresTile(gd, g0 + i * C, C, rows, D, vt, tp, rowLen(bi, i + rows - 1), 1f, dp, i * tp, tp);
+                    AttentionKernels.scoresTile(gd, g0 + i * C, C, rows, D, vt, 0, tp, rowLen(bi, i + rows - 1), 1f, dp, i * tp, tp);
                 }
                 for (int i = 0; i < Tq; i++) {
                     int pi = i * tp, len = rowLen(bi, i);

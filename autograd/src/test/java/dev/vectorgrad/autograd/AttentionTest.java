@@ -105,6 +105,22 @@ class AttentionTest {
                 }
     }
 
+    /** Keys given transposed ([B, H, D, T] storage, T the unit stride): read in place when padded, else copied. */
+    @Test
+    void keysStoredTransposed() {
+        Rng r = new Rng(9);
+        for (int t : new int[] {32, 21}) { // 32: a whole number of vectors of every supported width; 21: not
+            int b = 2, h = 3, d = 5;
+            Tensor q = normal(r, b, t, h, d), v = normal(r, b, t, h, d), kt = normal(r, b, h, d, t);
+            Tensor k = kt.permute(0, 3, 1, 2); // [B, T, H, D]
+            for (boolean causal : new boolean[] {true, false}) {
+                float[] got = F.attention(Variable.of(q), Variable.of(k), Variable.of(v), causal, null).data().toArray();
+                double[] want = naive(dbl(q), dbl(k), dbl(v), b, t, t, h, d, causal, null);
+                for (int i = 0; i < want.length; i++) assertThat((double) got[i]).as("T %d at %d", t, i).isCloseTo(want[i], Offset.offset(2e-5));
+            }
+        }
+    }
+
     /** What the BERT encoder needs: a right-padded batch gives every row the output and gradients of that row alone. */
     @Test
     void paddedBatchEqualsEachRowAlone() {

@@ -470,6 +470,8 @@ class OpsGradCheckTest {
         // PyTorch's [B, H, T, D] layout, as a transposed view
         ok(in -> F.attention(in[0].transpose(1, 2), in[1].transpose(1, 2), in[2].transpose(1, 2), true, null),
                 rand(b, h, t, d), rand(b, h, t, d), rand(b, h, t, d));
+        // keys stored transposed ([B, H, D, T] storage), which backward must read as rows
+        ok(in -> F.attention(in[0], in[1].permute(0, 3, 1, 2), in[2], false, null), rand(b, t, h, d), rand(b, h, d, t), rand(b, t, h, d));
         // with attention dropout (the same seed gives the same mask in every evaluation)
         ok(in -> F.attentionQkvPacked(in[0], true, null, 0.3f, true, new Rng(11)), randIn(-1.5f, 1.5f, b, t, 3, h, d));
     }
