@@ -69,10 +69,7 @@ class AttentionTest {
     }
 
     static double[] dbl(Tensor t) {
-        float[] f = t.toArray();
-        double[] x = new double[f.length];
-        for (int i = 0; i < f.length; i++) x[i] = f[i];
-        return x;
+        return OpsGradCheckTest.toDouble(t);
     }
 
     @Test
