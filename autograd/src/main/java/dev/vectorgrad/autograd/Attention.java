@@ -258,6 +258,7 @@ public final class Attention {
         float[] drop; // per (b, h): Tq × Tk keep mask scaled by 1/(1 − p), or null
 
         Sdpa(int b, int tq, int tk, int h, int d, boolean causal, KeyMask mask, float dropout) {
+            if (d == 0 || h == 0) throw new IllegalArgumentException("attention: heads and head size must be positive, got H " + h + ", D " + d);
             if (causal && tq > tk)
                 throw new IllegalArgumentException("attention: causal needs at least as many keys as queries, got Tq " + tq + " > Tk " + tk);
             if (!(dropout >= 0f && dropout <= 1f)) throw new IllegalArgumentException("attention: dropout must be in [0, 1], got " + dropout);
@@ -268,6 +269,9 @@ public final class Attention {
             this.h = h;
             this.d = d;
             this.tp = AttentionKernels.padded(tk);
+            if ((long) b * h * tq * tp > Integer.MAX_VALUE - 8)
+                throw new IllegalArgumentException("attention: " + b + "·" + h + " heads × " + tq + " × " + tk
+                        + " attention weights do not fit one array; split the batch");
             this.causal = causal;
             this.limit = mask == null ? null : mask.limit;
             this.visible = mask == null ? null : mask.visible;
