@@ -36,16 +36,28 @@ public final class F {
     }
 
     /**
-     * Causal scaled-dot-product attention over q, k, v [B, H, T, D] with scale 1/√D (fused forward and
-     * backward, one head's T×T scores at a time per thread).
+     * Scaled dot-product attention softmax(Q·Kᵀ/√D + mask)·V of q [B, Tq, H, D] and k, v [B, Tk, H, D] (views
+     * allowed), output [B, Tq, H, D]: causal (query i sees keys j ≤ i + Tk − Tq) or not, {@code keyMask} null or
+     * per batch row a length or a boolean mask over the keys (a row that sees no key gives zeros). One fused
+     * node; see {@link Attention} for the layout, masks and {@link Attention.Cache KV cache}.
      */
-    public static Variable causalAttention(Variable q, Variable k, Variable v) {
-        return causalAttention(q, k, v, (float) (1.0 / Math.sqrt(q.shape()[q.rank() - 1])));
+    public static Variable attention(Variable q, Variable k, Variable v, boolean causal, Attention.KeyMask keyMask) {
+        return Attention.apply(q, k, v, causal, keyMask, 0f, false, null);
     }
 
-    /** Causal scaled-dot-product attention with an explicit scale. */
-    public static Variable causalAttention(Variable q, Variable k, Variable v, float scale) {
-        return Attention.Causal.apply(q, k, v, scale);
+    /** {@link #attention(Variable, Variable, Variable, boolean, Attention.KeyMask)} with dropout p on the attention weights when training. */
+    public static Variable attention(Variable q, Variable k, Variable v, boolean causal, Attention.KeyMask keyMask,
+                                     float dropout, boolean training, Rng rng) {
+        return Attention.apply(q, k, v, causal, keyMask, dropout, training, rng);
+    }
+
+    /**
+     * Self-attention of a fused projection qkv [B, T, 3, H, D] (q, k, v side by side, as GPT-2's {@code c_attn}
+     * writes them) to [B, T, H, D]; its gradient comes back in one [B, T, 3, H, D] buffer, with no split.
+     */
+    public static Variable attentionQkvPacked(Variable qkv, boolean causal, Attention.KeyMask keyMask,
+                                              float dropout, boolean training, Rng rng) {
+        return Attention.applyPacked(qkv, causal, keyMask, dropout, training, rng);
     }
 
     /** Inverted dropout with a seeded generator; the identity when not training or p = 0. */

@@ -428,63 +428,52 @@ class OpsGradCheckTest {
 
     // ------------------------------------------------------------------ attention, dropout
 
-    static double[] naiveCausalAttention(double[] q, double[] k, double[] v, int bh, int t, int d, double scale) {
-        double[] o = new double[bh * t * d];
-        for (int h = 0; h < bh; h++) {
-            int base = h * t * d;
-            for (int i = 0; i < t; i++) {
-                double[] s = new double[i + 1];
-                double m = Double.NEGATIVE_INFINITY;
-                for (int j = 0; j <= i; j++) {
-                    double dot = 0;
-                    for (int p = 0; p < d; p++) dot += q[base + i * d + p] * k[base + j * d + p];
-                    s[j] = dot * scale;
-                    m = Math.max(m, s[j]);
-                }
-                double z = 0;
-                for (int j = 0; j <= i; j++) z += (s[j] = Math.exp(s[j] - m));
-                for (int j = 0; j <= i; j++)
-                    for (int p = 0; p < d; p++) o[base + i * d + p] += s[j] / z * v[base + j * d + p];
-            }
+    /** Attention's gradient against the double-precision naive reference (AttentionTest.naive), q [B, Tq, H, D]. */
+    void attentionCheck(int b, int tq, int tk, int h, int d, boolean causal, boolean[] visible) {
+        Attention.KeyMask mask = visible == null ? null : Attention.KeyMask.of(visible, b, tk);
+        okRef(in -> F.attention(in[0], in[1], in[2], causal, mask),
+                x -> AttentionTest.naive(x[0], x[1], x[2], b, tq, tk, h, d, causal, visible),
+                randIn(-1.5f, 1.5f, b, tq, h, d), randIn(-1.5f, 1.5f, b, tk, h, d), rand(b, tk, h, d));
+    }
+
+    @Test void attentionCausalAndNot() {
+        for (boolean causal : new boolean[] {true, false}) {
+            attentionCheck(2, 5, 5, 2, 4, causal, null);
+            attentionCheck(1, 1, 1, 1, 3, causal, null); // T = 1
+            attentionCheck(2, 7, 7, 1, 5, causal, null); // odd T, head size not a vector multiple
+            attentionCheck(1, 3, 6, 2, 17, causal, null); // fewer queries than keys (causal: the last 3 positions)
         }
-        return o;
     }
 
-    @Test void causalAttention() {
-        int b = 2, h = r(1, 2), t = r(3, 7), d = r(2, 5);
-        double scale = 1 / Math.sqrt(d);
-        okRef(in -> F.causalAttention(in[0], in[1], in[2]), x -> naiveCausalAttention(x[0], x[1], x[2], b * h, t, d, scale),
-                randIn(-1.5f, 1.5f, b, h, t, d), randIn(-1.5f, 1.5f, b, h, t, d), rand(b, h, t, d));
-        // q, k, v as views of one fused projection [B, T, 3·H·D] (the transformer's layout)
-        Tensor qkv = randIn(-1.5f, 1.5f, b, t, 3 * h * d);
+    @Test void attentionWithPaddingMasks() {
+        for (boolean causal : new boolean[] {true, false}) {
+            // right padding (a prefix mask, handled as lengths): rows of 5, 2 and 0 keys; the last row sees nothing
+            attentionCheck(3, 5, 5, 2, 3, causal, AttentionTest.prefixMask(5, 5, 2, 0));
+            // holes: key 1 of row 0 and keys 0, 3 of row 1 hidden
+            attentionCheck(2, 4, 4, 1, 5, causal, new boolean[] {true, false, true, true, false, true, true, false});
+        }
+        attentionCheck(2, 1, 7, 2, 3, false, AttentionTest.prefixMask(7, 4, 7)); // one query over padded keys
+    }
+
+    @Test void attentionOnViewsAndPacked() {
+        int b = 2, t = r(3, 7), h = r(1, 2), d = r(2, 5), c = h * d;
+        // q, k, v as views of one fused projection [B, T, 3·H·D] (the transformer's layout), through split
         ok(in -> {
-            Variable[] p = in[0].split(2, h * d);
-            Variable q = p[0].reshape(b, t, h, d).transpose(1, 2), k = p[1].reshape(b, t, h, d).transpose(1, 2), v = p[2].reshape(b, t, h, d).transpose(1, 2);
-            return F.causalAttention(q, k, v);
-        }, qkv);
-    }
-
-    @Test void causalAttentionMatchesComposedOps() {
-        int b = 1, h = 2, t = 6, d = 4;
-        Tensor q = rand(b, h, t, d), k = rand(b, h, t, d), v = rand(b, h, t, d), g = rand(b, h, t, d);
-        Variable q1 = Variable.param(q), k1 = Variable.param(k), v1 = Variable.param(v);
-        Variable o1 = F.causalAttention(q1, k1, v1);
-        o1.backward(g);
-        Variable q2 = Variable.param(q), k2 = Variable.param(k), v2 = Variable.param(v);
-        Tensor mask = Tensor.ones(t, t);
-        for (int i = 0; i < t; i++) for (int j = 0; j < t; j++) mask.set(j > i ? 1f : 0f, i, j);
-        Variable o2 = q2.matmul(k2.transpose(-2, -1)).mul((float) (1 / Math.sqrt(d))).maskedFill(mask, Float.NEGATIVE_INFINITY).softmax(-1).matmul(v2);
-        o2.backward(g);
-        assertClose(o1.data(), o2.data(), 1e-5f);
-        assertClose(q1.grad(), q2.grad(), 1e-5f);
-        assertClose(k1.grad(), k2.grad(), 1e-5f);
-        assertClose(v1.grad(), v2.grad(), 1e-5f);
-    }
-
-    static void assertClose(Tensor a, Tensor b, float tol) {
-        assertThat(a.shape()).containsExactly(b.shape());
-        float[] x = a.toArray(), y = b.toArray();
-        for (int i = 0; i < x.length; i++) assertThat(x[i]).as("element %d", i).isCloseTo(y[i], org.assertj.core.data.Offset.offset(tol));
+            Variable[] p = in[0].split(2, c, c, c);
+            return F.attention(p[0].reshape(b, t, h, d), p[1].reshape(b, t, h, d), p[2].reshape(b, t, h, d), true, null);
+        }, randIn(-1.5f, 1.5f, b, t, 3 * c));
+        // the packed entry against the reference on the same numbers
+        okRef(in -> F.attentionQkvPacked(in[0], false, null, 0f, false, null), x -> {
+            double[][] qkv = AttentionTest.unpack(x[0], b, t, h, d);
+            return AttentionTest.naive(qkv[0], qkv[1], qkv[2], b, t, t, h, d, false, null);
+        }, randIn(-1.5f, 1.5f, b, t, 3, h, d));
+        // PyTorch's [B, H, T, D] layout, as a transposed view
+        ok(in -> F.attention(in[0].transpose(1, 2), in[1].transpose(1, 2), in[2].transpose(1, 2), true, null),
+                rand(b, h, t, d), rand(b, h, t, d), rand(b, h, t, d));
+        // keys stored transposed ([B, H, D, T] storage), which backward must read as rows
+        ok(in -> F.attention(in[0], in[1].permute(0, 3, 1, 2), in[2], false, null), rand(b, t, h, d), rand(b, h, d, t), rand(b, t, h, d));
+        // with attention dropout (the same seed gives the same mask in every evaluation)
+        ok(in -> F.attentionQkvPacked(in[0], true, null, 0.3f, true, new Rng(11)), randIn(-1.5f, 1.5f, b, t, 3, h, d));
     }
 
     @Test void dropout() {

@@ -1,5 +1,6 @@
 package dev.vectorgrad.transformer;
 
+import dev.vectorgrad.autograd.Attention;
 import dev.vectorgrad.autograd.F;
 import dev.vectorgrad.autograd.Grad;
 import dev.vectorgrad.autograd.Variable;
@@ -145,16 +146,16 @@ public final class Gpt extends Module {
 
     // ---------------------------------------------------------------- incremental decoding
 
-    /** Keys and values of every layer for the positions seen so far (batch 1). */
+    /** Keys and values of every layer for the positions seen so far (batch 1): one {@link Attention.Cache} per layer. */
     public static final class KvCache {
-        final float[][] k, v; // per layer: [H][capacity][D]
+        final Attention.Cache[] layers;
         final int capacity;
         int length;
 
         KvCache(int layers, int heads, int capacity, int headSize) {
             this.capacity = capacity;
-            this.k = new float[layers][heads * capacity * headSize];
-            this.v = new float[layers][heads * capacity * headSize];
+            this.layers = new Attention.Cache[layers];
+            for (int l = 0; l < layers; l++) this.layers[l] = new Attention.Cache(1, capacity, heads, headSize);
         }
 
         /** Positions cached so far. */
@@ -186,8 +187,7 @@ public final class Gpt extends Module {
         if (pos0 + n > cache.capacity)
             throw new IllegalArgumentException("Gpt.step: " + pos0 + " cached + " + n + " new positions exceed the block size " + cache.capacity);
         checkIds(IntTensor.wrap(tokens, n));
-        int C = config.nEmbd(), H = config.heads(), D = config.headSize(), cap = cache.capacity;
-        float scale = (float) (1.0 / Math.sqrt(D));
+        int C = config.nEmbd(), H = config.heads(), D = config.headSize();
         try (var g = Grad.disabled()) {
             // Through the embeddings' forward, as in forward(): an adapter on wte / wpe (a PEFT LoRA delegate)
             // then adds its term here too. The head below reads the table itself, as forward()'s does.
@@ -196,28 +196,16 @@ public final class Gpt extends Module {
             float[] x = transformer.wte.forward(IntTensor.wrap(tokens.clone(), n)).add(transformer.wpe.forward(IntTensor.wrap(pos, n)))
                     .data().contiguous().toArray();
             float[] wte = transformer.wte.weight.data().contiguous().storage();
-            float[] att = new float[pos0 + n];
             for (int l = 0; l < config.layers(); l++) {
                 Block b = transformer.h.get(l);
                 Variable xv = Variable.of(Tensor.wrap(x, n, C));
-                float[] qkv = b.attn.cAttn.forward(b.ln1.forward(xv)).data().contiguous().storage();
-                float[] kc = cache.k[l], vc = cache.v[l];
-                for (int i = 0; i < n; i++)
-                    for (int hd = 0; hd < H; hd++) {
-                        System.arraycopy(qkv, i * 3 * C + C + hd * D, kc, (hd * cap + pos0 + i) * D, D);
-                        System.arraycopy(qkv, i * 3 * C + 2 * C + hd * D, vc, (hd * cap + pos0 + i) * D, D);
-                    }
-                float[] y = new float[n * C];
-                for (int i = 0; i < n; i++) {
-                    int len = pos0 + i + 1;
-                    for (int hd = 0; hd < H; hd++) {
-                        // scores = q·Kᵀ·scale over the cached keys of this head
-                        Gemm.sgemm(false, true, 1, len, D, scale, qkv, i * 3 * C + hd * D, D, kc, hd * cap * D, D, 0f, att, 0, len);
-                        AttentionKernels.softmaxCausalRow(att, 0, len, len);
-                        Gemm.sgemm(false, false, 1, D, len, 1f, att, 0, len, vc, hd * cap * D, D, 0f, y, i * C + hd * D, D);
-                    }
-                }
-                Variable yv = b.attn.cProj.forward(Variable.of(Tensor.wrap(y, n, C)));
+                Tensor qkv = b.attn.cAttn.forward(b.ln1.forward(xv)).data().reshape(1, n, 3, H, D);
+                // A layer's cache may hold positions of a step that failed part-way: keep the first pos0.
+                Attention.Cache c = cache.layers[l];
+                c.truncate(Math.min(pos0, c.length()));
+                c.append(qkv.select(2, 1), qkv.select(2, 2));
+                Tensor y = F.attention(Variable.of(qkv.select(2, 0)), c.keys(), c.values(), true, null).data().reshape(n, C);
+                Variable yv = b.attn.cProj.forward(Variable.of(y));
                 xv = xv.add(yv);
                 xv = xv.add(b.mlp.forward(b.ln2.forward(xv), null));
                 x = xv.data().contiguous().storage();

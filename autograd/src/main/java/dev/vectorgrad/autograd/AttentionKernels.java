@@ -1,4 +1,4 @@
-package dev.vectorgrad.transformer;
+package dev.vectorgrad.autograd;
 
 import static dev.vectorgrad.tensor.VectorMath.exp;
 
@@ -9,17 +9,17 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The kernels of one causal attention head: the causal softmax row (forward and backward, also the cached
- * decoding step's one row) and the four small products around it, written for the head's shapes (T ≤ a few
- * hundred, D = 16…128) instead of going through the general GEMM, whose packing and blocking cost more than
- * the arithmetic at 64×64×32 (it ran those at a quarter of its large-matrix speed). Both product forms skip
- * the masked upper triangle, which halves the work:
+ * The kernels of one attention head ({@link Attention}'s node): the softmax row (forward and backward) and the
+ * four small products around it, written for the head's shapes (T ≤ a few hundred, D = 16…128) instead of
+ * going through the general GEMM, whose packing and blocking cost more than the arithmetic at 64×64×32 (it ran
+ * those at a quarter of its large-matrix speed). Both product forms stop at a row's last visible key, so a
+ * causal head skips the masked upper triangle (half the work) and a padded row its padding:
  * <ul>
  *   <li>{@link #scoresTile}: four rows of S = alpha·Q·Kᵀ against a transposed, padded copy of K (j in vectors,
  *       d as broadcasts, no horizontal sums);</li>
  *   <li>{@link #combine2}: two rows of P·V (or dS·K, and, walking columns of P with a stride, of Pᵀ·dO or
  *       dSᵀ·Q): the D outputs in vector accumulators, one broadcast per term;</li>
- *   <li>{@link #softmaxCausalRow} and {@link #softmaxBackwardRow} between them, on tensor-core's
+ *   <li>{@link #softmaxRow} and {@link #softmaxBackwardRow} between them, on tensor-core's
  *       {@link VectorMath}.</li>
  * </ul>
  * Every output element is summed in a fixed order that depends only on the shapes.
@@ -58,21 +58,26 @@ final class AttentionKernels {
     }
 
     /**
-     * Up to four rows of S = alpha·A·B: out[oo + r·ldo + j] = alpha·Σ_d a[ao + r·lda + d]·bt[d·tp + j] for
-     * r < rows (1..4) and j < len, len rounded up to whole vectors (the padding columns up to tp receive values
-     * the caller ignores). bt is the transposed operand from {@link #transpose}.
+     * Up to four rows of S = alpha·A·B: out[oo + r·ldo + j] = alpha·Σ_d a[ao + r·lda + d]·bt[bo + d·ldb + j] for
+     * r < rows (1..4) and j < len, len rounded up to whole vectors (the padding columns receive values the
+     * caller ignores; bt must have them). bt is the transposed operand ({@link #transpose}'s, or a cache's keys).
      *
      * <p>The tile is 4 rows × 2 vectors: eight independent FMA chains, enough to cover the FMA latency (one
      * accumulator per row, the obvious loop, runs at a quarter of the FMA rate), in 8 + 2 + 4 = 14 registers.
-     * Missing rows (rows < 4) repeat row 0 and are not stored.
+     * Missing rows (rows 2, 3) repeat row 0 and are not stored; a single row (decoding's case) takes
+     * {@link #scoresRow} instead, which spends no FMA on missing rows. Either way each element is the same sum.
      */
-    static void scoresTile(float[] a, int ao, int lda, int rows, int dd, float[] bt, int tp, int len, float alpha,
+    static void scoresTile(float[] a, int ao, int lda, int rows, int dd, float[] bt, int bo, int ldb, int len, float alpha,
                            float[] out, int oo, int ldo) {
+        if (rows == 1) {
+            scoresRow(a, ao, dd, bt, bo, ldb, len, alpha, out, oo);
+            return;
+        }
         int a1 = ao + (rows > 1 ? lda : 0), a2 = ao + (rows > 2 ? 2 * lda : 0), a3 = ao + (rows > 3 ? 3 * lda : 0);
         int end = padded(len), j = 0;
         for (; j + 2 * L <= end; j += 2 * L) {
             FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-            for (int d = 0, r = j; d < dd; d++, r += tp) {
+            for (int d = 0, r = bo + j; d < dd; d++, r += ldb) {
                 FloatVector b0 = FloatVector.fromArray(S, bt, r), b1 = FloatVector.fromArray(S, bt, r + L);
                 FloatVector x = FloatVector.broadcast(S, a[ao + d]);
                 c00 = x.fma(b0, c00);
@@ -95,7 +100,7 @@ final class AttentionKernels {
         }
         if (j < end) { // one vector left
             FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0;
-            for (int d = 0, r = j; d < dd; d++, r += tp) {
+            for (int d = 0, r = bo + j; d < dd; d++, r += ldb) {
                 FloatVector b0 = FloatVector.fromArray(S, bt, r);
                 c0 = FloatVector.broadcast(S, a[ao + d]).fma(b0, c0);
                 c1 = FloatVector.broadcast(S, a[a1 + d]).fma(b0, c1);
@@ -106,6 +111,30 @@ final class AttentionKernels {
             if (rows > 1) c1.mul(alpha).intoArray(out, oo + ldo + j);
             if (rows > 2) c2.mul(alpha).intoArray(out, oo + 2 * ldo + j);
             if (rows > 3) c3.mul(alpha).intoArray(out, oo + 3 * ldo + j);
+        }
+    }
+
+    /** One row of {@link #scoresTile}: four vectors of j per pass (four FMA chains), then one at a time. */
+    static void scoresRow(float[] a, int ao, int dd, float[] bt, int bo, int ldb, int len, float alpha, float[] out, int oo) {
+        int end = padded(len), j = 0;
+        for (; j + 4 * L <= end; j += 4 * L) {
+            FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0;
+            for (int d = 0, r = bo + j; d < dd; d++, r += ldb) {
+                FloatVector x = FloatVector.broadcast(S, a[ao + d]);
+                c0 = x.fma(FloatVector.fromArray(S, bt, r), c0);
+                c1 = x.fma(FloatVector.fromArray(S, bt, r + L), c1);
+                c2 = x.fma(FloatVector.fromArray(S, bt, r + 2 * L), c2);
+                c3 = x.fma(FloatVector.fromArray(S, bt, r + 3 * L), c3);
+            }
+            c0.mul(alpha).intoArray(out, oo + j);
+            c1.mul(alpha).intoArray(out, oo + j + L);
+            c2.mul(alpha).intoArray(out, oo + j + 2 * L);
+            c3.mul(alpha).intoArray(out, oo + j + 3 * L);
+        }
+        for (; j < end; j += L) {
+            FloatVector c0 = FloatVector.zero(S);
+            for (int d = 0, r = bo + j; d < dd; d++, r += ldb) c0 = FloatVector.broadcast(S, a[ao + d]).fma(FloatVector.fromArray(S, bt, r), c0);
+            c0.mul(alpha).intoArray(out, oo + j);
         }
     }
 
@@ -166,10 +195,11 @@ final class AttentionKernels {
     }
 
     /**
-     * Softmax over s[o, o+len) in place and zeros over [o+len, o+T); returns the row's log-sum-exp. The sum is
-     * taken in a fixed lane order, so the result does not depend on threads.
+     * Softmax over s[o, o+len) in place and zeros over [o+len, o+T) (len ≥ 1; −∞ entries become ≈ 0, which the
+     * caller then sets to exact zeros). The sum is taken in a fixed lane order, so the result does not depend
+     * on threads.
      */
-    static float softmaxCausalRow(float[] s, int o, int len, int T) {
+    static void softmaxRow(float[] s, int o, int len, int T) {
         float m = Float.NEGATIVE_INFINITY;
         int j = 0;
         if (len >= L) {
@@ -206,11 +236,10 @@ final class AttentionKernels {
         for (int up = S.loopBound(len); j < up; j += L) FloatVector.fromArray(S, s, o + j).mul(inv).intoArray(s, o + j);
         for (; j < len; j++) s[o + j] *= inv;
         java.util.Arrays.fill(s, o + len, o + T, 0f);
-        return (float) (m + Math.log(sum));
     }
 
     /**
-     * Softmax backward along one causal row, in place: dp[o + j] = p[po + j]·(dp[o + j] − Σ_k dp[o + k]·p[po + k])
+     * Softmax backward along one row, in place: dp[o + j] = p[po + j]·(dp[o + j] − Σ_k dp[o + k]·p[po + k])
      * for j < len, and zeros over [o + len, o + width).
      */
     static void softmaxBackwardRow(float[] p, int po, float[] dp, int o, int len, int width) {
