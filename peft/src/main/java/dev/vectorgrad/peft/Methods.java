@@ -188,10 +188,10 @@ public final class Methods {
             List<Tensor> values = new ArrayList<>();
             for (String k : names) {
                 Variable p = params.get(k);
-                if (p == null) throw new IOException(file + ": tensor '" + k + "' is not a parameter of " + model.getClass().getSimpleName());
+                if (p == null) throw new IllegalArgumentException(file + ": tensor '" + k + "' is not a parameter of " + model.getClass().getSimpleName());
                 Tensor t = f.tensor(k);
                 if (!Arrays.equals(t.shape(), p.shape()))
-                    throw new IOException(file + ": tensor '" + k + "' has shape " + Arrays.toString(t.shape()) + ", the model's is " + Arrays.toString(p.shape()));
+                    throw new IllegalArgumentException(file + ": tensor '" + k + "' has shape " + Arrays.toString(t.shape()) + ", the model's is " + Arrays.toString(p.shape()));
                 values.add(t);
             }
             for (int i = 0; i < names.size(); i++) params.get(names.get(i)).data().copyFrom(values.get(i));

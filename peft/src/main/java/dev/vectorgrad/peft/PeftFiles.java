@@ -5,6 +5,7 @@ import dev.vectorgrad.autograd.Variable;
 import dev.vectorgrad.autograd.nn.Module;
 import dev.vectorgrad.tensor.Json;
 import dev.vectorgrad.tensor.Safetensors;
+import dev.vectorgrad.tensor.SafetensorsException;
 import dev.vectorgrad.tensor.SafetensorsFile;
 import dev.vectorgrad.tensor.Tensor;
 import dev.vectorgrad.transformer.AtomicFiles;
@@ -24,7 +25,9 @@ import java.util.TreeSet;
  * {@code .lora_embedding_A} (r, num) and {@code .lora_embedding_B} (dim, r),
  * DoRA's {@code .lora_magnitude_vector} (out), {@code .vera_lambda_b}, {@code .vera_lambda_d},
  * {@code base_model.vera_A}, {@code base_model.vera_B}).
- * Reading checks every key and shape before touching the model; writing is atomic per file.
+ * Reading checks every key and shape before touching the model: a file that is malformed or does not fit the
+ * model is an {@link IllegalArgumentException} ({@link SafetensorsException} for the tensors) naming it, and an
+ * {@link IOException} means the file could not be read. Writing is atomic per file.
  */
 public final class PeftFiles {
     public static final String CONFIG = "adapter_config.json";
@@ -39,28 +42,30 @@ public final class PeftFiles {
         Path f = dir.resolve(CONFIG);
         if (!Files.isRegularFile(f)) throw new IOException(dir + ": no " + CONFIG + " (not a PEFT adapter directory)");
         Map<String, Object> j;
-        try {
-            j = Json.asMap(Json.read(f), CONFIG);
-        } catch (IllegalArgumentException e) { // not JSON, or not an object
-            throw new IOException(f + ": " + e.getMessage(), e);
-        }
+        Object parsed = Json.read(f); // not UTF-8 or not JSON: an IllegalArgumentException naming f
+        if (!(parsed instanceof Map<?, ?>)) throw new IllegalArgumentException(f + ": " + CONFIG + " is not a JSON object");
+        j = Json.asMap(parsed, CONFIG);
         return parseConfig(j, f);
     }
 
-    /** The config in JSON object {@code j} read from {@code f}; any malformed or invalid value is an error naming {@code f} and the key. */
-    static PeftConfig parseConfig(Map<String, Object> j, Path f) throws IOException {
+    /**
+     * The config in JSON object {@code j} read from {@code f}; any malformed or invalid value is an
+     * {@link IllegalArgumentException} naming {@code f} and the key.
+     */
+    static PeftConfig parseConfig(Map<String, Object> j, Path f) {
         try {
             return parseConfigValues(j, f);
         } catch (IllegalArgumentException e) { // Json's typed access and PeftConfig.Builder.build() name the key
-            throw new IOException(f + ": " + e.getMessage(), e);
+            if (e.getMessage() != null && e.getMessage().startsWith(f + ": ")) throw e;
+            throw new IllegalArgumentException(f + ": " + e.getMessage(), e);
         }
     }
 
-    private static PeftConfig parseConfigValues(Map<String, Object> j, Path f) throws IOException {
+    private static PeftConfig parseConfigValues(Map<String, Object> j, Path f) {
         String type = Json.asString(require(j, "peft_type", f), "peft_type");
-        if (!List.of("LORA", "VERA", "ADALORA", "FLORA").contains(type)) throw new IOException(f + ": peft_type '" + type + "' is not supported (LORA, VERA, ADALORA, FLORA)");
+        if (!List.of("LORA", "VERA", "ADALORA", "FLORA").contains(type)) throw new IllegalArgumentException(f + ": peft_type '" + type + "' is not supported (LORA, VERA, ADALORA, FLORA)");
         int r = Json.asInt(require(j, type.equals("ADALORA") ? "init_r" : "r", f), type.equals("ADALORA") ? "init_r" : "r"); // AdaLoRA ignores r
-        if (r <= 0) throw new IOException(f + ": r must be positive, got " + r);
+        if (r <= 0) throw new IllegalArgumentException(f + ": r must be positive, got " + r);
         PeftConfig.Builder c;
         switch (type) {
             case "LORA" -> {
@@ -105,7 +110,7 @@ public final class PeftFiles {
                 if (j.get("alpha_pattern") != null)
                     for (var e : Json.asMap(j.get("alpha_pattern"), "alpha_pattern").entrySet()) c.alphaPattern(e.getKey(), Json.asDouble(e.getValue(), "alpha_pattern." + e.getKey()));
             }
-            default -> throw new IOException(f + ": peft_type '" + type + "' is not supported (LORA, VERA, ADALORA, FLORA)");
+            default -> throw new IllegalArgumentException(f + ": peft_type '" + type + "' is not supported (LORA, VERA, ADALORA, FLORA)");
         }
         c.fanInFanOut(bool(j, "fan_in_fan_out"));
         Object t = require(j, "target_modules", f);
@@ -136,9 +141,9 @@ public final class PeftFiles {
         return names;
     }
 
-    private static Object require(Map<String, Object> j, String key, Path f) throws IOException {
+    private static Object require(Map<String, Object> j, String key, Path f) {
         Object v = j.get(key);
-        if (v == null) throw new IOException(f + ": missing '" + key + "'");
+        if (v == null) throw new IllegalArgumentException(f + ": missing '" + key + "'");
         return v;
     }
 
@@ -171,7 +176,7 @@ public final class PeftFiles {
         try {
             targets = TargetResolver.resolve(pm.model(), cfg);
         } catch (IllegalArgumentException e) {
-            throw new IOException(dir + ": " + e.getMessage(), e);
+            throw new IllegalArgumentException(dir + ": " + e.getMessage(), e);
         }
         LinkedHashMap<String, int[]> expected = new LinkedHashMap<>();
         int maxIn = 0, maxOut = 0;
@@ -192,10 +197,10 @@ public final class PeftFiles {
             TreeSet<String> unexpected = new TreeSet<>(f.names());
             for (Map.Entry<String, int[]> e : expected.entrySet()) {
                 String k = e.getKey();
-                if (!f.contains(k)) throw new IOException(wf + ": missing tensor '" + k + "' (expected shape " + Arrays.toString(e.getValue()) + ")");
+                if (!f.contains(k)) throw new SafetensorsException(wf + ": missing tensor '" + k + "' (expected shape " + Arrays.toString(e.getValue()) + ")");
                 Tensor t = f.tensor(k);
                 if (!Arrays.equals(t.shape(), e.getValue()))
-                    throw new IOException(wf + ": tensor '" + k + "' has shape " + Arrays.toString(t.shape()) + ", expected " + Arrays.toString(e.getValue()));
+                    throw new SafetensorsException(wf + ": tensor '" + k + "' has shape " + Arrays.toString(t.shape()) + ", expected " + Arrays.toString(e.getValue()));
                 tensors.put(k, t);
                 unexpected.remove(k);
             }
@@ -203,7 +208,7 @@ public final class PeftFiles {
                 unexpected.remove(VERA_A); // tolerated; regenerated from the key anyway
                 unexpected.remove(VERA_B);
             }
-            if (!unexpected.isEmpty()) throw new IOException(wf + ": unexpected tensor(s) " + unexpected + " for this config and model");
+            if (!unexpected.isEmpty()) throw new SafetensorsException(wf + ": unexpected tensor(s) " + unexpected + " for this config and model");
         }
         VeraProjections proj = null;
         if (cfg.type() == PeftConfig.Type.VERA && cfg.saveProjection())
@@ -211,7 +216,7 @@ public final class PeftFiles {
         try {
             pm.addAdapter(name, cfg, proj);
         } catch (IllegalArgumentException | IllegalStateException e) {
-            throw new IOException(dir + ": " + e.getMessage(), e);
+            throw new IllegalArgumentException(dir + ": " + e.getMessage(), e);
         }
         try (var g = Grad.disabled()) {
             for (TargetResolver.Target t : targets) {
@@ -245,12 +250,12 @@ public final class PeftFiles {
         try (SafetensorsFile f = Safetensors.read(file)) {
             json = f.metadata().get(NATIVE_CONFIG);
         }
-        if (json == null) throw new IOException(file + ": no '" + NATIVE_CONFIG + "' metadata (not a vectorgrad adapter file)");
+        if (json == null) throw new IllegalArgumentException(file + ": no '" + NATIVE_CONFIG + "' metadata (not a vectorgrad adapter file)");
         Map<String, Object> j;
         try {
             j = Json.asMap(Json.parse(json), NATIVE_CONFIG);
         } catch (IllegalArgumentException e) {
-            throw new IOException(file + ": " + e.getMessage(), e);
+            throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
         }
         PeftConfig cfg = parseConfig(j, file);
         apply(pm, cfg, file, name);

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Malformed adapter files: every refusal is an {@link IOException} naming the key, module or setting at fault,
+ * Malformed adapter files: every refusal is an {@link IllegalArgumentException} naming the key, module or setting at fault,
  * and the model (module tree, parameters, their bits and flags) and the PeftModel (adapters, active one) are
  * exactly as before: nothing is half applied.
  */
@@ -67,9 +67,14 @@ class MalformedAdapterTest {
 
     /** Loads {@code dir} into a fresh Toy and into a PeftModel that already holds adapter "other"; both refuse, naming {@code parts}. */
     static void refused(Path dir, String... parts) {
+        refused(IllegalArgumentException.class, dir, parts);
+    }
+
+    /** {@link #refused(Path, String...)} with the exception type: {@link IOException} for a file that is not there. */
+    static void refused(Class<? extends Exception> type, Path dir, String... parts) {
         Toy fresh = new Toy(4, 2, 1);
         ModelState s0 = ModelState.of(fresh);
-        var t = assertThatThrownBy(() -> PeftFiles.load(fresh, dir)).isInstanceOf(IOException.class);
+        var t = assertThatThrownBy(() -> PeftFiles.load(fresh, dir)).isInstanceOf(type);
         for (String p : parts) t.hasMessageContaining(p);
         s0.assertUnchanged(fresh);
         assertThat(fresh.numParameters(true)).isEqualTo(fresh.numParameters(false)); // nothing frozen either
@@ -80,7 +85,7 @@ class MalformedAdapterTest {
         pm.addAdapter("other", PeftConfig.lora(2, 2, "fc"));
         pm.setAdapter("default");
         ModelState s1 = ModelState.of(m);
-        var u = assertThatThrownBy(() -> PeftFiles.load(pm, dir, "new")).isInstanceOf(IOException.class);
+        var u = assertThatThrownBy(() -> PeftFiles.load(pm, dir, "new")).isInstanceOf(type);
         for (String p : parts) u.hasMessageContaining(p);
         s1.assertUnchanged(m);
         assertThat(pm.adapterNames()).containsExactlyInAnyOrder("default", "other");
@@ -142,10 +147,10 @@ class MalformedAdapterTest {
             refused(configVariant("no-" + key, c -> c.remove(key)), "missing '" + key + "'");
         Path noWeights = configVariant("noweights", c -> {});
         Files.delete(noWeights.resolve(PeftFiles.WEIGHTS));
-        refused(noWeights, "no " + PeftFiles.WEIGHTS);
+        refused(IOException.class, noWeights, "no " + PeftFiles.WEIGHTS);
         Path noConfig = configVariant("noconfig", c -> {});
         Files.delete(noConfig.resolve(PeftFiles.CONFIG));
-        refused(noConfig, "no " + PeftFiles.CONFIG);
+        refused(IOException.class, noConfig, "no " + PeftFiles.CONFIG);
     }
 
     @Test
@@ -158,7 +163,7 @@ class MalformedAdapterTest {
         Toy m = new Toy(4, 2, 1);
         PeftModel pm = PeftModel.wrap(m, PeftConfig.vera(3, 12, "q_proj"));
         ModelState s = ModelState.of(m);
-        assertThatThrownBy(() -> PeftFiles.load(pm, dir, "second")).isInstanceOf(IOException.class).hasMessageContaining("projection_prng_key");
+        assertThatThrownBy(() -> PeftFiles.load(pm, dir, "second")).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("projection_prng_key");
         s.assertUnchanged(m);
         assertThat(pm.adapterNames()).containsExactly("default");
         // a VeRA projection of the wrong size is named too
@@ -212,7 +217,7 @@ class MalformedAdapterTest {
         Toy m = new Toy(4, 2, 1);
         PeftModel pm = PeftModel.of(m);
         ModelState s = ModelState.of(m);
-        assertThatThrownBy(() -> PeftFiles.loadNative(pm, f, "default")).isInstanceOf(IOException.class).hasMessageContaining(part);
+        assertThatThrownBy(() -> PeftFiles.loadNative(pm, f, "default")).isInstanceOf(IllegalArgumentException.class).hasMessageContaining(part);
         s.assertUnchanged(m);
         assertThat(pm.adapterNames()).isEmpty();
         assertThat(m.numParameters(true)).isEqualTo(m.numParameters(false));
@@ -223,11 +228,11 @@ class MalformedAdapterTest {
         Toy m = new Toy(4, 2, 1);
         PeftModel pm = PeftFiles.load(m, good);
         ModelState s = ModelState.of(m);
-        assertThatThrownBy(() -> PeftFiles.load(pm, good, "default")).isInstanceOf(IOException.class).hasMessageContaining("adapter 'default' already exists");
+        assertThatThrownBy(() -> PeftFiles.load(pm, good, "default")).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("adapter 'default' already exists");
         s.assertUnchanged(m);
         pm.merge();
         ModelState merged = ModelState.of(m);
-        assertThatThrownBy(() -> PeftFiles.load(pm, good, "again")).isInstanceOf(IOException.class).hasMessageContaining("has merged adapters");
+        assertThatThrownBy(() -> PeftFiles.load(pm, good, "again")).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("has merged adapters");
         merged.assertUnchanged(m);
         assertThat(pm.adapterNames()).containsExactly("default");
     }

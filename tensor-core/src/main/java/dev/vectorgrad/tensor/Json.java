@@ -35,6 +35,12 @@ public final class Json {
     /** The deepest nesting of arrays and objects that {@link #parse} accepts. */
     public static final int MAX_DEPTH = 512;
 
+    /**
+     * The most digits an integer may have (Python's {@code sys.int_max_str_digits}): {@code BigInteger}'s parse is
+     * quadratic, so a megabyte of digits in a header would otherwise take a minute.
+     */
+    public static final int MAX_INTEGER_DIGITS = 4300;
+
     private Json() {}
 
     /** A JSON syntax error, with where it happened. */
@@ -92,7 +98,7 @@ public final class Json {
     }
 
     /** Strict UTF-8 decoding: malformed or unmappable input throws. */
-    static String decodeUtf8(byte[] utf8) {
+    public static String decodeUtf8(byte[] utf8) {
         try {
             return StandardCharsets.UTF_8.newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
@@ -296,12 +302,20 @@ public final class Json {
             String lit = s.substring(start, pos);
             if (integral) {
                 if (lit.length() <= 18) return Long.parseLong(lit);
+                int digits = lit.length() - (lit.charAt(0) == '-' ? 1 : 0);
+                if (digits > MAX_INTEGER_DIGITS)
+                    throw errorAt("integer of " + digits + " digits is longer than the limit of " + MAX_INTEGER_DIGITS + " digits", start);
                 BigInteger big = new BigInteger(lit);
                 return big.bitLength() < 64 ? (Object) big.longValue() : big;
             }
             double d = Double.parseDouble(lit);
-            if (Double.isInfinite(d)) throw errorAt("number " + lit + " is out of the range of a double", start);
+            if (Double.isInfinite(d)) throw errorAt("number " + shorten(lit) + " is out of the range of a double", start);
             return d;
+        }
+
+        /** A literal for a message: itself, or its first 40 characters and its length. */
+        static String shorten(String lit) {
+            return lit.length() <= 60 ? lit : lit.substring(0, 40) + "… (" + lit.length() + " characters)";
         }
 
         static boolean isDigit(char c) {

@@ -188,4 +188,26 @@ class JsonTest {
         }
         throw new AssertionError("no error for: " + (text.length() > 50 ? text.substring(0, 50) + "…" : text));
     }
+
+    // ---------------------------------------------------------------- regressions found by JsonFuzzTest
+
+    /** A megabyte of digits took about a minute (BigInteger's parse is quadratic): now refused at once. */
+    @Test
+    void hugeIntegerIsRefusedNotParsedInQuadraticTime() {
+        String big = "7".repeat(1_000_000);
+        long t0 = System.nanoTime();
+        assertThatThrownBy(() -> Json.parse("[" + big + "]")).isInstanceOf(JsonException.class)
+                .hasMessageContaining("integer of 1000000 digits is longer than the limit of 4300 digits");
+        assertThat((System.nanoTime() - t0) / 1e9).isLessThan(1.0);
+        assertThat(Json.parse("-" + "9".repeat(Json.MAX_INTEGER_DIGITS))).isEqualTo(new BigInteger("-" + "9".repeat(Json.MAX_INTEGER_DIGITS)));
+    }
+
+    /** The error for an out-of-range double quoted the whole literal (100 kB of message): now its start and length. */
+    @Test
+    void errorMessageShortensAHugeNumber() {
+        String big = "7".repeat(100_000) + ".5";
+        assertThatThrownBy(() -> Json.parse(big)).isInstanceOf(JsonException.class)
+                .hasMessageContaining("7".repeat(40) + "… (100002 characters) is out of the range of a double")
+                .satisfies(e -> assertThat(e.getMessage().length()).isLessThan(200));
+    }
 }

@@ -75,6 +75,28 @@ public record GptConfig(int vocabSize, int blockSize, int layers, int heads, int
         if (activation == null) throw new IllegalArgumentException("GptConfig: activation must not be null");
         if (!(layerNormEps > 0) || !Double.isFinite(layerNormEps))
             throw new IllegalArgumentException("GptConfig: layerNormEps must be positive and finite, got " + layerNormEps);
+        // Tensors are int-indexed: every weight matrix must have fewer than 2^31 elements.
+        for (long[] m : new long[][] {{vocabSize, nEmbd}, {blockSize, nEmbd}, {4L * nEmbd, nEmbd}})
+            if (m[0] * m[1] > Integer.MAX_VALUE)
+                throw new IllegalArgumentException("GptConfig: a " + m[0] + " x " + m[1] + " weight has more than 2^31 - 1 elements");
+        parameterCount(vocabSize, blockSize, layers, nEmbd, bias);
+    }
+
+    /** Number of parameters of the model (the LM head is tied to wte, so counted once). */
+    public long parameterCount() {
+        return parameterCount(vocabSize, blockSize, layers, nEmbd, bias);
+    }
+
+    private static long parameterCount(long vocab, long block, long layers, long e, boolean bias) {
+        // per block: ln_1 and ln_2 (E each), c_attn E x 3E, attn c_proj E x E, c_fc E x 4E, mlp c_proj 4E x E,
+        // and with biases 3E + E + 4E + E for the linears and E for each layer norm; ln_f E (+ E)
+        long b = bias ? 1 : 0;
+        try {
+            long block1 = Math.addExact(12 * e * e, (2 + 11 * b) * e);
+            return Math.addExact(Math.addExact((vocab + block) * e, Math.multiplyExact(layers, block1)), (1 + b) * e);
+        } catch (ArithmeticException ex) {
+            throw new IllegalArgumentException("GptConfig: " + layers + " layers of width " + e + " have more than 2^63 parameters");
+        }
     }
 
     private static void positive(String field, int v) {
@@ -132,7 +154,14 @@ public record GptConfig(int vocabSize, int blockSize, int layers, int heads, int
      */
     public static GptConfig readHf(Path file) throws IOException {
         Path f = Files.isDirectory(file) ? file.resolve(HF_FILE) : file;
-        return fromHfJson(Files.readString(f), f.toString());
+        byte[] bytes = Files.readAllBytes(f);
+        String json;
+        try {
+            json = Json.decodeUtf8(bytes); // invalid UTF-8 is a bad file, not an I/O error
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(f + ": " + e.getMessage(), e);
+        }
+        return fromHfJson(json, f.toString());
     }
 
     /** Parses HF config JSON; {@code source} names it in errors. */
@@ -155,7 +184,7 @@ public record GptConfig(int vocabSize, int blockSize, int layers, int heads, int
         int head = hf.positiveInt("n_head", null);
         if (embd % head != 0) throw hf.error("n_embd", "(" + embd + ") must be divisible by n_head (" + head + ")");
         Object inner = m.get("n_inner");
-        if (inner != null && hf.positiveInt("n_inner", null) != 4 * embd)
+        if (inner != null && hf.positiveInt("n_inner", null) != 4L * embd)
             throw hf.error("n_inner", "is " + inner + ", but vectorgrad's MLP is 4 × n_embd = " + 4 * embd + " (or null)");
         double resid = hf.fraction("resid_pdrop", 0.1);
         double embdDrop = hf.fraction("embd_pdrop", 0.1);
@@ -175,7 +204,11 @@ public record GptConfig(int vocabSize, int blockSize, int layers, int heads, int
         hf.requireFlag("scale_attn_weights", true, "attention is scaled by 1/sqrt(head size)");
         hf.requireFlag("scale_attn_by_inverse_layer_idx", false, "not supported");
         hf.requireFlag("add_cross_attention", false, "decoder-only");
-        return new GptConfig(vocab, positions, layer, head, embd, resid, true, act, eps);
+        try {
+            return new GptConfig(vocab, positions, layer, head, embd, resid, true, act, eps);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
+        }
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.vectorgrad.transformer;
 
 import dev.vectorgrad.autograd.Variable;
 import dev.vectorgrad.tensor.Safetensors;
+import dev.vectorgrad.tensor.SafetensorsException;
 import dev.vectorgrad.tensor.SafetensorsFile;
 import dev.vectorgrad.tensor.Tensor;
 import java.io.IOException;
@@ -41,17 +42,35 @@ public final class HfGpt2 {
     /** Reads a Hugging Face GPT-2 directory into a new model. */
     public static Gpt load(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) throw new IOException(dir + ": not a directory (expected a Hugging Face model with config.json and " + WEIGHTS + ")");
-        GptConfig cfg = GptConfig.readHf(dir.resolve(GptConfig.HF_FILE));
-        Gpt model = new Gpt(cfg);
+        Path config = dir.resolve(GptConfig.HF_FILE);
+        GptConfig cfg = GptConfig.readHf(config);
+        Gpt model = newModelFor(cfg, config, dir.resolve(WEIGHTS));
         loadWeights(model, dir.resolve(WEIGHTS));
         model.train(false);
         return model;
     }
 
     /**
+     * A new model of {@code cfg}, built only once the weights file is known to hold at least as many elements as the
+     * model has parameters: a config that asks for more (a corrupt or foreign one) is an error naming both files,
+     * not gigabytes allocated for weights that cannot be there.
+     */
+    public static Gpt newModelFor(GptConfig cfg, Path configFile, Path weights) throws IOException {
+        long held = 0;
+        try (SafetensorsFile f = Safetensors.read(weights)) {
+            for (var t : f.infos().values()) held += t.numel();
+        }
+        if (cfg.parameterCount() > held)
+            throw new IllegalArgumentException(configFile + ": the config describes a model of " + cfg.parameterCount()
+                    + " parameters, but " + weights + " holds only " + held + " elements");
+        return new Gpt(cfg);
+    }
+
+    /**
      * Copies every parameter of {@code model} from a GPT-2 safetensors file (F32/F16/BF16). Missing parameters,
      * unexpected tensors and shape mismatches are errors naming the file and the tensor. Biases absent from the
-     * model (config without bias) must be zero in the file.
+     * model (config without bias) must be zero in the file. What the file holds that does not fit the model is a
+     * {@link SafetensorsException}.
      */
     public static void loadWeights(Gpt model, Path file) throws IOException {
         Map<String, Variable> params = model.namedParameters();
@@ -61,12 +80,12 @@ public final class HfGpt2 {
                 String name = e.getKey();
                 Tensor dst = e.getValue().data();
                 String key = resolve(f, name);
-                if (key == null) throw new IOException(file + ": tensor '" + name + "' is missing");
+                if (key == null) throw new SafetensorsException(file + ": tensor '" + name + "' is missing");
                 unused.remove(key);
                 Tensor src = f.tensor(key);
                 int[] want = toHf(name, dst).shape();
                 if (!Arrays.equals(src.shape(), want))
-                    throw new IOException(file + ": tensor '" + key + "' has shape " + Arrays.toString(src.shape()) + ", expected "
+                    throw new SafetensorsException(file + ": tensor '" + key + "' has shape " + Arrays.toString(src.shape()) + ", expected "
                             + Arrays.toString(want));
                 dst.copyFrom(isConv1DWeight(name) ? src.t() : src);
             }
@@ -77,16 +96,16 @@ public final class HfGpt2 {
                 } else if (extra.equals("lm_head.weight")) {
                     Tensor head = f.tensor(extra);
                     if (!head.contentEquals(model.transformer.wte.weight.data()))
-                        throw new IOException(file + ": lm_head.weight differs from transformer.wte.weight, but the head is tied");
+                        throw new SafetensorsException(file + ": lm_head.weight differs from transformer.wte.weight, but the head is tied");
                     unused.remove(extra);
                 } else if (n.endsWith(".bias") && !params.containsKey(n)) {
                     Tensor b = f.tensor(extra);
                     for (float v : b.toArray())
-                        if (v != 0f) throw new IOException(file + ": tensor '" + extra + "' is non-zero but the config has no biases");
+                        if (v != 0f) throw new SafetensorsException(file + ": tensor '" + extra + "' is non-zero but the config has no biases");
                     unused.remove(extra);
                 }
             }
-            if (!unused.isEmpty()) throw new IOException(file + ": unexpected tensors " + unused);
+            if (!unused.isEmpty()) throw new SafetensorsException(file + ": unexpected tensors " + unused);
         }
     }
 

@@ -67,8 +67,9 @@ public sealed interface Tokenizer permits CharTokenizer, ByteTokenizer, BpeToken
      * byte-level BPE {@code tokenizer.json}; errors name the file.
      */
     static Tokenizer load(Path file) throws IOException {
-        String json = Files.readString(file);
+        byte[] bytes = Files.readAllBytes(file);
         try {
+            String json = Json.decodeUtf8(bytes); // invalid UTF-8 is a bad file, not an I/O error
             Object parsed = Json.parse(json);
             if (parsed instanceof Map<?, ?> m && m.get("type") == null && m.containsKey("model"))
                 return BpeTokenizer.fromHfJson(m, file.toString());

@@ -330,11 +330,15 @@ public final class Trainer {
             for (int i = 0; i < names.size(); i++) {
                 String n = names.get(i), own = f.metadata().get("step." + n);
                 if (!f.contains("exp_avg." + n) || !f.contains("exp_avg_sq." + n))
-                    throw new IllegalArgumentException("optimizer state: moments of '" + n + "' are missing");
+                    throw new IllegalArgumentException("optimizer state " + file + ": moments of '" + n + "' are missing");
                 state.put(i, new Adam.ParamState(own != null ? stepCount(file, "step." + n, own) : step,
                         f.tensor("exp_avg." + n), f.tensor("exp_avg_sq." + n)));
             }
-            opt.loadStateDict(state);
+            try {
+                opt.loadStateDict(state);
+            } catch (IllegalArgumentException e) { // a moment of the wrong shape
+                throw new IllegalArgumentException("optimizer state " + file + ": " + e.getMessage(), e);
+            }
         }
     }
 
@@ -357,31 +361,49 @@ public final class Trainer {
         return opt.parameters().stream().map(byParam::get).toList();
     }
 
-    /** Loads a checkpoint written by {@link #save} to continue training on {@code text} (the same corpus). */
+    /**
+     * Loads a checkpoint written by {@link #save} to continue training on {@code text} (the same corpus). A file
+     * that is malformed, or does not fit the others, is an {@link IllegalArgumentException} naming it.
+     */
     public static Trainer resume(Path dir, String text, Options override) throws IOException {
-        GptConfig cfg = readConfigJson(Files.readString(dir.resolve(GPT)));
-        Tokenizer tok = Tokenizer.load(dir.resolve(Tokenizer.FILE_NAME));
-        Map<?, ?> st = (Map<?, ?>) Json.parse(Files.readString(dir.resolve(STATE)));
-        Options o = override != null ? override : optionsFrom((Map<?, ?>) st.get("options"));
-        Gpt model = new Gpt(cfg);
+        GptConfig cfg = readConfigJson(dir.resolve(GPT));
+        Path tokFile = dir.resolve(Tokenizer.FILE_NAME);
+        Tokenizer tok = Tokenizer.load(tokFile);
+        if (tok.vocabSize() > cfg.vocabSize())
+            throw new IllegalArgumentException(tokFile + ": the tokenizer has " + tok.vocabSize() + " tokens but " + dir.resolve(GPT)
+                    + " has a vocabulary of " + cfg.vocabSize());
+        Path stateFile = dir.resolve(STATE);
+        Map<String, Object> st = readObject(stateFile);
+        Options o = override != null ? override : optionsFrom(st, stateFile);
+        Gpt model = HfGpt2.newModelFor(cfg, dir.resolve(GPT), dir.resolve(HfGpt2.WEIGHTS));
         HfGpt2.loadWeights(model, dir.resolve(HfGpt2.WEIGHTS));
-        Trainer t = new Trainer(model, tok, text, o);
+        Trainer t;
+        try {
+            t = new Trainer(model, tok, text, o);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(dir + ": " + e.getMessage(), e);
+        }
         t.readOptimizer(dir.resolve(OPTIM));
-        t.iter = (int) num(st.get("iter"));
-        t.batchRng = Rng.restore(toLongs(st.get("batch_rng")));
-        t.batcher = new Batcher(t.trainIds, o.batchSize(), cfg.blockSize(), t.batchRng);
-        model.setDropoutRng(Rng.restore(toLongs(st.get("dropout_rng"))));
-        for (Object x : (List<?>) st.get("train_loss")) t.trainLoss.add(((Number) x).doubleValue());
-        for (Object x : (List<?>) st.get("eval_iter")) t.evalIter.add((int) num(x));
-        for (Object x : (List<?>) st.get("eval_loss")) t.evalLoss.add(((Number) x).doubleValue());
+        try {
+            t.iter = nonNegativeInt(st.get("iter"), "iter");
+            t.batchRng = Rng.restore(toLongs(st.get("batch_rng"), "batch_rng"));
+            t.batcher = new Batcher(t.trainIds, o.batchSize(), cfg.blockSize(), t.batchRng);
+            model.setDropoutRng(Rng.restore(toLongs(st.get("dropout_rng"), "dropout_rng")));
+            for (Object x : Json.asList(st.get("train_loss"), "train_loss")) t.trainLoss.add(Json.asDouble(x, "train_loss"));
+            for (Object x : Json.asList(st.get("eval_iter"), "eval_iter")) t.evalIter.add(nonNegativeInt(x, "eval_iter"));
+            for (Object x : Json.asList(st.get("eval_loss"), "eval_loss")) t.evalLoss.add(Json.asDouble(x, "eval_loss"));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(stateFile + ": " + e.getMessage(), e);
+        }
         return t;
     }
 
     /** The model and tokenizer of a checkpoint (for sampling). */
     public static Gpt loadModel(Path dir) throws IOException {
         Path exact = dir.resolve(GPT);
-        GptConfig cfg = Files.exists(exact) ? readConfigJson(Files.readString(exact)) : GptConfig.readHf(dir.resolve(GptConfig.HF_FILE));
-        Gpt model = new Gpt(cfg);
+        Path cfgFile = Files.exists(exact) ? exact : dir.resolve(GptConfig.HF_FILE);
+        GptConfig cfg = Files.exists(exact) ? readConfigJson(exact) : GptConfig.readHf(cfgFile);
+        Gpt model = HfGpt2.newModelFor(cfg, cfgFile, dir.resolve(HfGpt2.WEIGHTS));
         HfGpt2.loadWeights(model, dir.resolve(HfGpt2.WEIGHTS));
         model.train(false);
         return model;
@@ -403,11 +425,38 @@ public final class Trainer {
         return Json.writePretty(m) + "\n";
     }
 
+    /** The exact config of {@link #configJson}; a malformed one is an {@link IllegalArgumentException}. */
     public static GptConfig readConfigJson(String json) {
-        Map<?, ?> m = (Map<?, ?>) Json.parse(json);
-        return new GptConfig((int) num(m.get("vocab_size")), (int) num(m.get("block_size")), (int) num(m.get("n_layer")),
-                (int) num(m.get("n_head")), (int) num(m.get("n_embd")), ((Number) m.get("dropout")).doubleValue(), (Boolean) m.get("bias"),
-                GptConfig.Activation.valueOf((String) m.get("activation")), ((Number) m.get("layer_norm_eps")).doubleValue());
+        return configFrom(Json.asMap(Json.parse(json), "gpt.json"));
+    }
+
+    private static GptConfig configFrom(Map<String, Object> m) {
+        return new GptConfig(Json.asInt(m.get("vocab_size"), "vocab_size"), Json.asInt(m.get("block_size"), "block_size"),
+                Json.asInt(m.get("n_layer"), "n_layer"), Json.asInt(m.get("n_head"), "n_head"), Json.asInt(m.get("n_embd"), "n_embd"),
+                Json.asDouble(m.get("dropout"), "dropout"), Json.asBoolean(m.get("bias"), "bias"),
+                activation(Json.asString(m.get("activation"), "activation")), Json.asDouble(m.get("layer_norm_eps"), "layer_norm_eps"));
+    }
+
+    /** {@link #readConfigJson(String)} of a file; errors name it. */
+    static GptConfig readConfigJson(Path file) throws IOException {
+        Map<String, Object> m = readObject(file);
+        try {
+            return configFrom(m);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static GptConfig.Activation activation(String name) {
+        for (GptConfig.Activation a : GptConfig.Activation.values()) if (a.name().equals(name)) return a;
+        throw new IllegalArgumentException("activation: \"" + name + "\" is not one of " + Arrays.toString(GptConfig.Activation.values()));
+    }
+
+    /** A JSON file holding an object; errors (not JSON, not UTF-8, not an object) name the file. */
+    private static Map<String, Object> readObject(Path file) throws IOException {
+        Object v = Json.read(file);
+        if (!(v instanceof Map<?, ?>)) throw new IllegalArgumentException(file + ": expected a JSON object, got " + (v == null ? "null" : "a " + v.getClass().getSimpleName()));
+        return Json.asMap(v, file.toString());
     }
 
     private static Map<String, Object> optionsMap(Options o) {
@@ -428,24 +477,47 @@ public final class Trainer {
         return m;
     }
 
-    private static Options optionsFrom(Map<?, ?> m) {
-        return new Options((int) num(m.get("batch_size")), dbl(m.get("lr")), dbl(m.get("min_lr")), (int) num(m.get("warmup_iters")),
-                (int) num(m.get("decay_iters")), dbl(m.get("weight_decay")), dbl(m.get("beta1")), dbl(m.get("beta2")), dbl(m.get("grad_clip")),
-                (int) num(m.get("eval_interval")), (int) num(m.get("eval_iters")), (int) num(m.get("log_interval")), num(m.get("seed")));
+    /** The largest batch a checkpoint may ask for (rows of block-size tokens). */
+    static final int MAX_BATCH = 1 << 16;
+
+    /** The recipe in {@code trainer.json}'s {@code options}, each value checked; errors name the file and the key. */
+    private static Options optionsFrom(Map<String, Object> st, Path file) {
+        try {
+            Map<String, Object> m = Json.asMap(st.get("options"), "options");
+            int batch = Json.asInt(m.get("batch_size"), "options.batch_size");
+            if (batch <= 0 || batch > MAX_BATCH) throw new IllegalArgumentException("options.batch_size must be in [1, " + MAX_BATCH + "], got " + batch);
+            return new Options(batch, rate(m, "lr"), rate(m, "min_lr"), nonNegativeInt(m.get("warmup_iters"), "options.warmup_iters"),
+                    nonNegativeInt(m.get("decay_iters"), "options.decay_iters"), rate(m, "weight_decay"), beta(m, "beta1"), beta(m, "beta2"),
+                    rate(m, "grad_clip"), nonNegativeInt(m.get("eval_interval"), "options.eval_interval"),
+                    nonNegativeInt(m.get("eval_iters"), "options.eval_iters"), nonNegativeInt(m.get("log_interval"), "options.log_interval"),
+                    Json.asLong(m.get("seed"), "options.seed"));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static double rate(Map<String, Object> m, String key) {
+        double v = Json.asDouble(m.get(key), "options." + key);
+        if (!(v >= 0) || !Double.isFinite(v)) throw new IllegalArgumentException("options." + key + " must be finite and >= 0, got " + v);
+        return v;
+    }
+
+    private static double beta(Map<String, Object> m, String key) {
+        double v = Json.asDouble(m.get(key), "options." + key);
+        if (!(v >= 0 && v < 1)) throw new IllegalArgumentException("options." + key + " must be in [0, 1), got " + v);
+        return v;
+    }
+
+    private static int nonNegativeInt(Object v, String what) {
+        int i = Json.asInt(v, what);
+        if (i < 0) throw new IllegalArgumentException(what + " must be >= 0, got " + i);
+        return i;
     }
 
     /** The recipe stored in a checkpoint. */
     public static Options readOptions(Path dir) throws IOException {
-        Map<?, ?> st = (Map<?, ?>) Json.parse(Files.readString(dir.resolve(STATE)));
-        return optionsFrom((Map<?, ?>) st.get("options"));
-    }
-
-    private static long num(Object o) {
-        return ((Number) o).longValue();
-    }
-
-    private static double dbl(Object o) {
-        return ((Number) o).doubleValue();
+        Path file = dir.resolve(STATE);
+        return optionsFrom(readObject(file), file);
     }
 
     private static List<Object> longs(long[] a) {
@@ -454,10 +526,22 @@ public final class Trainer {
         return l;
     }
 
-    private static long[] toLongs(Object o) {
-        List<?> l = (List<?>) o;
+    /** A generator state written by {@link #longs}: an array of decimal strings (or integers). */
+    private static long[] toLongs(Object o, String what) {
+        List<Object> l = Json.asList(o, what);
         long[] a = new long[l.size()];
-        for (int i = 0; i < a.length; i++) a[i] = Long.parseLong(l.get(i).toString());
+        for (int i = 0; i < a.length; i++) {
+            Object x = l.get(i);
+            if (x instanceof String str) {
+                try {
+                    a[i] = Long.parseLong(str);
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException(what + "[" + i + "]: \"" + str + "\" is not a 64-bit integer");
+                }
+            } else {
+                a[i] = Json.asLong(x, what + "[" + i + "]");
+            }
+        }
         return a;
     }
 
