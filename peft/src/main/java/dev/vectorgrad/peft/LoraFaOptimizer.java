@@ -75,55 +75,8 @@ public final class LoraFaOptimizer extends Adam {
         return Tensor.wrap(res, out, r);
     }
 
-    /**
-     * Pseudo-inverse of the symmetric r × r matrix {@code m} (row-major): V·diag(1/λ)·Vᵀ from a cyclic Jacobi
-     * eigen-decomposition, with 1/λ taken as 0 where |λ| ≤ rtol·max|λ|.
-     */
+    /** Pseudo-inverse of the symmetric r × r matrix {@code m} (row-major), 1/λ taken as 0 where |λ| ≤ rtol·max|λ|. */
     static double[] pinvSymmetric(double[] m, int r, double rtol) {
-        double[] a = m.clone(), v = new double[r * r];
-        for (int i = 0; i < r; i++) v[i * r + i] = 1;
-        for (int sweep = 0; sweep < 100; sweep++) {
-            double off = 0, diag = 0;
-            for (int i = 0; i < r; i++)
-                for (int j = 0; j < r; j++) {
-                    if (i == j) diag += a[i * r + i] * a[i * r + i];
-                    else off += a[i * r + j] * a[i * r + j];
-                }
-            if (off <= 1e-30 * diag || off == 0) break;
-            for (int p = 0; p < r - 1; p++)
-                for (int q = p + 1; q < r; q++) {
-                    double apq = a[p * r + q];
-                    if (apq == 0) continue;
-                    // the rotation (c, s) that zeroes a[p][q]: A ← JᵀAJ, V ← VJ
-                    double theta = (a[q * r + q] - a[p * r + p]) / (2 * apq);
-                    double t = (theta >= 0 ? 1 : -1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-                    double c = 1 / Math.sqrt(t * t + 1), s = t * c;
-                    for (int k = 0; k < r; k++) {
-                        double x = a[k * r + p], y = a[k * r + q];
-                        a[k * r + p] = c * x - s * y;
-                        a[k * r + q] = s * x + c * y;
-                    }
-                    for (int k = 0; k < r; k++) {
-                        double x = a[p * r + k], y = a[q * r + k];
-                        a[p * r + k] = c * x - s * y;
-                        a[q * r + k] = s * x + c * y;
-                    }
-                    for (int k = 0; k < r; k++) {
-                        double x = v[k * r + p], y = v[k * r + q];
-                        v[k * r + p] = c * x - s * y;
-                        v[k * r + q] = s * x + c * y;
-                    }
-                }
-        }
-        double max = 0;
-        for (int i = 0; i < r; i++) max = Math.max(max, Math.abs(a[i * r + i]));
-        double[] out = new double[r * r];
-        for (int k = 0; k < r; k++) {
-            double l = a[k * r + k];
-            if (Math.abs(l) <= rtol * max || l == 0) continue;
-            for (int i = 0; i < r; i++)
-                for (int j = 0; j < r; j++) out[i * r + j] += v[i * r + k] * v[j * r + k] / l;
-        }
-        return out;
+        return SymmetricEigen.of(m, r).pinv(rtol);
     }
 }

@@ -109,6 +109,38 @@ public final class Methods {
                 : new AdamW(List.of(ParamGroup.of(params).lr(lr)), lr, 0.9, 0.999, 1e-8, weightDecay);
     }
 
+    /**
+     * LoRA-Pro's optimiser for the active adapter of {@code pm} ({@link LoraProOptimizer}): the LoRA gradients of
+     * every Linear layer replaced by the closed-form optimal ones after an AdamW step of the equivalent full
+     * gradient, then an SGD step with {@code lr} and decoupled weight decay {@code weightDecay}. Refused for an
+     * adapter with no LoRA Linear layer, a LoRA on an embedding, or other trainable parameters (LoRA-Pro optimises
+     * (A, B) pairs only, as the reference).
+     */
+    public static Optimizer loraProAdamW(PeftModel pm, double lr, double weightDecay) {
+        String name = pm.activeAdapter();
+        if (name == null) throw new IllegalArgumentException("LoRA-Pro: the model has no active adapter");
+        for (Map.Entry<String, LoraEmbedding> e : pm.adaptedEmbeddings().entrySet())
+            if (e.getValue().hasAdapter(name))
+                throw new IllegalArgumentException("LoRA-Pro: adapter '" + name + "' has a LoRA on embedding '" + e.getKey()
+                        + "'; LoRA-Pro adjusts Linear (A, B) pairs only: leave the embedding out of the targets");
+        List<LoraProOptimizer.Pair> pairs = new ArrayList<>();
+        Set<Variable> inPairs = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (AdapterLinear l : pm.adapterLayers())
+            if (l instanceof LoraLinear lora && lora.hasAdapter(name)) {
+                if (lora instanceof DoraLinear d && d.isDora(name))
+                    throw new IllegalArgumentException("LoRA-Pro: adapter '" + name + "' is a DoRA adapter; LoRA-Pro's closed form is for plain LoRA pairs");
+                pairs.add(new LoraProOptimizer.Pair(lora.a(name), lora.b(name), lora.scaling(name)));
+                inPairs.add(lora.a(name));
+                inPairs.add(lora.b(name));
+            }
+        if (pairs.isEmpty()) throw new IllegalArgumentException("LoRA-Pro: adapter '" + name + "' has no LoRA Linear layer (" + pm.config(name).type() + ")");
+        for (Map.Entry<String, Variable> e : pm.model().namedParameters().entrySet())
+            if (e.getValue().requiresGrad() && !inPairs.contains(e.getValue()))
+                throw new IllegalArgumentException("LoRA-Pro: parameter '" + e.getKey() + "' is trainable but is no LoRA A or B of adapter '" + name
+                        + "'; LoRA-Pro optimises (A, B) pairs only: freeze it or train it with another optimiser");
+        return new LoraProOptimizer(pairs, lr, weightDecay);
+    }
+
     /** BitFit: only the biases train; returns their element count. */
     public static long bitFit(Module model) {
         long n = 0;

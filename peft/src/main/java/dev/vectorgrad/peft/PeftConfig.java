@@ -30,7 +30,7 @@ import java.util.regex.PatternSyntaxException;
  */
 public final class PeftConfig {
     /** The adapter method. */
-    public enum Type { LORA, VERA, ADALORA }
+    public enum Type { LORA, VERA, ADALORA, FLORA }
 
     /** How LoRA's A and B start. */
     public enum LoraInit { DEFAULT, GAUSSIAN, PISSA, MILORA }
@@ -119,6 +119,14 @@ public final class PeftConfig {
         Builder b = lora(r).alpha(alpha);
         if (targets.length > 0) b.targets(targets);
         return b;
+    }
+
+    /**
+     * A FLoRA builder (Si et al., 2-D form, {@link FloraLinear}): rank {@code r}, α = 8, dropout 0. Takes LoRA's
+     * α, dropout, targets and rank / alpha patterns; none of rsLoRA, DoRA, LoRA-FA or other inits.
+     */
+    public static Builder flora(int r) {
+        return new Builder(Type.FLORA).r(r);
     }
 
     /** A VeRA builder with rank {@code r} and PEFT's other defaults (key 0, save_projection, d_initial 0.1). */
@@ -281,7 +289,7 @@ public final class PeftConfig {
     @Override
     public String toString() {
         StringBuilder s = new StringBuilder("PeftConfig[").append(type).append(", r=").append(r);
-        if (type == Type.LORA) s.append(", alpha=").append(alpha);
+        if (type != Type.VERA) s.append(", alpha=").append(alpha);
         else s.append(", projectionPrngKey=").append(projectionPrngKey).append(", saveProjection=").append(saveProjection).append(", dInitial=").append(dInitial);
         s.append(", targets=").append(targetRegex != null ? "regex " + targetRegex : targetModules);
         if (excludeModules != null) s.append(", exclude=").append(excludeModules);
@@ -476,6 +484,8 @@ public final class PeftConfig {
                 for (Map.Entry<String, List<Boolean>> e : adaRankPattern.entrySet())
                     if (e.getValue().size() != r) throw bad("AdaLoRA rank_pattern '" + e.getKey() + "' has " + e.getValue().size() + " entries, init_r is " + r);
             } else if (!adaRankPattern.isEmpty()) throw bad("a boolean rank_pattern is AdaLoRA's");
+            if (type == Type.FLORA && (useRslora || useDora || freezeA || loraInit != LoraInit.DEFAULT))
+                throw bad("FLoRA supports none of rsLoRA, DoRA, LoRA-FA or other inits");
             if (type == Type.VERA) {
                 if (!rankPattern.isEmpty()) throw bad("VeRA has one shared r; rank_pattern is a LoRA option");
                 if (!alphaPattern.isEmpty()) throw bad("VeRA has no α; alpha_pattern is a LoRA option");

@@ -63,7 +63,7 @@ public final class PeftFiles {
 
     private static PeftConfig parseConfigValues(Map<String, Object> j, Path f) {
         String type = Json.asString(require(j, "peft_type", f), "peft_type");
-        if (!type.equals("LORA") && !type.equals("VERA") && !type.equals("ADALORA")) throw new IllegalArgumentException(f + ": peft_type '" + type + "' is not supported (LORA, VERA, ADALORA)");
+        if (!List.of("LORA", "VERA", "ADALORA", "FLORA").contains(type)) throw new IllegalArgumentException(f + ": peft_type '" + type + "' is not supported (LORA, VERA, ADALORA, FLORA)");
         int r = Json.asInt(require(j, type.equals("ADALORA") ? "init_r" : "r", f), type.equals("ADALORA") ? "init_r" : "r"); // AdaLoRA ignores r
         if (r <= 0) throw new IllegalArgumentException(f + ": r must be positive, got " + r);
         PeftConfig.Builder c;
@@ -101,7 +101,16 @@ public final class PeftFiles {
                         c.adaRankPattern(e.getKey(), keep);
                     }
             }
-            default -> throw new IllegalArgumentException(f + ": peft_type '" + type + "' is not supported (LORA, VERA, ADALORA)");
+            case "FLORA" -> { // vectorgrad's own type for FLoRA (Si et al.); Hugging Face PEFT has none
+                c = PeftConfig.flora(r);
+                if (j.get("lora_alpha") != null) c.alpha(Json.asDouble(j.get("lora_alpha"), "lora_alpha"));
+                if (j.get("lora_dropout") != null) c.dropout(Json.asDouble(j.get("lora_dropout"), "lora_dropout"));
+                if (j.get("rank_pattern") != null)
+                    for (var e : Json.asMap(j.get("rank_pattern"), "rank_pattern").entrySet()) c.rankPattern(e.getKey(), Json.asInt(e.getValue(), "rank_pattern." + e.getKey()));
+                if (j.get("alpha_pattern") != null)
+                    for (var e : Json.asMap(j.get("alpha_pattern"), "alpha_pattern").entrySet()) c.alphaPattern(e.getKey(), Json.asDouble(e.getValue(), "alpha_pattern." + e.getKey()));
+            }
+            default -> throw new IllegalArgumentException(f + ": peft_type '" + type + "' is not supported (LORA, VERA, ADALORA, FLORA)");
         }
         c.fanInFanOut(bool(j, "fan_in_fan_out"));
         Object t = require(j, "target_modules", f);
@@ -410,6 +419,12 @@ public final class PeftFiles {
             j.put("use_rslora", cfg.useRslora());
             j.put("use_dora", cfg.useDora());
             j.put("init_lora_weights", true);
+            j.put("rank_pattern", new LinkedHashMap<>(cfg.rankPattern()));
+            j.put("alpha_pattern", new LinkedHashMap<>(cfg.alphaPattern()));
+        } else if (cfg.type() == PeftConfig.Type.FLORA) {
+            j.put("peft_type", "FLORA"); // not a PEFT type: PEFT cannot load this directory, vectorgrad can
+            j.put("lora_alpha", cfg.alpha());
+            j.put("lora_dropout", cfg.dropout());
             j.put("rank_pattern", new LinkedHashMap<>(cfg.rankPattern()));
             j.put("alpha_pattern", new LinkedHashMap<>(cfg.alphaPattern()));
         } else if (cfg.type() == PeftConfig.Type.ADALORA) {

@@ -239,6 +239,9 @@ public final class PeftModel {
                         l.setPattern(n, k);
                     }
                 }, AdaLoraLinear::fileShapes),
+                new LinearMethod(c -> c.type() == PeftConfig.Type.FLORA, FloraLinear.class, FloraLinear::new,
+                        (w, n, c, p, rng, proj) -> ((FloraLinear) w).addAdapter(n, TargetResolver.rankFor(c, p), TargetResolver.alphaFor(c, p), c.dropout(), rng),
+                        FloraLinear::fileShapes),
                 new LinearMethod(c -> c.type() == PeftConfig.Type.LORA, LoraLinear.class, LoraLinear::new,
                         (w, n, c, p, rng, proj) -> addLora((LoraLinear) w, n, c, p, rng), LoraLinear::fileShapes));
 

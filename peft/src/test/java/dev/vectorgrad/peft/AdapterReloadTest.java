@@ -64,6 +64,8 @@ class AdapterReloadTest {
                 new Method("DoRA", PeftConfig.lora(2, 4, LINEARS).dora(true).seed(10).build(), "adamw"),
                 new Method("DoRA on wte, wpe and c_attn", PeftConfig.lora(2, 4, "wte", "wpe", "c_attn").dora(true).seed(13).build(), "adamw"),
                 new Method("AdaLoRA", PeftConfig.adalora(3, 2, 100).targets(LINEARS).seed(12).build(), "adamw"),
+                new Method("LoRA-Pro", PeftConfig.lora(2, 4, LINEARS).seed(15).build(), "lora-pro"),
+                new Method("FLoRA", PeftConfig.flora(2).alpha(4).targets(LINEARS).seed(14).build(), "adamw"),
                 new Method("DoRA on PiSSA, dropout", PeftConfig.lora(2, 4, LINEARS).dora(true).init(PeftConfig.LoraInit.PISSA).dropout(0.1).seed(11).build(), "adamw"));
         List<Arguments> out = new ArrayList<>();
         for (Method m : adapters) for (Format f : List.of(Format.PEFT_DIR, Format.NATIVE)) out.add(Arguments.of(m, f));
@@ -160,6 +162,7 @@ class AdapterReloadTest {
         Optimizer opt = switch (optimiser) {
             case "lora+" -> Methods.loraPlusAdamW(model, lr / 4, Methods.LORA_PLUS_RATIO, 0.0);
             case "lora-fa" -> Methods.loraFaAdamW(pm, lr, 0.01);
+            case "lora-pro" -> Methods.loraProAdamW(pm, lr, 0.01);
             default -> new AdamW(List.of(ParamGroup.of(trainable).lr(lr)), lr, 0.9, 0.999, 1e-8, 0.01);
         };
         Rng rng = new Rng(99);

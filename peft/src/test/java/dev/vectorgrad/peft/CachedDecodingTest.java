@@ -35,6 +35,7 @@ class CachedDecodingTest {
                 new Object[] {"LoRA on wte, wpe and c_fc", PeftConfig.lora(2, 4, "wte", "wpe", "c_fc").seed(4).build()},
                 new Object[] {"PiSSA", PeftConfig.lora(2, 4, "c_attn", "c_fc").init(PeftConfig.LoraInit.PISSA).seed(5).build()},
                 new Object[] {"VeRA", PeftConfig.vera(6, 0, "c_attn", "c_proj", "c_fc").seed(6).build()},
+                new Object[] {"FLoRA", PeftConfig.flora(2).alpha(4).targets("c_attn", "c_proj", "c_fc").seed(10).build()},
                 new Object[] {"AdaLoRA", PeftConfig.adalora(3, 2, 100).targets("c_attn", "c_fc").seed(8).build()},
                 new Object[] {"DoRA on wpe and c_fc", PeftConfig.lora(2, 4, "wpe", "c_fc").dora(true).seed(9).build()},
                 new Object[] {"DoRA", PeftConfig.lora(2, 4, "c_attn", "c_proj", "c_fc").dora(true).seed(7).build()});
