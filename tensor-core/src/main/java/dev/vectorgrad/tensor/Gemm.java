@@ -113,6 +113,8 @@ public final class Gemm {
                 return new Plan(Kernel.of(f[0].trim()), Integer.parseInt(f[1].trim()), Integer.parseInt(f[2].trim()), Integer.parseInt(f[3].trim()));
             } catch (NumberFormatException e) {
                 throw new IllegalArgumentException(what + "='" + s + "': kc, mc, nc must be integers", e);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(what + "='" + s + "': " + e.getMessage(), e);
             }
         }
     }

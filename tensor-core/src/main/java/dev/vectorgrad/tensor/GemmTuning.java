@@ -156,29 +156,23 @@ public final class GemmTuning {
             b[i] = (float) rnd.nextDouble();
         }
         StringBuilder report = new StringBuilder();
-        int saved = Parallel.threads();
-        Parallel.setThreads(1);
-        try {
-            List<Gemm.Plan> kernels = new ArrayList<>();
-            for (Gemm.Kernel kn : candidates()) kernels.add(new Gemm.Plan(kn, 256, 144, 432));
-            Gemm.Plan best = race("kernel", kernels, n, a, b, c, report, verbose);
-            Gemm.Kernel kn = best.kernel();
-            best = race("kc", List.of(best, new Gemm.Plan(kn, 128, best.mc(), best.nc()), new Gemm.Plan(kn, 384, best.mc(), best.nc())),
-                    n, a, b, c, report, verbose);
-            best = race("mc", List.of(best, new Gemm.Plan(kn, best.kc(), 72, best.nc()), new Gemm.Plan(kn, best.kc(), 240, best.nc())),
-                    n, a, b, c, report, verbose);
-            best = race("nc", List.of(best, new Gemm.Plan(kn, best.kc(), best.mc(), 216), new Gemm.Plan(kn, best.kc(), best.mc(), 864)),
-                    n, a, b, c, report, verbose);
-            return new Result(best, report.toString());
-        } finally {
-            Parallel.setThreads(saved);
-        }
+        List<Gemm.Plan> kernels = new ArrayList<>();
+        for (Gemm.Kernel kn : candidates()) kernels.add(new Gemm.Plan(kn, 256, 144, 432));
+        Gemm.Plan best = race("kernel", kernels, n, a, b, c, report, verbose);
+        Gemm.Kernel kn = best.kernel();
+        best = race("kc", List.of(best, new Gemm.Plan(kn, 128, best.mc(), best.nc()), new Gemm.Plan(kn, 384, best.mc(), best.nc())),
+                n, a, b, c, report, verbose);
+        best = race("mc", List.of(best, new Gemm.Plan(kn, best.kc(), 72, best.nc()), new Gemm.Plan(kn, best.kc(), 240, best.nc())),
+                n, a, b, c, report, verbose);
+        best = race("nc", List.of(best, new Gemm.Plan(kn, best.kc(), best.mc(), 216), new Gemm.Plan(kn, best.kc(), best.mc(), 864)),
+                n, a, b, c, report, verbose);
+        return new Result(best, report.toString());
     }
 
     /** Median GFLOP/s of each plan over interleaved rounds; the fastest wins (ties: the earlier). */
     private static Gemm.Plan race(String what, List<Gemm.Plan> plans, int n, float[] a, float[] b, float[] c,
                                   StringBuilder report, boolean verbose) {
-        int rounds = 7;
+        int rounds = 9;
         Map<Gemm.Plan, double[]> times = new LinkedHashMap<>();
         for (Gemm.Plan p : plans) {
             times.put(p, new double[rounds]);
@@ -212,7 +206,8 @@ public final class GemmTuning {
     private static double run(Gemm.Plan p, int n, float[] a, float[] b, float[] c) {
         boolean cpu = CPU.isCurrentThreadCpuTimeSupported();
         long t0 = cpu ? CPU.getCurrentThreadCpuTime() : System.nanoTime();
-        Gemm.sgemmBatched(p, 1, false, false, n, n, n, 1f, a, 0, n, 0, b, 0, n, 0, 0f, c, 0, n, 0);
+        // mayParallel = false: on the calling thread, and safe inside a pool task (the first GEMM may be one).
+        Gemm.gemm(p, false, false, n, n, n, 1f, a, 0, n, b, 0, n, 0f, c, 0, n, false);
         return ((cpu ? CPU.getCurrentThreadCpuTime() : System.nanoTime()) - t0) * 1e-9;
     }
 
