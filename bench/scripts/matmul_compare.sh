@@ -65,7 +65,7 @@ for t in $THREADS; do
       *) echo "bad form $form" >&2; exit 2 ;;
     esac
     args=(--m "$m" --n "$n" --k "$k" "${flags[@]}" --warmup "$WARMUP" --runs "$RUNS")
-    [ "$t" = 1 ] && args+=(--clock "$CLOCK")
+    if [ "$t" = 1 ]; then args+=(--clock "$CLOCK"); fi
     peer=0; ours=0
     for _ in $(seq "$REPEAT"); do
       p=$(OPENBLAS_CORETYPE="$CORE" OPENBLAS_NUM_THREADS="$t" "$PY" "$ROOT/bench/scripts/matmul_peer.py" "${args[@]}" | last)

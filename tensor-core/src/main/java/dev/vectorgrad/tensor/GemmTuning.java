@@ -143,60 +143,109 @@ public final class GemmTuning {
     }
 
     /**
-     * Times the candidate kernels at the default blocks, then the winner's KC, MC and NC one after another, on one
-     * thread (steadier on a shared machine): each round times every candidate once, in turn, so a noisy neighbour
-     * hits them all alike; the median over the rounds decides.
+     * Times each candidate kernel at the default blocks in a JVM of its own, twice, alternating (its best counts),
+     * then the winner's KC, MC and NC one at a time in one more JVM. One JVM per kernel because C2's state is
+     * part of the measurement: in one JVM that had run all seven kernels, the same plan measured 85 and then
+     * 29 GFLOP/s (the driver recompiled with every kernel's profile), and so would the user's process after a
+     * tuning run inside it. Each child times on one thread's CPU time, the median of interleaved rounds.
+     * Where no child JVM can be started (no java executable, an odd class path), it all runs here.
      */
     static Result tune(boolean verbose) {
-        int n = 512;
+        StringBuilder report = new StringBuilder();
+        Map<Gemm.Plan, Double> kernels = new LinkedHashMap<>();
+        for (int round = 0; round < 2; round++)
+            for (Gemm.Kernel kn : candidates()) {
+                Gemm.Plan p = new Gemm.Plan(kn, 256, 144, 432);
+                kernels.merge(p, child("kernel", List.of(p), report, verbose).getOrDefault(p, 0.0), Math::max);
+            }
+        Gemm.Plan best = argmax(kernels);
+        Gemm.Kernel kn = best.kernel();
+        int kc = best.kc(), mc = best.mc(), nc = best.nc();
+        List<Gemm.Plan> blocks = List.of(best, new Gemm.Plan(kn, 128, mc, nc), new Gemm.Plan(kn, 384, mc, nc),
+                new Gemm.Plan(kn, kc, 72, nc), new Gemm.Plan(kn, kc, 240, nc), new Gemm.Plan(kn, kc, mc, 216), new Gemm.Plan(kn, kc, mc, 864));
+        Map<Gemm.Plan, Double> timed = child("blocks", blocks, report, verbose);
+        return new Result(timed.isEmpty() ? best : argmax(timed), report.toString());
+    }
+
+    /** The fastest plan; ties go to the earlier. */
+    private static Gemm.Plan argmax(Map<Gemm.Plan, Double> g) {
+        Gemm.Plan best = null;
+        for (var e : g.entrySet()) if (best == null || e.getValue() > g.get(best)) best = e.getKey();
+        return best;
+    }
+
+    /** GFLOP/s of each plan, timed by {@link #main} in a child JVM with this one's options (else here). */
+    private static Map<Gemm.Plan, Double> child(String what, List<Gemm.Plan> plans, StringBuilder report, boolean verbose) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        for (String opt : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
+            if (!opt.startsWith("-agentlib") && !opt.startsWith("-javaagent") && !opt.startsWith("-Xrunjdwp")) cmd.add(opt);
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(GemmTuning.class.getName());
+        cmd.add(what);
+        for (Gemm.Plan p : plans) cmd.add(p.toString());
+        Map<Gemm.Plan, Double> g = new LinkedHashMap<>();
+        try {
+            Process proc = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            for (String line : new String(proc.getInputStream().readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length >= 4 && f[0].equals("result")) {
+                    g.put(Gemm.Plan.parse(f[1], "tuning child"), Double.parseDouble(f[2]));
+                    report.append(line, line.indexOf(f[3]), line.length()).append('\n');
+                    if (verbose) System.err.println(line.substring(line.indexOf(f[3])));
+                }
+            }
+            if (proc.waitFor() == 0 && g.size() == plans.size()) return g;
+        } catch (IOException | RuntimeException e) {
+            // fall through: measure here
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return race(what, plans, report, verbose);
+    }
+
+    /** The child JVM: {@code GemmTuning WHAT PLAN...} prints "result PLAN GFLOPS LINE" per plan. */
+    public static void main(String[] args) {
+        List<Gemm.Plan> plans = new ArrayList<>();
+        for (int i = 1; i < args.length; i++) plans.add(Gemm.Plan.parse(args[i], "tuning child"));
+        StringBuilder report = new StringBuilder();
+        Map<Gemm.Plan, Double> g = race(args[0], plans, report, false);
+        String[] lines = report.toString().split("\n");
+        int i = 0;
+        for (var e : g.entrySet()) System.out.println("result " + e.getKey() + " " + e.getValue() + " " + lines[i++]);
+    }
+
+    /** Median GFLOP/s of each plan over interleaved rounds, 1 thread, 512³, after a warm-up. */
+    private static Map<Gemm.Plan, Double> race(String what, List<Gemm.Plan> plans, StringBuilder report, boolean verbose) {
+        int n = 512, rounds = 9;
         SplittableRandom rnd = new SplittableRandom(1);
         float[] a = new float[n * n], b = new float[n * n], c = new float[n * n];
         for (int i = 0; i < a.length; i++) {
             a[i] = (float) rnd.nextDouble();
             b[i] = (float) rnd.nextDouble();
         }
-        StringBuilder report = new StringBuilder();
-        List<Gemm.Plan> kernels = new ArrayList<>();
-        for (Gemm.Kernel kn : candidates()) kernels.add(new Gemm.Plan(kn, 256, 144, 432));
-        Gemm.Plan best = race("kernel", kernels, n, a, b, c, report, verbose);
-        Gemm.Kernel kn = best.kernel();
-        best = race("kc", List.of(best, new Gemm.Plan(kn, 128, best.mc(), best.nc()), new Gemm.Plan(kn, 384, best.mc(), best.nc())),
-                n, a, b, c, report, verbose);
-        best = race("mc", List.of(best, new Gemm.Plan(kn, best.kc(), 72, best.nc()), new Gemm.Plan(kn, best.kc(), 240, best.nc())),
-                n, a, b, c, report, verbose);
-        best = race("nc", List.of(best, new Gemm.Plan(kn, best.kc(), best.mc(), 216), new Gemm.Plan(kn, best.kc(), best.mc(), 864)),
-                n, a, b, c, report, verbose);
-        return new Result(best, report.toString());
-    }
-
-    /** Median GFLOP/s of each plan over interleaved rounds; the fastest wins (ties: the earlier). */
-    private static Gemm.Plan race(String what, List<Gemm.Plan> plans, int n, float[] a, float[] b, float[] c,
-                                  StringBuilder report, boolean verbose) {
-        int rounds = 9;
         Map<Gemm.Plan, double[]> times = new LinkedHashMap<>();
         for (Gemm.Plan p : plans) {
             times.put(p, new double[rounds]);
-            // Warm-up until C2 has compiled the kernel and the driver: 3 runs and at least 0.3 s.
+            // Warm-up until C2 has compiled the kernel and the driver: 10 runs and at least 0.5 s.
             double spent = 0;
-            for (int w = 0; w < 3 || spent < 0.3; w++) spent += run(p, n, a, b, c);
+            for (int w = 0; w < 10 || spent < 0.5; w++) spent += run(p, n, a, b, c);
         }
         for (int r = 0; r < rounds; r++)
             for (Gemm.Plan p : plans) times.get(p)[r] = run(p, n, a, b, c);
-        Gemm.Plan best = null;
-        double bestG = 0;
+        Map<Gemm.Plan, Double> g = new LinkedHashMap<>();
         for (var e : times.entrySet()) {
             double[] t = e.getValue().clone();
             Arrays.sort(t);
-            double g = 2.0 * n * n * n / t[rounds / 2] / 1e9;
-            String line = String.format("%-6s %-18s %7.1f GFLOP/s (median of %d, 1 thread, %d^3, CPU time)", what, e.getKey(), g, rounds, n);
+            double gf = 2.0 * n * n * n / t[rounds / 2] / 1e9;
+            g.put(e.getKey(), gf);
+            String line = String.format(java.util.Locale.ROOT, "%-6s %-18s %7.1f GFLOP/s (median of %d, 1 thread, %d^3, CPU time)",
+                    what, e.getKey(), gf, rounds, n);
             report.append(line).append('\n');
             if (verbose) System.err.println(line);
-            if (g > bestG) {
-                bestG = g;
-                best = e.getKey();
-            }
         }
-        return best;
+        return g;
     }
 
     /**
