@@ -8,13 +8,14 @@ public final class Bench {
 
     public static void run(String[] args) throws Exception {
         if (args.length == 0) {
-            System.err.println("usage: ./vectorgrad bench <ops|matmul|mlp|peft|gen|tokenize|svd|jmh> [options]");
+            System.err.println("usage: ./vectorgrad bench <ops|matmul|fma|mlp|peft|gen|tokenize|svd|jmh> [options]");
             System.exit(2);
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
         switch (args[0]) {
             case "ops" -> OpsBench.main(rest);
             case "matmul" -> MatmulBench.main(rest);
+            case "fma" -> FmaPeakBench.main(rest);
             case "mlp" -> MlpBench.main(rest);
             case "peft" -> PeftStepBench.main(rest);
             case "gen" -> GenBench.main(rest);
@@ -22,7 +23,7 @@ public final class Bench {
             case "svd" -> SvdBench.main(rest);
             case "jmh" -> org.openjdk.jmh.Main.main(rest);
             default -> {
-                System.err.println("vectorgrad bench: unknown benchmark '" + args[0] + "' (ops, matmul, mlp, peft, gen, tokenize, svd, jmh)");
+                System.err.println("vectorgrad bench: unknown benchmark '" + args[0] + "' (ops, matmul, fma, mlp, peft, gen, tokenize, svd, jmh)");
                 System.exit(2);
             }
         }

@@ -1,5 +1,6 @@
 package dev.vectorgrad.bench;
 
+import dev.vectorgrad.tensor.GemmTuning;
 import dev.vectorgrad.tensor.Parallel;
 import dev.vectorgrad.peft.PeftLogitsCommand;
 import dev.vectorgrad.transformer.cli.SampleCommand;
@@ -20,6 +21,7 @@ public final class Main {
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
         switch (args[0]) {
             case "info" -> info();
+            case "tune" -> System.out.print(GemmTuning.tuneAndStore());
             case "bench" -> Bench.run(rest);
             case "train" -> TrainCommand.main(rest);
             case "sample" -> exit(SampleCommand.run(rest, System.out, System.err, dev.vectorgrad.peft.cli.AdapterFolders::apply));
@@ -44,6 +46,7 @@ public final class Main {
         System.out.println("vectorgrad 0.1.0");
         System.out.println("JDK: " + System.getProperty("java.vm.vendor") + " " + Runtime.version() + " (" + System.getProperty("java.home") + ")");
         System.out.println("vector species: " + species + ", lanes: " + species.length() + " floats (" + species.vectorBitSize() + " bits)");
+        System.out.println("GEMM plan: " + GemmTuning.describe());
         System.out.println("threads: " + Parallel.threads() + " (of " + Runtime.getRuntime().availableProcessors() + " processors)");
     }
 }

@@ -20,7 +20,35 @@ import java.util.SplittableRandom;
 public final class MatmulBench {
     private MatmulBench() {}
 
+    /**
+     * The baby-GPT training step's GEMM shapes (768 tokens, width 128, MLP 512, vocabulary 65), each as
+     * m,k,n,FORM: the forward A·B and the backward dA = dC·Bᵀ (NT) and dB = Aᵀ·dC (TN), as in matmul_compare.sh.
+     */
+    static final String[] GPT_SHAPES = {
+            "768,128,384,NN", "768,384,128,NT", "128,768,384,TN", "768,128,512,NN", "768,512,128,NT", "128,768,512,TN",
+            "768,512,128,NN", "768,128,512,NT", "512,768,128,TN", "768,128,65,NN", "768,65,128,NT", "128,768,65,TN"};
+
     public static void main(String[] args) {
+        for (int i = 0; i + 1 < args.length; i++) {
+            if (args[i].equals("--shapes")) {
+                if (!args[i + 1].equals("gpt")) {
+                    System.err.println("bench matmul: --shapes takes 'gpt' (the GPT step's GEMM shapes)");
+                    System.exit(2);
+                }
+                String[] rest = new String[args.length - 2];
+                System.arraycopy(args, 0, rest, 0, i);
+                System.arraycopy(args, i + 2, rest, i, args.length - i - 2);
+                for (String shape : GPT_SHAPES) {
+                    String[] f = shape.split(",");
+                    String[] one = java.util.Arrays.copyOf(rest, rest.length + 6 + (f[3].equals("NN") ? 0 : 1));
+                    int o = rest.length;
+                    one[o] = "--m"; one[o + 1] = f[0]; one[o + 2] = "--k"; one[o + 3] = f[1]; one[o + 4] = "--n"; one[o + 5] = f[2];
+                    if (!f[3].equals("NN")) one[o + 6] = f[3].equals("NT") ? "--transpose-b" : "--transpose-a";
+                    main(one);
+                }
+                return;
+            }
+        }
         int m = 0, n = 0, k = 0, batch = 1, threads = Parallel.threads(), runs = 10;
         double warmup = 2.0;
         boolean ta = false, tb = false, cpuClock = false;
@@ -42,7 +70,7 @@ public final class MatmulBench {
                 case "--transpose-b" -> tb = true;
                 default -> {
                     System.err.println("bench matmul: unknown option '" + args[i] + "'");
-                    System.err.println("usage: ./vectorgrad bench matmul --m M --n N --k K [--threads T] [--transpose-a] [--transpose-b] [--batch B] [--warmup SECONDS] [--runs R] [--clock wall|cpu]");
+                    System.err.println("usage: ./vectorgrad bench matmul (--m M --n N --k K | --shapes gpt) [--threads T] [--transpose-a] [--transpose-b] [--batch B] [--warmup SECONDS] [--runs R] [--clock wall|cpu]");
                     System.exit(2);
                 }
             }

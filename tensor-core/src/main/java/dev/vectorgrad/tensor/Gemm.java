@@ -25,22 +25,119 @@ import jdk.incubator.vector.VectorSpecies;
 public final class Gemm {
     private Gemm() {}
 
-    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
-    static final int L = S.length();
     /**
-     * Microkernel shape, MR rows × NR = 3 vectors (3×24 on AVX2): 9 accumulators. C2's local scheduler hoists
-     * every load of the loop body to its top, so accumulators + B vectors + broadcasts must fit the 16 ymm
-     * registers all at once: 9 + 3 + 3 = 15. The textbook 6×16 (12 + 2 + 6 = 20) spills an accumulator
-     * through the stack every iteration and runs at 40% of peak (4×16, 8 + 2 + 4, also fits; measured).
+     * The vector species of every kernel: the CPU's preferred one, or {@code -Dvectorgrad.gemm.bits=256|512}
+     * (tests run the other width's kernels this way: exact, but slow where the CPU lacks it).
      */
-    static final int MR = 3;
-    static final int NR = 3 * L;
-    /** K slice: a KC×NR B panel (24 KiB on AVX2) stays in L1 while the A micro-panels stream past it. */
-    static final int KC = Integer.getInteger("vectorgrad.gemm.kc", 256);
-    /** Rows per chunk: the chunk's A rows (MC×KC, 144 KiB) and C block stay in L2. Multiple of MR. */
-    static final int MC = Integer.getInteger("vectorgrad.gemm.mc", 144);
-    /** Columns per C block: an MC×NC block of C (MC·NC·4 = 243 KiB) stays in L2 across the K slices. */
-    static final int NC = Integer.getInteger("vectorgrad.gemm.nc", 432) / NR * NR;
+    static final VectorSpecies<Float> S = species(Integer.getInteger("vectorgrad.gemm.bits", 0));
+    static final int L = S.length();
+
+    private static VectorSpecies<Float> species(int bits) {
+        return switch (bits) {
+            case 0 -> FloatVector.SPECIES_PREFERRED;
+            case 128 -> FloatVector.SPECIES_128;
+            case 256 -> FloatVector.SPECIES_256;
+            case 512 -> FloatVector.SPECIES_512;
+            default -> throw new IllegalArgumentException("vectorgrad.gemm.bits=" + bits + ": expected 128, 256 or 512");
+        };
+    }
+
+    /**
+     * Microkernel shapes, MR rows × NV vectors of columns (NR = NV·L). C2's local scheduler hoists every load
+     * of the loop body to its top, so accumulators + B vectors + broadcasts (MR·NV + NV + MR) must fit the
+     * register file all at once, or an accumulator spills through the stack every iteration (the textbook 6×16
+     * on AVX2's 16 ymm, 12 + 2 + 6 = 20, ran at 40% of peak). 3×3 (15 registers) was tuned on AVX2; the
+     * others, 19–27 registers, are for AVX-512's 32 zmm, where 9 accumulators are too few independent FMA
+     * chains to cover two FMA ports' latency at 16 lanes.
+     */
+    enum Kernel {
+        K3x3(3, 3), K4x2(4, 2), K4x3(4, 3), K6x2(6, 2), K8x2(8, 2), K6x3(6, 3), K4x4(4, 4);
+
+        final int mr, nv;
+
+        Kernel(int mr, int nv) {
+            this.mr = mr;
+            this.nv = nv;
+        }
+
+        /** Vector registers the loop body needs at once. */
+        int registers() {
+            return mr * nv + nv + mr;
+        }
+
+        /** "4x3": rows × vectors. */
+        String label() {
+            return mr + "x" + nv;
+        }
+
+        static Kernel of(String label) {
+            for (Kernel k : values()) if (k.label().equals(label)) return k;
+            throw new IllegalArgumentException("unknown GEMM kernel '" + label + "': expected one of "
+                    + java.util.Arrays.stream(values()).map(Kernel::label).toList());
+        }
+    }
+
+    /**
+     * A blocking plan: the kernel, the K slice (a KC×NR B panel stays in L1 while A micro-panels stream past it),
+     * the rows per chunk (MC×KC of A and the chunk's C block stay in L2; a multiple of MR) and the columns per C
+     * block (a multiple of NR). Results are bit-identical across thread counts for one plan; another plan may
+     * change the last bits.
+     */
+    record Plan(Kernel kernel, int kc, int mc, int nc) {
+        Plan {
+            if (kc < 1 || mc < 1 || nc < 1)
+                throw new IllegalArgumentException("GEMM plan " + kernel.label() + "," + kc + "," + mc + "," + nc + ": sizes must be positive");
+            mc = roundUp(mc, kernel.mr);
+            nc = roundUp(nc, kernel.nv * L);
+        }
+
+        int mr() {
+            return kernel.mr;
+        }
+
+        int nr() {
+            return kernel.nv * L;
+        }
+
+        /** "kernel,kc,mc,nc", the format of VECTORGRAD_GEMM and the tuning file. */
+        @Override
+        public String toString() {
+            return kernel.label() + "," + kc + "," + mc + "," + nc;
+        }
+
+        /** Parses "kernel,kc,mc,nc" (e.g. "4x3,256,144,432"); {@code what} names the source in errors. */
+        static Plan parse(String s, String what) {
+            String[] f = s.trim().split(",");
+            if (f.length != 4) throw new IllegalArgumentException(what + "='" + s + "': expected kernel,kc,mc,nc (e.g. 3x3,256,144,432)");
+            try {
+                return new Plan(Kernel.of(f[0].trim()), Integer.parseInt(f[1].trim()), Integer.parseInt(f[2].trim()), Integer.parseInt(f[3].trim()));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(what + "='" + s + "': kc, mc, nc must be integers", e);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(what + "='" + s + "': " + e.getMessage(), e);
+            }
+        }
+    }
+
+    /**
+     * The built-in plan for this vector width (tests, CI, and where no tuning can be stored). 256-bit: 3×3, tuned
+     * on Zen 3 (87–97% of OpenBLAS). 512-bit: 4×3, which a Xeon with two 512-bit FMA ports needs (3×3 reached
+     * 116–120 GFLOP/s on one thread there, a 4×3 sketch about 140); on a Zen 4 EPYC (one 512-bit FMA per cycle)
+     * 3×3, 4×2 and 4×3 measured alike (bench/RESULTS.md).
+     */
+    static Plan builtinPlan() {
+        return L >= 16 ? new Plan(Kernel.K4x3, 256, 144, 432) : new Plan(Kernel.K3x3, 256, 144, 432);
+    }
+
+    /** The plan in use (GemmTuning decides it once: override, tuning file, tuning, or the built-in table). */
+    static Plan plan() {
+        return PlanHolder.PLAN;
+    }
+
+    private static final class PlanHolder {
+        static final Plan PLAN = GemmTuning.choose();
+    }
+
     /** Cap on the packed B block (K × NC floats), 16 MiB. */
     static final int B_BLOCK_FLOATS = 4 << 20;
     /** Problems up to this many multiply-adds skip packing (see isSmall). */
@@ -59,7 +156,7 @@ public final class Gemm {
     public static void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
                              float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                              float beta, float[] c, int cOff, int ldc) {
-        sgemmBatched(1, transA, transB, m, n, k, alpha, a, aOff, lda, 0, b, bOff, ldb, 0, beta, c, cOff, ldc, 0);
+        sgemmBatched(plan(), 1, transA, transB, m, n, k, alpha, a, aOff, lda, 0, b, bOff, ldb, 0, beta, c, cOff, ldc, 0);
     }
 
     /**
@@ -69,6 +166,13 @@ public final class Gemm {
     public static void sgemmBatched(int batch, boolean transA, boolean transB, int m, int n, int k, float alpha,
                                     float[] a, int aOff, int lda, long strideA, float[] b, int bOff, int ldb, long strideB,
                                     float beta, float[] c, int cOff, int ldc, long strideC) {
+        sgemmBatched(plan(), batch, transA, transB, m, n, k, alpha, a, aOff, lda, strideA, b, bOff, ldb, strideB, beta, c, cOff, ldc, strideC);
+    }
+
+    /** sgemmBatched with the given plan (tests and the tuner run every candidate through this). */
+    static void sgemmBatched(Plan pl, int batch, boolean transA, boolean transB, int m, int n, int k, float alpha,
+                             float[] a, int aOff, int lda, long strideA, float[] b, int bOff, int ldb, long strideB,
+                             float beta, float[] c, int cOff, int ldc, long strideC) {
         if (batch < 0 || m < 0 || n < 0 || k < 0)
             throw new IllegalArgumentException("sgemm: negative size: batch=" + batch + " m=" + m + " n=" + n + " k=" + k);
         int aRows = transA ? k : m, aCols = transA ? m : k;
@@ -83,7 +187,7 @@ public final class Gemm {
         if (batch == 1 || fmas >= PARALLEL_MIN_FMAS) {
             // Big problems: one after another, each spread over the pool.
             for (int e = 0; e < batch; e++)
-                gemm(transA, transB, m, n, k, alpha, a, aOff + (int) (e * strideA), lda,
+                gemm(pl, transA, transB, m, n, k, alpha, a, aOff + (int) (e * strideA), lda,
                         b, bOff + (int) (e * strideB), ldb, beta, c, cOff + (int) (e * strideC), ldc, true);
         } else {
             // Small problems: whole entries per task, each single-threaded.
@@ -91,7 +195,7 @@ public final class Gemm {
             Parallel.forRange(tasks, t -> {
                 int e0 = Parallel.chunkStart(batch, tasks, t), e1 = Parallel.chunkStart(batch, tasks, t + 1);
                 for (int e = e0; e < e1; e++)
-                    gemm(transA, transB, m, n, k, alpha, a, aOff + (int) (e * strideA), lda,
+                    gemm(pl, transA, transB, m, n, k, alpha, a, aOff + (int) (e * strideA), lda,
                             b, bOff + (int) (e * strideB), ldb, beta, c, cOff + (int) (e * strideC), ldc, false);
             });
         }
@@ -114,14 +218,14 @@ public final class Gemm {
     }
 
     /** One problem, arguments already checked. */
-    static void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+    static void gemm(Plan pl, boolean transA, boolean transB, int m, int n, int k, float alpha,
                      float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                      float beta, float[] c, int cOff, int ldc, boolean mayParallel) {
         if (k == 0 || alpha == 0f) {
             scale(m, n, beta, c, cOff, ldc);
             return;
         }
-        if (isSmall(m, n, k)) {
+        if (isSmall(pl, m, n, k)) {
             small(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, mayParallel);
             return;
         }
@@ -129,14 +233,14 @@ public final class Gemm {
         if (beta != 0f && beta != 1f) scale(m, n, beta, c, cOff, ldc);
         boolean overwrite = beta == 0f;
         int threads = mayParallel && (long) m * n * k >= PARALLEL_MIN_FMAS ? Parallel.threads() : 1;
-        int mPanels = (m + MR - 1) / MR;
+        int mPanels = (m + pl.mr() - 1) / pl.mr();
         // B block: all of K × up to NC columns, packed once and shared by every task. NC shrinks for
         // very deep K so the block stays a few MiB.
-        int ncMax = Math.max(NR, Math.min(NC, (B_BLOCK_FLOATS / k) / NR * NR));
-        int ncPadMax = roundUp(Math.min(n, ncMax), NR);
-        int tmAll = rowTasks(m, mPanels, threads);
-        if (threads > 1 && tmAll >= threads && (long) k * roundUp(n, NR) <= B_BLOCK_FLOATS) {
-            allBlocksInOneSection(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, overwrite, c, cOff, ldc,
+        int ncMax = Math.max(pl.nr(), Math.min(pl.nc(), (B_BLOCK_FLOATS / k) / pl.nr() * pl.nr()));
+        int ncPadMax = roundUp(Math.min(n, ncMax), pl.nr());
+        int tmAll = rowTasks(pl, m, mPanels, threads);
+        if (threads > 1 && tmAll >= threads && (long) k * roundUp(n, pl.nr()) <= B_BLOCK_FLOATS) {
+            allBlocksInOneSection(pl, transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, overwrite, c, cOff, ldc,
                     threads, mPanels, ncMax, tmAll);
             return;
         }
@@ -145,7 +249,7 @@ public final class Gemm {
         float[] pb = pbHolder[0];
         for (int jc = 0; jc < n; jc += ncMax) {
             int nc = Math.min(ncMax, n - jc);
-            int nPanels = (nc + NR - 1) / NR;
+            int nPanels = (nc + pl.nr() - 1) / pl.nr();
             // Task grid over C: at most MC rows and at least 8 micro-panels per task, and about TASKS_PER_THREAD (8)
             // tasks per thread, claimed dynamically, so a thread that the OS (or another process on a
             // busy machine) delays leaves its share to the others instead of stalling the join.
@@ -159,26 +263,26 @@ public final class Gemm {
             final int tasksM = tm, tasksN = tn, jcF = jc;
             if (tasksM * tasksN > 1) {
                 // Few row tasks (columns split too) or a B too big for one buffer: one section per block.
-                SharedPacking packing = new SharedPacking(jc, nc, 0, threads);
+                SharedPacking packing = new SharedPacking(pl, jc, nc, 0, threads);
                 Parallel.forRange(tasksM * tasksN, t -> {
                     packing.help(transB, b, bOff, ldb, k, pb);
                     int ti = t / tasksN, tj = t % tasksN;
-                    block(transA, a, aOff, lda, k, alpha, overwrite, c, cOff, ldc, m, jcF, nc, pb, 0,
+                    block(pl, transA, a, aOff, lda, k, alpha, overwrite, c, cOff, ldc, m, jcF, nc, pb, 0,
                             Parallel.chunkStart(mPanels, tasksM, ti), Parallel.chunkStart(mPanels, tasksM, ti + 1),
                             Parallel.chunkStart(nPanels, tasksN, tj), Parallel.chunkStart(nPanels, tasksN, tj + 1));
                 });
             } else {
-                packB(transB, b, bOff, ldb, k, jc, nc, 0, nPanels, pb, 0);
-                block(transA, a, aOff, lda, k, alpha, overwrite, c, cOff, ldc, m, jc, nc, pb, 0, 0, mPanels, 0, nPanels);
+                packB(pl, transB, b, bOff, ldb, k, jc, nc, 0, nPanels, pb, 0);
+                block(pl, transA, a, aOff, lda, k, alpha, overwrite, c, cOff, ldc, m, jc, nc, pb, 0, 0, mPanels, 0, nPanels);
             }
         }
     }
 
     /** Row tasks for a C block: at most MC rows and at least 8 micro-panels each, about TASKS_PER_THREAD per thread. */
-    private static int rowTasks(int m, int mPanels, int threads) {
+    private static int rowTasks(Plan pl, int m, int mPanels, int threads) {
         if (threads <= 1) return 1;
         int few = Math.min(TASKS_PER_THREAD * threads, mPanels / 8);
-        return Math.min(mPanels, Math.max(roundUp((m + MC - 1) / MC, threads), few - few % threads));
+        return Math.min(mPanels, Math.max(roundUp((m + pl.mc() - 1) / pl.mc(), threads), few - few % threads));
     }
 
     /**
@@ -189,21 +293,21 @@ public final class Gemm {
      * slowest task of block j (1024³ on two threads had three such joins per call). Same kernels, slices and FMA
      * order as the block-by-block path.
      */
-    private static void allBlocksInOneSection(boolean transA, boolean transB, int m, int n, int k, float alpha,
+    private static void allBlocksInOneSection(Plan pl, boolean transA, boolean transB, int m, int n, int k, float alpha,
                                               float[] a, int aOff, int lda, float[] b, int bOff, int ldb, boolean overwrite,
                                               float[] c, int cOff, int ldc, int threads, int mPanels, int ncMax, int tm) {
         int blocks = (n + ncMax - 1) / ncMax;
         float[][] pbHolder = PACK_B.get();
-        int need = k * roundUp(n, NR);
+        int need = k * roundUp(n, pl.nr());
         if (pbHolder[0].length < need) pbHolder[0] = new float[need];
         float[] pb = pbHolder[0];
         SharedPacking[] packing = new SharedPacking[blocks];
-        for (int j = 0; j < blocks; j++) packing[j] = new SharedPacking(j * ncMax, Math.min(ncMax, n - j * ncMax), k * j * ncMax, threads);
+        for (int j = 0; j < blocks; j++) packing[j] = new SharedPacking(pl, j * ncMax, Math.min(ncMax, n - j * ncMax), k * j * ncMax, threads);
         Parallel.forRange(blocks * tm, t -> {
             SharedPacking pk = packing[t / tm];
             int ti = t % tm;
             pk.help(transB, b, bOff, ldb, k, pb);
-            block(transA, a, aOff, lda, k, alpha, overwrite, c, cOff, ldc, m, pk.jc, pk.nc, pb, pk.pbOff,
+            block(pl, transA, a, aOff, lda, k, alpha, overwrite, c, cOff, ldc, m, pk.jc, pk.nc, pb, pk.pbOff,
                     Parallel.chunkStart(mPanels, tm, ti), Parallel.chunkStart(mPanels, tm, ti + 1), 0, pk.panels);
         });
     }
@@ -216,21 +320,23 @@ public final class Gemm {
      * throws still counts as done, so nobody waits forever, and {@link Parallel#forRange} rethrows its exception.
      */
     private static final class SharedPacking {
+        final Plan pl;
         final int jc, nc, pbOff, panels, runs;
         private final AtomicInteger next = new AtomicInteger(), done = new AtomicInteger();
 
-        SharedPacking(int jc, int nc, int pbOff, int threads) {
+        SharedPacking(Plan pl, int jc, int nc, int pbOff, int threads) {
+            this.pl = pl;
             this.jc = jc;
             this.nc = nc;
             this.pbOff = pbOff;
-            this.panels = (nc + NR - 1) / NR;
+            this.panels = (nc + pl.nr() - 1) / pl.nr();
             this.runs = Math.min(panels, 2 * threads);
         }
 
         void help(boolean transB, float[] b, int bOff, int ldb, int k, float[] pb) {
             for (int q; (q = claim()) >= 0; ) {
                 try {
-                    packB(transB, b, bOff, ldb, k, jc, nc,
+                    packB(pl, transB, b, bOff, ldb, k, jc, nc,
                             Parallel.chunkStart(panels, runs, q), Parallel.chunkStart(panels, runs, q + 1), pb, pbOff);
                 } finally {
                     done.incrementAndGet();
@@ -255,8 +361,8 @@ public final class Gemm {
      * or so few columns that a B panel would be mostly padding), and problems too small to repay
      * packing B. Depends on the shape only, so the path (and the rounding) is the same for any thread count.
      */
-    static boolean isSmall(int m, int n, int k) {
-        return m < MR || n <= 4 || (long) m * n * k <= SMALL_FMAS;
+    static boolean isSmall(Plan pl, int m, int n, int k) {
+        return m < pl.mr() || n <= 4 || (long) m * n * k <= SMALL_FMAS;
     }
 
     /**
@@ -476,8 +582,17 @@ public final class Gemm {
             return gathered;
         }
 
-        final float[] edgeA = new float[MR * KC];
-        final float[] tile = new float[MR * NR];
+        private float[] edgeA = new float[0], tile = new float[0];
+
+        float[] edgeA(int len) {
+            if (edgeA.length < len) edgeA = new float[len];
+            return edgeA;
+        }
+
+        float[] tile(int len) {
+            if (tile.length < len) tile = new float[len];
+            return tile;
+        }
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -489,7 +604,7 @@ public final class Gemm {
      * with K outermost, every C tile came from memory on every slice (tiles are ldc apart, so the
      * hardware prefetcher cannot follow), which cost 15-20% at 2048³.
      */
-    private static void block(boolean transA, float[] a, int aOff, int lda, int k, float alpha, boolean overwrite,
+    private static void block(Plan pl, boolean transA, float[] a, int aOff, int lda, int k, float alpha, boolean overwrite,
                               float[] c, int cOff, int ldc, int m, int jc, int nc, float[] pb, int pbOff,
                               int mp0, int mp1, int np0, int np1) {
         if (mp0 >= mp1 || np0 >= np1) return;
@@ -501,13 +616,13 @@ public final class Gemm {
         // between the B panels that reuse them (2048³ on one thread, median GFLOP/s in three in-JVM
         // alternations: 66.7 → 70.0, 70.8 → 72.1, 67.8 → 70.0; two threads unchanged).
         boolean direct = !transA && alpha == 1f && lda % 1024 != 0;
-        int paNeed = (MC / MR) * panelStrideT(Math.min(k, KC));
-        if (!direct && sc.pa.length < paNeed) sc.pa = new float[(MC / MR) * panelStrideT(KC)];
-        int ncPad = roundUp(nc, NR);
-        for (int mp = mp0; mp < mp1; mp += MC / MR) {
-            int i0 = mp * MR, i1 = Math.min(m, Math.min(mp1, mp + MC / MR) * MR);
-            for (int pc = 0; pc < k; pc += KC) {
-                int kc = Math.min(KC, k - pc);
+        int paNeed = (pl.mc() / pl.mr()) * panelStrideT(pl, Math.min(k, pl.kc()));
+        if (!direct && sc.pa.length < paNeed) sc.pa = new float[(pl.mc() / pl.mr()) * panelStrideT(pl, pl.kc())];
+        int ncPad = roundUp(nc, pl.nr());
+        for (int mp = mp0; mp < mp1; mp += pl.mc() / pl.mr()) {
+            int i0 = mp * pl.mr(), i1 = Math.min(m, Math.min(mp1, mp + pl.mc() / pl.mr()) * pl.mr());
+            for (int pc = 0; pc < k; pc += pl.kc()) {
+                int kc = Math.min(pl.kc(), k - pc);
                 boolean accumulate = pc > 0 || !overwrite;
                 float[] ar;
                 int arOff, ald;
@@ -516,57 +631,71 @@ public final class Gemm {
                     arOff = aOff + i0 * lda + pc;
                     ald = lda;
                 } else {
-                    if (transA) packAt(a, aOff, lda, pc, kc, i0, i1, alpha, sc.pa);
+                    if (transA) packAt(pl, a, aOff, lda, pc, kc, i0, i1, alpha, sc.pa);
                     else packA(a, aOff, lda, pc, kc, i0, i1, alpha, sc.pa);
                     ar = sc.pa;
                     arOff = 0;
                     ald = kc;
                 }
-                int edge = i0 + (i1 - i0) / MR * MR;  // first row of a partial micro-panel, if any
+                int edge = i0 + (i1 - i0) / pl.mr() * pl.mr();  // first row of a partial micro-panel, if any
                 if (edge < i1 && !transA) {
                     // Bottom edge: its missing rows would be read past A's extent; copy it over zero rows.
-                    float[] e = sc.edgeA;
-                    java.util.Arrays.fill(e, 0, MR * kc, 0f);
+                    float[] e = sc.edgeA(pl.mr() * pl.kc());
+                    java.util.Arrays.fill(e, 0, pl.mr() * kc, 0f);
                     for (int r = 0; r < i1 - edge; r++) System.arraycopy(ar, arOff + (edge - i0 + r) * ald, e, r * kc, kc);
                 }
                 int pbSlice = pbOff + pc * ncPad;
                 for (int np = np0; np < np1; np++) {
-                    int j = jc + np * NR;
-                    int nr = Math.min(NR, jc + nc - j);
-                    int pbPanel = pbSlice + np * NR * kc;
-                    for (int i = i0; i < i1; i += MR) {
-                        int mr = Math.min(MR, i1 - i);
+                    int j = jc + np * pl.nr();
+                    int nr = Math.min(pl.nr(), jc + nc - j);
+                    int pbPanel = pbSlice + np * pl.nr() * kc;
+                    for (int i = i0; i < i1; i += pl.mr()) {
+                        int mr = Math.min(pl.mr(), i1 - i);
                         float[] ai = ar;
-                        int aiOff = transA ? (i - i0) / MR * panelStrideT(kc) : arOff + (i - i0) * ald, aiLd = ald;
-                        if (mr < MR && !transA) {
-                            ai = sc.edgeA;
+                        int aiOff = transA ? (i - i0) / pl.mr() * panelStrideT(pl, kc) : arOff + (i - i0) * ald, aiLd = ald;
+                        if (mr < pl.mr() && !transA) {
+                            ai = sc.edgeA(pl.mr() * pl.kc());
                             aiOff = 0;
                             aiLd = kc;
                         }
                         // A's step p, row r sits at ai[aiOff + r·rs + p·ps] (in place or interleaved).
-                        int rs = transA ? 1 : aiLd, ps = transA ? MR : 1;
-                        if (mr == MR && nr == NR) {
-                            if (transA) kernel3x3i(kc, ai, aiOff, pb, pbPanel, accumulate, c, cOff + i * ldc + j, ldc);
-                            else kernel3x3(kc, ai, aiOff, aiLd, pb, pbPanel, accumulate, c, cOff + i * ldc + j, ldc);
-                        } else if (mr == MR && nr == 2 * L) {
-                            kernel3x2(kc, ai, aiOff, rs, ps, pb, pbPanel, accumulate, c, cOff + i * ldc + j, ldc);
-                        } else if (mr == MR && nr == L) {
-                            kernel3x1(kc, ai, aiOff, rs, ps, pb, pbPanel, accumulate, c, cOff + i * ldc + j, ldc);
+                        int rs = transA ? 1 : aiLd, ps = transA ? pl.mr() : 1;
+                        int ci = cOff + i * ldc + j, nrs = pl.nr();
+                        float[] t = sc.tile(pl.mr() * nrs);
+                        if (pl.kernel() != Kernel.K3x3) {
+                            if (mr == pl.mr() && nr == nrs) {
+                                wide(pl.kernel(), kc, ai, aiOff, rs, ps, pb, pbPanel, accumulate, c, ci, ldc);
+                                continue;
+                            }
+                            // Edge tile into the scratch tile: the full kernel (bottom edge, over zero rows) or
+                            // row × vector pieces (right edge), then the valid part into C.
+                            if (nr == nrs) wide(pl.kernel(), kc, ai, aiOff, rs, ps, pb, pbPanel, false, t, 0, nrs);
+                            else for (int r = 0; r < mr; r++)
+                                for (int v = 0; v < nr; v += L) edge1x1(kc, ai, aiOff + r * rs, ps, pb, pbPanel + v, nrs, t, r * nrs + v);
+                        } else if (mr == pl.mr() && nr == nrs) {
+                            if (transA) kernel3x3i(kc, ai, aiOff, pb, pbPanel, accumulate, c, ci, ldc);
+                            else kernel3x3(kc, ai, aiOff, aiLd, pb, pbPanel, accumulate, c, ci, ldc);
+                            continue;
+                        } else if (mr == pl.mr() && nr == 2 * L) {
+                            kernel3x2(kc, ai, aiOff, rs, ps, pb, pbPanel, accumulate, c, ci, ldc);
+                            continue;
+                        } else if (mr == pl.mr() && nr == L) {
+                            kernel3x1(kc, ai, aiOff, rs, ps, pb, pbPanel, accumulate, c, ci, ldc);
+                            continue;
                         } else {
-                            // Edge tile: a kernel as wide as needed into a scratch tile, then the valid part into C.
-                            float[] t = sc.tile;
+                            // 3×3 edge tile: a kernel as wide as needed into the scratch tile.
                             if (nr > 2 * L) {
-                                if (transA) kernel3x3i(kc, ai, aiOff, pb, pbPanel, false, t, 0, NR);
-                                else kernel3x3(kc, ai, aiOff, aiLd, pb, pbPanel, false, t, 0, NR);
+                                if (transA) kernel3x3i(kc, ai, aiOff, pb, pbPanel, false, t, 0, nrs);
+                                else kernel3x3(kc, ai, aiOff, aiLd, pb, pbPanel, false, t, 0, nrs);
                             } else if (nr > L) {
-                                kernel3x2(kc, ai, aiOff, rs, ps, pb, pbPanel, false, t, 0, NR);
+                                kernel3x2(kc, ai, aiOff, rs, ps, pb, pbPanel, false, t, 0, nrs);
                             } else {
-                                kernel3x1(kc, ai, aiOff, rs, ps, pb, pbPanel, false, t, 0, NR);
+                                kernel3x1(kc, ai, aiOff, rs, ps, pb, pbPanel, false, t, 0, nrs);
                             }
-                            for (int r = 0; r < mr; r++) {
-                                int ci = cOff + (i + r) * ldc + j;
-                                for (int q = 0; q < nr; q++) c[ci + q] = accumulate ? c[ci + q] + t[r * NR + q] : t[r * NR + q];
-                            }
+                        }
+                        for (int r = 0; r < mr; r++) {
+                            int cr = ci + r * ldc;
+                            for (int q = 0; q < nr; q++) c[cr + q] = accumulate ? c[cr + q] + t[r * nrs + q] : t[r * nrs + q];
                         }
                     }
                 }
@@ -619,7 +748,7 @@ public final class Gemm {
         FloatVector z = FloatVector.zero(S);
         FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
         for (int p = 0, oa = ia; p < kc; p++, oa += ps) {
-            int ob = ib + p * NR;
+            int ob = ib + p * (3 * L);
             FloatVector b0 = FloatVector.fromArray(S, pb, ob);
             FloatVector b1 = FloatVector.fromArray(S, pb, ob + L);
             FloatVector x = FloatVector.broadcast(S, a[oa]);
@@ -650,8 +779,8 @@ public final class Gemm {
         FloatVector e0 = z, e1 = z, e2 = z, d0 = z, d1 = z, d2 = z;
         int p = 0, oa = ia;
         for (; p + 1 < kc; p += 2, oa += 2 * ps) {
-            int ob = ib + p * NR;
-            FloatVector b0 = FloatVector.fromArray(S, pb, ob), b1 = FloatVector.fromArray(S, pb, ob + NR);
+            int ob = ib + p * (3 * L);
+            FloatVector b0 = FloatVector.fromArray(S, pb, ob), b1 = FloatVector.fromArray(S, pb, ob + (3 * L));
             e0 = FloatVector.broadcast(S, a[oa]).fma(b0, e0);
             e1 = FloatVector.broadcast(S, a[oa + rs]).fma(b0, e1);
             e2 = FloatVector.broadcast(S, a[oa + 2 * rs]).fma(b0, e2);
@@ -660,7 +789,7 @@ public final class Gemm {
             d2 = FloatVector.broadcast(S, a[oa + ps + 2 * rs]).fma(b1, d2);
         }
         if (p < kc) {
-            FloatVector b0 = FloatVector.fromArray(S, pb, ib + p * NR);
+            FloatVector b0 = FloatVector.fromArray(S, pb, ib + p * (3 * L));
             e0 = FloatVector.broadcast(S, a[oa]).fma(b0, e0);
             e1 = FloatVector.broadcast(S, a[oa + rs]).fma(b0, e1);
             e2 = FloatVector.broadcast(S, a[oa + 2 * rs]).fma(b0, e2);
@@ -704,6 +833,223 @@ public final class Gemm {
         c20.intoArray(c, o2); c21.intoArray(c, o2 + L); c22.intoArray(c, o2 + 2 * L);
     }
 
+    /**
+     * The wide kernels, C[MR×NV·L] (+)= A[MR×kc]·Bp: per step, NV vectors of the packed B panel and one broadcast
+     * per A row feed MR·NV independent FMA chains held in locals. A's step p of row r is a[ia + r·rs + p·ps]:
+     * in place (rs = lda, ps = 1) or interleaved (rs = 1, ps = MR). Straight-line, no calls in the loop, so C2
+     * keeps every vector in a register and intrinsifies every Vector API call. 4×3: 12 + 3 + 4 = 19 registers.
+     */
+    static void kernel4x3(int kc, float[] a, int ia, int rs, int ps, float[] pb, int ib, boolean acc, float[] c, int ic, int ldc) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c02 = z;
+        FloatVector c10 = z, c11 = z, c12 = z;
+        FloatVector c20 = z, c21 = z, c22 = z;
+        FloatVector c30 = z, c31 = z, c32 = z;
+        for (int p = 0, oa = ia, ob = ib; p < kc; p++, oa += ps, ob += 3 * L) {
+            FloatVector b0 = FloatVector.fromArray(S, pb, ob), b1 = FloatVector.fromArray(S, pb, ob + L), b2 = FloatVector.fromArray(S, pb, ob + 2 * L);
+            FloatVector x = FloatVector.broadcast(S, a[oa]);
+            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01); c02 = x.fma(b2, c02);
+            x = FloatVector.broadcast(S, a[oa + rs]);
+            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11); c12 = x.fma(b2, c12);
+            x = FloatVector.broadcast(S, a[oa + 2 * rs]);
+            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21); c22 = x.fma(b2, c22);
+            x = FloatVector.broadcast(S, a[oa + 3 * rs]);
+            c30 = x.fma(b0, c30); c31 = x.fma(b1, c31); c32 = x.fma(b2, c32);
+        }
+        put(c00, c, ic, acc); put(c01, c, ic + L, acc); put(c02, c, ic + 2 * L, acc);
+        put(c10, c, ic + ldc, acc); put(c11, c, ic + ldc + L, acc); put(c12, c, ic + ldc + 2 * L, acc);
+        put(c20, c, ic + 2 * ldc, acc); put(c21, c, ic + 2 * ldc + L, acc); put(c22, c, ic + 2 * ldc + 2 * L, acc);
+        put(c30, c, ic + 3 * ldc, acc); put(c31, c, ic + 3 * ldc + L, acc); put(c32, c, ic + 3 * ldc + 2 * L, acc);
+    }
+
+    /** The 4×2-vector kernel (8 accumulators + 2 B vectors + 4 broadcasts = 14 registers); see {@link #kernel4x3}. */
+    static void kernel4x2(int kc, float[] a, int ia, int rs, int ps, float[] pb, int ib, boolean acc, float[] c, int ic, int ldc) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z;
+        FloatVector c10 = z, c11 = z;
+        FloatVector c20 = z, c21 = z;
+        FloatVector c30 = z, c31 = z;
+        for (int p = 0, oa = ia, ob = ib; p < kc; p++, oa += ps, ob += 2 * L) {
+            FloatVector b0 = FloatVector.fromArray(S, pb, ob), b1 = FloatVector.fromArray(S, pb, ob + L);
+            FloatVector x = FloatVector.broadcast(S, a[oa]);
+            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, a[oa + rs]);
+            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, a[oa + 2 * rs]);
+            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(S, a[oa + 3 * rs]);
+            c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
+        }
+        put(c00, c, ic, acc); put(c01, c, ic + L, acc);
+        put(c10, c, ic + ldc, acc); put(c11, c, ic + ldc + L, acc);
+        put(c20, c, ic + 2 * ldc, acc); put(c21, c, ic + 2 * ldc + L, acc);
+        put(c30, c, ic + 3 * ldc, acc); put(c31, c, ic + 3 * ldc + L, acc);
+    }
+
+    /** The 6×2-vector kernel (12 accumulators + 2 B vectors + 6 broadcasts = 20 registers); see {@link #kernel4x3}. */
+    static void kernel6x2(int kc, float[] a, int ia, int rs, int ps, float[] pb, int ib, boolean acc, float[] c, int ic, int ldc) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z;
+        FloatVector c10 = z, c11 = z;
+        FloatVector c20 = z, c21 = z;
+        FloatVector c30 = z, c31 = z;
+        FloatVector c40 = z, c41 = z;
+        FloatVector c50 = z, c51 = z;
+        for (int p = 0, oa = ia, ob = ib; p < kc; p++, oa += ps, ob += 2 * L) {
+            FloatVector b0 = FloatVector.fromArray(S, pb, ob), b1 = FloatVector.fromArray(S, pb, ob + L);
+            FloatVector x = FloatVector.broadcast(S, a[oa]);
+            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, a[oa + rs]);
+            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, a[oa + 2 * rs]);
+            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(S, a[oa + 3 * rs]);
+            c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(S, a[oa + 4 * rs]);
+            c40 = x.fma(b0, c40); c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(S, a[oa + 5 * rs]);
+            c50 = x.fma(b0, c50); c51 = x.fma(b1, c51);
+        }
+        put(c00, c, ic, acc); put(c01, c, ic + L, acc);
+        put(c10, c, ic + ldc, acc); put(c11, c, ic + ldc + L, acc);
+        put(c20, c, ic + 2 * ldc, acc); put(c21, c, ic + 2 * ldc + L, acc);
+        put(c30, c, ic + 3 * ldc, acc); put(c31, c, ic + 3 * ldc + L, acc);
+        put(c40, c, ic + 4 * ldc, acc); put(c41, c, ic + 4 * ldc + L, acc);
+        put(c50, c, ic + 5 * ldc, acc); put(c51, c, ic + 5 * ldc + L, acc);
+    }
+
+    /** The 8×2-vector kernel (16 accumulators + 2 B vectors + 8 broadcasts = 26 registers); see {@link #kernel4x3}. */
+    static void kernel8x2(int kc, float[] a, int ia, int rs, int ps, float[] pb, int ib, boolean acc, float[] c, int ic, int ldc) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z;
+        FloatVector c10 = z, c11 = z;
+        FloatVector c20 = z, c21 = z;
+        FloatVector c30 = z, c31 = z;
+        FloatVector c40 = z, c41 = z;
+        FloatVector c50 = z, c51 = z;
+        FloatVector c60 = z, c61 = z;
+        FloatVector c70 = z, c71 = z;
+        for (int p = 0, oa = ia, ob = ib; p < kc; p++, oa += ps, ob += 2 * L) {
+            FloatVector b0 = FloatVector.fromArray(S, pb, ob), b1 = FloatVector.fromArray(S, pb, ob + L);
+            FloatVector x = FloatVector.broadcast(S, a[oa]);
+            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, a[oa + rs]);
+            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, a[oa + 2 * rs]);
+            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(S, a[oa + 3 * rs]);
+            c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(S, a[oa + 4 * rs]);
+            c40 = x.fma(b0, c40); c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(S, a[oa + 5 * rs]);
+            c50 = x.fma(b0, c50); c51 = x.fma(b1, c51);
+            x = FloatVector.broadcast(S, a[oa + 6 * rs]);
+            c60 = x.fma(b0, c60); c61 = x.fma(b1, c61);
+            x = FloatVector.broadcast(S, a[oa + 7 * rs]);
+            c70 = x.fma(b0, c70); c71 = x.fma(b1, c71);
+        }
+        put(c00, c, ic, acc); put(c01, c, ic + L, acc);
+        put(c10, c, ic + ldc, acc); put(c11, c, ic + ldc + L, acc);
+        put(c20, c, ic + 2 * ldc, acc); put(c21, c, ic + 2 * ldc + L, acc);
+        put(c30, c, ic + 3 * ldc, acc); put(c31, c, ic + 3 * ldc + L, acc);
+        put(c40, c, ic + 4 * ldc, acc); put(c41, c, ic + 4 * ldc + L, acc);
+        put(c50, c, ic + 5 * ldc, acc); put(c51, c, ic + 5 * ldc + L, acc);
+        put(c60, c, ic + 6 * ldc, acc); put(c61, c, ic + 6 * ldc + L, acc);
+        put(c70, c, ic + 7 * ldc, acc); put(c71, c, ic + 7 * ldc + L, acc);
+    }
+
+    /** The 6×3-vector kernel (18 accumulators + 3 B vectors + 6 broadcasts = 27 registers); see {@link #kernel4x3}. */
+    static void kernel6x3(int kc, float[] a, int ia, int rs, int ps, float[] pb, int ib, boolean acc, float[] c, int ic, int ldc) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c02 = z;
+        FloatVector c10 = z, c11 = z, c12 = z;
+        FloatVector c20 = z, c21 = z, c22 = z;
+        FloatVector c30 = z, c31 = z, c32 = z;
+        FloatVector c40 = z, c41 = z, c42 = z;
+        FloatVector c50 = z, c51 = z, c52 = z;
+        for (int p = 0, oa = ia, ob = ib; p < kc; p++, oa += ps, ob += 3 * L) {
+            FloatVector b0 = FloatVector.fromArray(S, pb, ob), b1 = FloatVector.fromArray(S, pb, ob + L), b2 = FloatVector.fromArray(S, pb, ob + 2 * L);
+            FloatVector x = FloatVector.broadcast(S, a[oa]);
+            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01); c02 = x.fma(b2, c02);
+            x = FloatVector.broadcast(S, a[oa + rs]);
+            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11); c12 = x.fma(b2, c12);
+            x = FloatVector.broadcast(S, a[oa + 2 * rs]);
+            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21); c22 = x.fma(b2, c22);
+            x = FloatVector.broadcast(S, a[oa + 3 * rs]);
+            c30 = x.fma(b0, c30); c31 = x.fma(b1, c31); c32 = x.fma(b2, c32);
+            x = FloatVector.broadcast(S, a[oa + 4 * rs]);
+            c40 = x.fma(b0, c40); c41 = x.fma(b1, c41); c42 = x.fma(b2, c42);
+            x = FloatVector.broadcast(S, a[oa + 5 * rs]);
+            c50 = x.fma(b0, c50); c51 = x.fma(b1, c51); c52 = x.fma(b2, c52);
+        }
+        put(c00, c, ic, acc); put(c01, c, ic + L, acc); put(c02, c, ic + 2 * L, acc);
+        put(c10, c, ic + ldc, acc); put(c11, c, ic + ldc + L, acc); put(c12, c, ic + ldc + 2 * L, acc);
+        put(c20, c, ic + 2 * ldc, acc); put(c21, c, ic + 2 * ldc + L, acc); put(c22, c, ic + 2 * ldc + 2 * L, acc);
+        put(c30, c, ic + 3 * ldc, acc); put(c31, c, ic + 3 * ldc + L, acc); put(c32, c, ic + 3 * ldc + 2 * L, acc);
+        put(c40, c, ic + 4 * ldc, acc); put(c41, c, ic + 4 * ldc + L, acc); put(c42, c, ic + 4 * ldc + 2 * L, acc);
+        put(c50, c, ic + 5 * ldc, acc); put(c51, c, ic + 5 * ldc + L, acc); put(c52, c, ic + 5 * ldc + 2 * L, acc);
+    }
+
+    /** The 4×4-vector kernel (16 accumulators + 4 B vectors + 4 broadcasts = 24 registers); see {@link #kernel4x3}. */
+    static void kernel4x4(int kc, float[] a, int ia, int rs, int ps, float[] pb, int ib, boolean acc, float[] c, int ic, int ldc) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c02 = z, c03 = z;
+        FloatVector c10 = z, c11 = z, c12 = z, c13 = z;
+        FloatVector c20 = z, c21 = z, c22 = z, c23 = z;
+        FloatVector c30 = z, c31 = z, c32 = z, c33 = z;
+        for (int p = 0, oa = ia, ob = ib; p < kc; p++, oa += ps, ob += 4 * L) {
+            FloatVector b0 = FloatVector.fromArray(S, pb, ob), b1 = FloatVector.fromArray(S, pb, ob + L), b2 = FloatVector.fromArray(S, pb, ob + 2 * L), b3 = FloatVector.fromArray(S, pb, ob + 3 * L);
+            FloatVector x = FloatVector.broadcast(S, a[oa]);
+            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01); c02 = x.fma(b2, c02); c03 = x.fma(b3, c03);
+            x = FloatVector.broadcast(S, a[oa + rs]);
+            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11); c12 = x.fma(b2, c12); c13 = x.fma(b3, c13);
+            x = FloatVector.broadcast(S, a[oa + 2 * rs]);
+            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21); c22 = x.fma(b2, c22); c23 = x.fma(b3, c23);
+            x = FloatVector.broadcast(S, a[oa + 3 * rs]);
+            c30 = x.fma(b0, c30); c31 = x.fma(b1, c31); c32 = x.fma(b2, c32); c33 = x.fma(b3, c33);
+        }
+        put(c00, c, ic, acc); put(c01, c, ic + L, acc); put(c02, c, ic + 2 * L, acc); put(c03, c, ic + 3 * L, acc);
+        put(c10, c, ic + ldc, acc); put(c11, c, ic + ldc + L, acc); put(c12, c, ic + ldc + 2 * L, acc); put(c13, c, ic + ldc + 3 * L, acc);
+        put(c20, c, ic + 2 * ldc, acc); put(c21, c, ic + 2 * ldc + L, acc); put(c22, c, ic + 2 * ldc + 2 * L, acc); put(c23, c, ic + 2 * ldc + 3 * L, acc);
+        put(c30, c, ic + 3 * ldc, acc); put(c31, c, ic + 3 * ldc + L, acc); put(c32, c, ic + 3 * ldc + 2 * L, acc); put(c33, c, ic + 3 * ldc + 3 * L, acc);
+    }
+
+    /** v (+ C) into C at o. */
+    private static void put(FloatVector v, float[] c, int o, boolean acc) {
+        (acc ? v.add(FloatVector.fromArray(S, c, o)) : v).intoArray(c, o);
+    }
+
+    /** The full tile of a wide kernel (every kernel but 3×3, which has its own layouts and edge kernels). */
+    static void wide(Kernel kn, int kc, float[] a, int ia, int rs, int ps, float[] pb, int ib, boolean acc, float[] c, int ic, int ldc) {
+        switch (kn) {
+            case K4x2 -> kernel4x2(kc, a, ia, rs, ps, pb, ib, acc, c, ic, ldc);
+            case K4x3 -> kernel4x3(kc, a, ia, rs, ps, pb, ib, acc, c, ic, ldc);
+            case K6x2 -> kernel6x2(kc, a, ia, rs, ps, pb, ib, acc, c, ic, ldc);
+            case K8x2 -> kernel8x2(kc, a, ia, rs, ps, pb, ib, acc, c, ic, ldc);
+            case K6x3 -> kernel6x3(kc, a, ia, rs, ps, pb, ib, acc, c, ic, ldc);
+            case K4x4 -> kernel4x4(kc, a, ia, rs, ps, pb, ib, acc, c, ic, ldc);
+            case K3x3 -> throw new IllegalStateException("3x3 has its own dispatch");
+        }
+    }
+
+    /**
+     * One row × one vector of a wide kernel's right-edge panel (B rows nr floats apart), into t at it: four
+     * chains (steps p mod 4) summed at the end, so the FMA latency is half hidden. Edge panels are a few percent
+     * of the work, so one short kernel serves every shape.
+     */
+    static void edge1x1(int kc, float[] a, int ia, int ps, float[] pb, int ib, int nr, float[] t, int it) {
+        FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
+        int p = 0, oa = ia, ob = ib;
+        for (; p + 4 <= kc; p += 4, oa += 4 * ps, ob += 4 * nr) {
+            s0 = FloatVector.broadcast(S, a[oa]).fma(FloatVector.fromArray(S, pb, ob), s0);
+            s1 = FloatVector.broadcast(S, a[oa + ps]).fma(FloatVector.fromArray(S, pb, ob + nr), s1);
+            s2 = FloatVector.broadcast(S, a[oa + 2 * ps]).fma(FloatVector.fromArray(S, pb, ob + 2 * nr), s2);
+            s3 = FloatVector.broadcast(S, a[oa + 3 * ps]).fma(FloatVector.fromArray(S, pb, ob + 3 * nr), s3);
+        }
+        for (; p < kc; p++, oa += ps, ob += nr) s0 = FloatVector.broadcast(S, a[oa]).fma(FloatVector.fromArray(S, pb, ob), s0);
+        s0.add(s1).add(s2.add(s3)).intoArray(t, it);
+    }
+
     /** Copies rows [i0, i1) × K slice [pc, pc+kc) of alpha·A (row-major) into pa, row after row (stride kc). */
     static void packA(float[] a, int aOff, int lda, int pc, int kc, int i0, int i1, float alpha, float[] pa) {
         for (int i = i0; i < i1; i++) {
@@ -714,8 +1060,8 @@ public final class Gemm {
     }
 
     /** Floats between consecutive interleaved A micro-panels (MR·kc + L: room for packAt's overhang). */
-    static int panelStrideT(int kc) {
-        return MR * kc + L;
+    static int panelStrideT(Plan pl, int kc) {
+        return pl.mr() * kc + L;
     }
 
     /**
@@ -725,19 +1071,19 @@ public final class Gemm {
      * only the first MR lanes matter, the rest are overwritten by the next step or land in the gap
      * after the panel. (Scalar copies of MR floats cost up to half of the multiply time at n = 65.)
      */
-    static void packAt(float[] a, int aOff, int lda, int pc, int kc, int i0, int i1, float alpha, float[] pa) {
+    static void packAt(Plan pl, float[] a, int aOff, int lda, int pc, int kc, int i0, int i1, float alpha, float[] pa) {
         FloatVector va = FloatVector.broadcast(S, alpha);
-        int ps = panelStrideT(kc);
-        int full = i0 + (i1 - i0) / MR * MR;
+        int ps = panelStrideT(pl, kc);
+        int full = i0 + (i1 - i0) / pl.mr() * pl.mr();
         // Full panels whose vector load stays inside the array (it reads L - MR floats past the panel).
         int safe = Math.max(i0, Math.min(full, a.length - (aOff + (pc + kc - 1) * lda) - L + 1));
         for (int p = 0; p < kc; p++) {
-            int src = aOff + (pc + p) * lda, dst = p * MR;
+            int src = aOff + (pc + p) * lda, dst = p * pl.mr();
             int i = i0;
-            for (; i < safe && i + MR <= full; i += MR, dst += ps)
+            for (; pl.mr() <= L && i < safe && i + pl.mr() <= full; i += pl.mr(), dst += ps)
                 FloatVector.fromArray(S, a, src + i).mul(va).intoArray(pa, dst);
-            for (; i < i1; i += MR, dst += ps)
-                for (int r = 0; r < MR; r++) pa[dst + r] = i + r < i1 ? alpha * a[src + i + r] : 0f;
+            for (; i < i1; i += pl.mr(), dst += ps)
+                for (int r = 0; r < pl.mr(); r++) pa[dst + r] = i + r < i1 ? alpha * a[src + i + r] : 0f;
         }
     }
 
@@ -746,37 +1092,37 @@ public final class Gemm {
      * slice pc starts at pc·ncPad, panel np of a slice at np·NR·kc, laid out [p][q] (NR floats per k),
      * zero-padded past the block's last column.
      */
-    static void packB(boolean transB, float[] b, int bOff, int ldb, int k, int jc, int nc, int np0, int np1, float[] pb, int pbOff) {
-        int ncPad = roundUp(nc, NR);
-        for (int pc = 0; pc < k; pc += KC) {
-            int kc = Math.min(KC, k - pc);
+    static void packB(Plan pl, boolean transB, float[] b, int bOff, int ldb, int k, int jc, int nc, int np0, int np1, float[] pb, int pbOff) {
+        int ncPad = roundUp(nc, pl.nr());
+        for (int pc = 0; pc < k; pc += pl.kc()) {
+            int kc = Math.min(pl.kc(), k - pc);
             for (int np = np0; np < np1; np++) {
-                int j = jc + np * NR;
-                int nr = Math.min(NR, jc + nc - j);
-                int dst = pbOff + pc * ncPad + np * NR * kc;
+                int j = jc + np * pl.nr();
+                int nr = Math.min(pl.nr(), jc + nc - j);
+                int dst = pbOff + pc * ncPad + np * pl.nr() * kc;
                 if (!transB) {
-                    if (nr == NR) {
+                    if (nr == pl.nr()) {
                         // B[pc+p][j..j+NR) is contiguous: NR/L vector copies per k.
                         for (int p = 0; p < kc; p++) {
-                            int src = bOff + (pc + p) * ldb + j, d = dst + p * NR;
-                            for (int v = 0; v < NR; v += L) FloatVector.fromArray(S, b, src + v).intoArray(pb, d + v);
+                            int src = bOff + (pc + p) * ldb + j, d = dst + p * pl.nr();
+                            for (int v = 0; v < pl.nr(); v += L) FloatVector.fromArray(S, b, src + v).intoArray(pb, d + v);
                         }
                     } else {
                         for (int p = 0; p < kc; p++) {
                             int src = bOff + (pc + p) * ldb + j;
-                            int d = dst + p * NR;
+                            int d = dst + p * pl.nr();
                             for (int q = 0; q < nr; q++) pb[d + q] = b[src + q];
-                            for (int q = nr; q < NR; q++) pb[d + q] = 0f;
+                            for (int q = nr; q < pl.nr(); q++) pb[d + q] = 0f;
                         }
                     }
                 } else {
                     // Bᵀ stored n×k: column j+q of op(B) is row j+q of the array, contiguous in p.
                     for (int q = 0; q < nr; q++) {
                         int src = bOff + (j + q) * ldb + pc;
-                        for (int p = 0; p < kc; p++) pb[dst + p * NR + q] = b[src + p];
+                        for (int p = 0; p < kc; p++) pb[dst + p * pl.nr() + q] = b[src + p];
                     }
-                    for (int q = nr; q < NR; q++)
-                        for (int p = 0; p < kc; p++) pb[dst + p * NR + q] = 0f;
+                    for (int q = nr; q < pl.nr(); q++)
+                        for (int p = 0; p < kc; p++) pb[dst + p * pl.nr() + q] = 0f;
                 }
             }
         }
