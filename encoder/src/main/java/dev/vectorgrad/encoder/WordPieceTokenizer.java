@@ -172,10 +172,8 @@ public final class WordPieceTokenizer {
         int start = 0, i = 0;
         while (i < text.length()) {
             String hit = null;
-            if (text.charAt(i) == '[' || !addedTokens.isEmpty()) {
-                for (String tok : addedTokens.keySet())
-                    if (text.startsWith(tok, i) && (hit == null || tok.length() > hit.length())) hit = tok;
-            }
+            for (String tok : addedTokens.keySet())
+                if (text.startsWith(tok, i) && (hit == null || tok.length() > hit.length())) hit = tok;
             if (hit != null) {
                 if (i > start) parts.add(text.substring(start, i));
                 parts.add(addedTokens.get(hit));
