@@ -25,6 +25,7 @@ public final class Main {
             case "sample" -> SampleCommand.main(rest);
             case "tokenize" -> TokenizeCommand.main(rest);
             case "logits" -> PeftLogitsCommand.main(rest);
+            case "embed" -> dev.vectorgrad.encoder.EmbedCommand.main(rest);
             case "demo" -> Demo.run(rest);
             default -> {
                 System.err.println("vectorgrad: unknown command '" + args[0] + "' (./vectorgrad --help lists them)");
