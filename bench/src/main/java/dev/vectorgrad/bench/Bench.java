@@ -8,7 +8,7 @@ public final class Bench {
 
     public static void run(String[] args) throws Exception {
         if (args.length == 0) {
-            System.err.println("usage: ./vectorgrad bench <ops|matmul|mlp|peft|gen|tokenize|jmh> [options]");
+            System.err.println("usage: ./vectorgrad bench <ops|matmul|mlp|peft|gen|tokenize|embed|jmh> [options]");
             System.exit(2);
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
@@ -19,9 +19,10 @@ public final class Bench {
             case "peft" -> PeftStepBench.main(rest);
             case "gen" -> GenBench.main(rest);
             case "tokenize" -> TokenizeBench.main(rest);
+            case "embed" -> EmbedBench.main(rest);
             case "jmh" -> org.openjdk.jmh.Main.main(rest);
             default -> {
-                System.err.println("vectorgrad bench: unknown benchmark '" + args[0] + "' (ops, matmul, mlp, peft, gen, tokenize, jmh)");
+                System.err.println("vectorgrad bench: unknown benchmark '" + args[0] + "' (ops, matmul, mlp, peft, gen, tokenize, embed, jmh)");
                 System.exit(2);
             }
         }
