@@ -198,7 +198,8 @@ public final class Bert extends Module {
      * (non-causal, key-padding mask) once that op exists — swapping it is a change to this method only.
      */
     private static Variable attention(Variable q, Variable k, Variable v, Tensor keyMask, float scale) {
-        Variable scores = q.matmul(k.transpose(2, 3)).mul(scale).add(keyMask);
+        // Scaling q [.., T, D] rather than the scores [.., T, T] touches D/T as many values (T ≈ 60 > D = 32 here).
+        Variable scores = q.mul(scale).matmul(k.transpose(2, 3)).add(keyMask);
         return scores.softmax(3).matmul(v);
     }
 
