@@ -57,9 +57,14 @@ public final class EmbedBench {
         MiniLm model = MiniLm.load().withBatch(batch);
         double load = (System.nanoTime() - t0) / 1e9;
         long tokens = 0;
-        for (String t : texts) tokens += model.tokenize(t).length;
-        System.out.printf(Locale.ROOT, "embed: %s (%d texts, %d ids), all-MiniLM-L6-v2 loaded in %.2f s, %d threads, batch %d, %d warm-up + %d timed passes%n",
-                file, texts.size(), tokens, load, Parallel.threads(), batch, warmup, runs);
+        int longest = 0;
+        for (String t : texts) {
+            int n = model.tokenize(t).length;
+            tokens += n;
+            longest = Math.max(longest, n);
+        }
+        System.out.printf(Locale.ROOT, "embed: %s (%d texts, %d ids, longest %d of at most %d), all-MiniLM-L6-v2 loaded in %.2f s, %d threads, batch %d, %d warm-up + %d timed passes%n",
+                file, texts.size(), tokens, longest, model.maxTokens(), load, Parallel.threads(), batch, warmup, runs);
         for (int w = 0; w < warmup; w++) {
             long t = System.nanoTime();
             model.embed(texts);

@@ -77,4 +77,20 @@ class MiniLmFixtureTest {
             assertThat(Math.sqrt(s)).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-5));
         }
     }
+
+    @Test
+    void truncatesAt128IdsByDefaultAndUpTo512OnRequest() {
+        String longText = String.join(" ", java.util.Collections.nCopies(100, sentences.get(1))); // over 1,000 word pieces
+        int[] full = model.withMaxTokens(512).tokenize(longText), cut = model.tokenize(longText);
+        assertThat(full).hasSize(512);
+        assertThat(cut).hasSize(128);
+        assertThat(Arrays.copyOf(cut, 127)).containsExactly(Arrays.copyOf(full, 127)); // the same prefix, then [SEP]
+        assertThat(cut[127]).isEqualTo(102);
+        float[] e = model.withMaxTokens(512).embed(List.of(longText))[0]; // positions 128..511 are used
+        double n = 0;
+        for (float v : e) n += v * v;
+        assertThat(Math.sqrt(n)).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-5));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> model.withMaxTokens(513))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxTokens must be in [2, 512], got 513");
+    }
 }
