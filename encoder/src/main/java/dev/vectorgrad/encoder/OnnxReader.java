@@ -248,6 +248,7 @@ final class OnnxReader {
         }
 
         void skip(long tag) {
+            if (tag >>> 3 == 0) throw bad("field number 0 (not a protobuf message)");
             switch ((int) (tag & 7)) {
                 case 0 -> varint();
                 case 1 -> advance(8);
