@@ -8,7 +8,7 @@ public final class Bench {
 
     public static void run(String[] args) throws Exception {
         if (args.length == 0) {
-            System.err.println("usage: ./vectorgrad bench <ops|matmul|fma|mlp|peft|gen|tokenize|svd|jmh> [options]");
+            System.err.println("usage: ./vectorgrad bench <ops|matmul|fma|mlp|peft|gen|tokenize|svd|embed|jmh> [options]");
             System.exit(2);
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
@@ -21,9 +21,10 @@ public final class Bench {
             case "gen" -> GenBench.main(rest);
             case "tokenize" -> TokenizeBench.main(rest);
             case "svd" -> SvdBench.main(rest);
+            case "embed" -> EmbedBench.main(rest);
             case "jmh" -> org.openjdk.jmh.Main.main(rest);
             default -> {
-                System.err.println("vectorgrad bench: unknown benchmark '" + args[0] + "' (ops, matmul, fma, mlp, peft, gen, tokenize, svd, jmh)");
+                System.err.println("vectorgrad bench: unknown benchmark '" + args[0] + "' (ops, matmul, fma, mlp, peft, gen, tokenize, svd, embed, jmh)");
                 System.exit(2);
             }
         }

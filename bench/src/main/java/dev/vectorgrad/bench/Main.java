@@ -29,6 +29,7 @@ public final class Main {
             case "tokenize" -> TokenizeCommand.main(rest);
             case "logits" -> PeftLogitsCommand.main(rest);
             case "finetune" -> dev.vectorgrad.peft.cli.FinetuneCommand.main(rest);
+            case "embed" -> dev.vectorgrad.encoder.EmbedCommand.main(rest);
             case "demo" -> Demo.run(rest);
             default -> {
                 System.err.println("vectorgrad: unknown command '" + args[0] + "' (./vectorgrad --help lists them)");
