@@ -25,7 +25,8 @@ import java.util.Map;
  * GPT (baby preset with biases, vocab 100, batch 12 × 64 tokens), adapters on {@code c_attn}, {@code c_proj},
  * {@code c_fc}: LoRA r=8 against VeRA r=64 and r=256. The methods are timed in interleaved rounds so that a
  * noisy neighbour hurts all of them alike; prints each median and the VeRA / LoRA ratios. Then times the inference
- * forward of the bare model, of the LoRA-adapted model and of the same after {@code merge()}.
+ * forward (ms per batch) of the bare model, LoRA r=8 and VeRA r=256 unmerged and after {@code merge()}, and the
+ * Houlsby and Pfeiffer bottleneck adapters, which cannot be merged.
  *
  * <p>usage: {@code ./vectorgrad bench peft [--steps N] [--warmup W] [--rounds R] [--batch B] [--threads T]}
  */

@@ -206,7 +206,7 @@ public final class PeftConfig {
 
     // ------------------------------------------------------------------ accessors
 
-    /** LoRA or VeRA. */
+    /** The method: LoRA (DoRA with {@link #useDora}), VeRA, AdaLoRA or bottleneck adapters. */
     public Type type() { return type; }
 
     /** The rank (VeRA: of the shared projections). */
@@ -377,7 +377,7 @@ public final class PeftConfig {
         private NonLinearity nonLinearity = NonLinearity.RELU;
 
         private Builder(Type type) {
-            this.type = Objects.requireNonNull(type, "PEFT config: method (type) must be LORA or VERA, got null");
+            this.type = Objects.requireNonNull(type, "PEFT config: method (type) must be LORA, VERA, ADALORA or BOTTLENECK, got null");
             this.r = type == Type.VERA ? 256 : 8;
         }
 
