@@ -25,7 +25,8 @@ import java.util.Map;
  * GPT (baby preset with biases, vocab 100, batch 12 × 64 tokens), adapters on {@code c_attn}, {@code c_proj},
  * {@code c_fc}: LoRA r=8 against VeRA r=64 and r=256. The methods are timed in interleaved rounds so that a
  * noisy neighbour hurts all of them alike; prints each median and the VeRA / LoRA ratios. Then times the inference
- * forward of the bare model, of the LoRA-adapted model and of the same after {@code merge()}.
+ * forward (ms per batch) of the bare model, LoRA r=8 and VeRA r=256 unmerged and after {@code merge()}, and the
+ * Houlsby and Pfeiffer bottleneck adapters, which cannot be merged.
  *
  * <p>usage: {@code ./vectorgrad bench peft [--steps N] [--warmup W] [--rounds R] [--batch B] [--threads T]}
  */
@@ -97,15 +98,30 @@ public final class PeftStepBench {
     }
 
     /**
-     * Inference forward (no grad) of the bare model, the model with an unmerged LoRA adapter, and the same model
-     * after merge(): merging must bring the cost back to the bare model's. Interleaved rounds, medians.
+     * Inference forward (no grad, ms per batch) of the bare model, the model with an unmerged LoRA adapter and the
+     * same after merge(), VeRA r=256 unmerged and merged, and the bottleneck adapters (Houlsby, Pfeiffer), which
+     * cannot be merged: the latency argument of the LoRA paper against adapter tuning. Interleaved rounds, medians.
      */
     static void mergedForward(GptConfig cfg, PeftConfig lora, IntTensor x, int rounds, int warmup, int steps) {
-        Gpt bare = new Gpt(cfg, 1337), unmerged = new Gpt(cfg, 1337), merged = new Gpt(cfg, 1337);
-        PeftModel.wrap(unmerged, lora);
-        PeftModel.wrap(merged, lora).merge();
-        Gpt[] models = {bare, unmerged, merged};
-        String[] names = {"bare", "LoRA unmerged", "LoRA merged"};
+        PeftConfig vera = PeftConfig.vera(256, 0, "c_attn", "c_proj", "c_fc").build();
+        LinkedHashMap<String, Gpt> byName = new LinkedHashMap<>();
+        byName.put("bare", new Gpt(cfg, 1337));
+        String[] kinds = {"LoRA r=8", "VeRA r=256", "Adapter (Houlsby)", "Adapter (Pfeiffer)"};
+        PeftConfig[] configs = {lora, vera, PeftConfig.houlsby().build(), PeftConfig.pfeiffer().build()};
+        for (int k = 0; k < kinds.length; k++) {
+            boolean mergeable = configs[k].type() != PeftConfig.Type.BOTTLENECK;
+            for (boolean merge : mergeable ? new boolean[] {false, true} : new boolean[] {false}) {
+                Gpt g = new Gpt(cfg, 1337);
+                PeftModel pm = PeftModel.wrap(g, configs[k]);
+                // non-zero adapters, as after training (LoRA's B, VeRA's λ_b and the adapters' up-projection start at zero)
+                Rng rng = new Rng(5);
+                for (Variable p : pm.namedAdapterParameters("default").values()) dev.vectorgrad.tensor.Init.normal(p.data(), rng, 0, 0.01);
+                if (merge) pm.merge();
+                byName.put(kinds[k] + (!mergeable ? "" : merge ? " merged" : " unmerged"), g);
+            }
+        }
+        Gpt[] models = byName.values().toArray(Gpt[]::new);
+        String[] names = byName.keySet().toArray(String[]::new);
         List<List<Double>> times = new ArrayList<>();
         for (int i = 0; i < models.length; i++) times.add(new ArrayList<>());
         StepArena arena = StepArena.create();
@@ -121,9 +137,8 @@ public final class PeftStepBench {
                 }
             }
         for (int m = 0; m < models.length; m++)
-            System.out.printf(Locale.ROOT, "forward %-13s median ms: %.2f%n", names[m], median(times.get(m)));
-        System.out.printf(Locale.ROOT, "ratio merged / bare forward: %.2f× (merged layers run the bare Linear: expect 1.0)%n",
-                median(times.get(2)) / median(times.get(0)));
+            System.out.printf(Locale.ROOT, "forward %-19s median ms per batch: %7.2f  (%.2f× bare)%n", names[m], median(times.get(m)), median(times.get(m)) / median(times.get(0)));
+        System.out.println("merged layers run the bare Linear (expect 1.0× bare); bottleneck adapters cannot be merged");
     }
 
     static double median(List<Double> v) {

@@ -1,6 +1,5 @@
 package dev.vectorgrad.encoder;
 
-import dev.vectorgrad.autograd.Attention;
 import dev.vectorgrad.autograd.F;
 import dev.vectorgrad.autograd.Variable;
 import dev.vectorgrad.autograd.nn.Embedding;
@@ -158,7 +157,7 @@ public final class Bert extends Module {
                 .add(embeddings.positionEmbeddings.forward(positions))
                 .add(embeddings.tokenTypeEmbeddings.forward(types));
         x = embeddings.layerNorm.forward(x);
-        Attention.KeyMask keyMask = Attention.KeyMask.fromAttentionMask(mask);
+        dev.vectorgrad.autograd.Attention.KeyMask keyMask = dev.vectorgrad.autograd.Attention.KeyMask.fromAttentionMask(mask);
         for (Layer layer : encoder.layer) {
             SelfAttention sa = layer.attention.self;
             Variable q = sa.query.forward(x).reshape(b, t, h, d);

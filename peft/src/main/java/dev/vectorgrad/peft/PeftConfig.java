@@ -30,7 +30,16 @@ import java.util.regex.PatternSyntaxException;
  */
 public final class PeftConfig {
     /** The adapter method. */
-    public enum Type { LORA, VERA, ADALORA, FLORA }
+    public enum Type { LORA, VERA, ADALORA, FLORA, BOTTLENECK }
+
+    /** A bottleneck adapter's non-linearity (AdapterHub's {@code non_linearity}): {@code relu}, or {@code swish} = x·σ(x). */
+    public enum NonLinearity { RELU, SWISH }
+
+    /** The targets of a Houlsby config on a GPT: the attention's and the MLP's output projections. */
+    public static final List<String> HOULSBY_TARGETS = List.of("attn.c_proj", "mlp.c_proj");
+
+    /** The target of a Pfeiffer config on a GPT: the MLP's output projection. */
+    public static final List<String> PFEIFFER_TARGETS = List.of("mlp.c_proj");
 
     /** How LoRA's A and B start. */
     public enum LoraInit { DEFAULT, GAUSSIAN, PISSA, MILORA }
@@ -62,6 +71,8 @@ public final class PeftConfig {
     private final long projectionPrngKey;
     private final boolean saveProjection;
     private final double dInitial;
+    private final double reductionFactor;
+    private final NonLinearity nonLinearity;
 
     private PeftConfig(Builder b) {
         type = b.type;
@@ -96,6 +107,8 @@ public final class PeftConfig {
         projectionPrngKey = b.projectionPrngKey;
         saveProjection = b.saveProjection;
         dInitial = b.dInitial;
+        reductionFactor = b.reductionFactor;
+        nonLinearity = b.nonLinearity;
     }
 
     // ------------------------------------------------------------------ entry points
@@ -141,6 +154,22 @@ public final class PeftConfig {
         return b;
     }
 
+    /**
+     * Houlsby et al. (2019) adapters, as AdapterHub's {@code DoubleSeqBnConfig}: two per block, on the output of
+     * the attention's and of the MLP's output projection, bottleneck d/16, swish ({@link BottleneckLinear}).
+     */
+    public static Builder houlsby() {
+        return new Builder(Type.BOTTLENECK).reductionFactor(16).nonLinearity(NonLinearity.SWISH).targets(HOULSBY_TARGETS);
+    }
+
+    /**
+     * Pfeiffer et al. (2020) adapters, as AdapterHub's {@code SeqBnConfig}: one per block, on the output of the
+     * MLP's output projection, bottleneck d/16, ReLU ({@link BottleneckLinear} says where its placement differs).
+     */
+    public static Builder pfeiffer() {
+        return new Builder(Type.BOTTLENECK).reductionFactor(16).nonLinearity(NonLinearity.RELU).targets(PFEIFFER_TARGETS);
+    }
+
     /** A builder for {@code type} with PEFT's defaults for it. */
     public static Builder builder(Type type) {
         return new Builder(type);
@@ -178,12 +207,14 @@ public final class PeftConfig {
         b.projectionPrngKey = projectionPrngKey;
         b.saveProjection = saveProjection;
         b.dInitial = dInitial;
+        b.reductionFactor = reductionFactor;
+        b.nonLinearity = nonLinearity;
         return b;
     }
 
     // ------------------------------------------------------------------ accessors
 
-    /** LoRA or VeRA. */
+    /** The method: LoRA (DoRA with {@link #useDora}), VeRA, AdaLoRA or bottleneck adapters. */
     public Type type() { return type; }
 
     /** The rank (VeRA: of the shared projections). */
@@ -282,6 +313,17 @@ public final class PeftConfig {
     /** VeRA: the initial value of every λ_d. */
     public double dInitial() { return dInitial; }
 
+    /** Bottleneck adapters: the bottleneck is ⌊d / reductionFactor⌋ (at least 1) for a layer of width d. */
+    public double reductionFactor() { return reductionFactor; }
+
+    /** Bottleneck adapters: the non-linearity between the down- and the up-projection. */
+    public NonLinearity nonLinearity() { return nonLinearity; }
+
+    /** The bottleneck size of a bottleneck adapter on a layer with {@code d} outputs: AdapterHub's {@code int(d // reduction_factor)}, at least 1. */
+    public int bottleneck(int d) {
+        return Math.max(1, (int) Math.floor(d / reductionFactor));
+    }
+
     boolean allLinear() {
         return targetModules != null && targetModules.size() == 1 && targetModules.get(0).equals(ALL_LINEAR);
     }
@@ -289,7 +331,8 @@ public final class PeftConfig {
     @Override
     public String toString() {
         StringBuilder s = new StringBuilder("PeftConfig[").append(type).append(", r=").append(r);
-        if (type != Type.VERA) s.append(", alpha=").append(alpha);
+        if (type != Type.VERA && type != Type.BOTTLENECK) s.append(", alpha=").append(alpha);
+        if (type == Type.BOTTLENECK) s.append(", reductionFactor=").append(reductionFactor).append(", nonLinearity=").append(nonLinearity);
         else s.append(", projectionPrngKey=").append(projectionPrngKey).append(", saveProjection=").append(saveProjection).append(", dInitial=").append(dInitial);
         s.append(", targets=").append(targetRegex != null ? "regex " + targetRegex : targetModules);
         if (excludeModules != null) s.append(", exclude=").append(excludeModules);
@@ -338,9 +381,11 @@ public final class PeftConfig {
         private long projectionPrngKey;
         private boolean saveProjection = true;
         private double dInitial = 0.1;
+        private double reductionFactor = 16;
+        private NonLinearity nonLinearity = NonLinearity.RELU;
 
         private Builder(Type type) {
-            this.type = Objects.requireNonNull(type, "PEFT config: method (type) must be LORA or VERA, got null");
+            this.type = Objects.requireNonNull(type, "PEFT config: method (type) must be LORA, VERA, ADALORA or BOTTLENECK, got null");
             this.r = type == Type.VERA ? 256 : 8;
         }
 
@@ -435,6 +480,12 @@ public final class PeftConfig {
         /** VeRA: the initial λ_d; must be finite. */
         public Builder dInitial(double d) { this.dInitial = d; return this; }
 
+        /** Bottleneck adapters: the layer width over the bottleneck size; must be positive and finite. */
+        public Builder reductionFactor(double f) { this.reductionFactor = f; return this; }
+
+        /** Bottleneck adapters: the non-linearity. */
+        public Builder nonLinearity(NonLinearity n) { this.nonLinearity = n; return this; }
+
         /**
          * Checks every setting and returns the config. Refused: r ≤ 0; α, a pattern's α or d_initial not finite;
          * dropout outside [0, 1); no targets, an empty or null target name, {@code all-linear} beside other
@@ -493,6 +544,12 @@ public final class PeftConfig {
                 if (loraInit != LoraInit.DEFAULT) throw bad("init " + loraInit + " is a LoRA option, not VeRA's");
                 if (freezeA) throw bad("freezeA (LoRA-FA) is a LoRA option, not VeRA's");
                 if (useDora) throw bad("use_dora is a LoRA option, not VeRA's");
+            }
+            if (type == Type.BOTTLENECK) {
+                if (!(reductionFactor > 0) || !Double.isFinite(reductionFactor)) throw bad("reduction_factor must be positive and finite, got " + reductionFactor);
+                if (nonLinearity == null) throw bad("non_linearity must not be null");
+                if (!rankPattern.isEmpty() || !alphaPattern.isEmpty()) throw bad("bottleneck adapters take no rank_pattern / alpha_pattern (LoRA options)");
+                if (useRslora || useDora || freezeA || loraInit != LoraInit.DEFAULT) throw bad("rsLoRA, DoRA, LoRA-FA and LoRA inits are LoRA options, not a bottleneck adapter's");
             }
             return new PeftConfig(this);
         }

@@ -63,7 +63,7 @@ public final class PeftFiles {
 
     private static PeftConfig parseConfigValues(Map<String, Object> j, Path f) {
         String type = Json.asString(require(j, "peft_type", f), "peft_type");
-        if (!List.of("LORA", "VERA", "ADALORA", "FLORA").contains(type)) throw new IllegalArgumentException(f + ": peft_type '" + type + "' is not supported (LORA, VERA, ADALORA, FLORA)");
+        if (!List.of("LORA", "VERA", "ADALORA", "FLORA", "BOTTLENECK").contains(type)) throw new IllegalArgumentException(f + ": peft_type '" + type + "' is not supported (LORA, VERA, ADALORA, FLORA, BOTTLENECK)");
         int r = Json.asInt(require(j, type.equals("ADALORA") ? "init_r" : "r", f), type.equals("ADALORA") ? "init_r" : "r"); // AdaLoRA ignores r
         if (r <= 0) throw new IllegalArgumentException(f + ": r must be positive, got " + r);
         PeftConfig.Builder c;
@@ -85,6 +85,17 @@ public final class PeftFiles {
                 if (j.get("projection_prng_key") != null) c.projectionPrngKey(Json.asLong(j.get("projection_prng_key"), "projection_prng_key"));
                 c.saveProjection(j.get("save_projection") == null || Json.asBoolean(j.get("save_projection"), "save_projection"));
                 if (j.get("d_initial") != null) c.dInitial(Json.asDouble(j.get("d_initial"), "d_initial"));
+            }
+            case "BOTTLENECK" -> { // vectorgrad's own config (AdapterHub's key names), not an AdapterHub adapter_config.json
+                c = PeftConfig.builder(PeftConfig.Type.BOTTLENECK).r(r)
+                        .reductionFactor(Json.asDouble(require(j, "reduction_factor", f), "reduction_factor"));
+                String nl = Json.asString(require(j, "non_linearity", f), "non_linearity");
+                switch (nl) {
+                    case "relu" -> c.nonLinearity(PeftConfig.NonLinearity.RELU);
+                    case "swish" -> c.nonLinearity(PeftConfig.NonLinearity.SWISH);
+                    default -> throw new IllegalArgumentException(f + ": non_linearity '" + nl + "' is not supported (relu, swish)");
+                }
+                if (j.get("dropout") != null) c.dropout(Json.asDouble(j.get("dropout"), "dropout"));
             }
             case "ADALORA" -> {
                 c = PeftConfig.adalora(r, Json.asInt(require(j, "target_r", f), "target_r"), Json.asInt(require(j, "total_step", f), "total_step"));
@@ -427,6 +438,12 @@ public final class PeftFiles {
             j.put("lora_dropout", cfg.dropout());
             j.put("rank_pattern", new LinkedHashMap<>(cfg.rankPattern()));
             j.put("alpha_pattern", new LinkedHashMap<>(cfg.alphaPattern()));
+        } else if (cfg.type() == PeftConfig.Type.BOTTLENECK) {
+            j.put("peft_type", "BOTTLENECK");
+            j.put("reduction_factor", cfg.reductionFactor());
+            j.put("non_linearity", cfg.nonLinearity().name().toLowerCase(java.util.Locale.ROOT));
+            j.put("dropout", cfg.dropout());
+            j.put("init_weights", "zero_up"); // informational: up-projection zero, down kaiming_uniform (AdapterHub's mam_adapter)
         } else if (cfg.type() == PeftConfig.Type.ADALORA) {
             j.put("peft_type", "ADALORA");
             j.put("lora_alpha", cfg.alpha());

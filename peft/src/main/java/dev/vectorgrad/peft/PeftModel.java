@@ -129,6 +129,9 @@ public final class PeftModel {
             Module cur = moduleAt(t.path());
             if (cur instanceof AdapterLayer a && a.isMerged())
                 throw new IllegalStateException("module '" + t.path() + "' has merged adapters; unmerge before adding another");
+            // an adapter below a bottleneck one would act on its output after a merge but on its input before
+            if (cur instanceof BottleneckLinear && cfg.type() != PeftConfig.Type.BOTTLENECK)
+                throw new IllegalArgumentException("module '" + t.path() + "' has a bottleneck adapter; add the " + cfg.type() + " adapter before it, not on top of it");
         }
         VeraProjections proj = null;
         if (cfg.type() == PeftConfig.Type.VERA) {
@@ -242,6 +245,9 @@ public final class PeftModel {
                 new LinearMethod(c -> c.type() == PeftConfig.Type.FLORA, FloraLinear.class, FloraLinear::new,
                         (w, n, c, p, rng, proj) -> ((FloraLinear) w).addAdapter(n, TargetResolver.rankFor(c, p), TargetResolver.alphaFor(c, p), c.dropout(), rng),
                         FloraLinear::fileShapes),
+                new LinearMethod(c -> c.type() == PeftConfig.Type.BOTTLENECK, BottleneckLinear.class, BottleneckLinear::new,
+                        (w, n, c, p, rng, proj) -> ((BottleneckLinear) w).addAdapter(n, c.bottleneck(w.out), c.nonLinearity(), c.dropout(), rng),
+                        BottleneckLinear::fileShapes),
                 new LinearMethod(c -> c.type() == PeftConfig.Type.LORA, LoraLinear.class, LoraLinear::new,
                         (w, n, c, p, rng, proj) -> addLora((LoraLinear) w, n, c, p, rng), LoraLinear::fileShapes));
 
@@ -253,6 +259,7 @@ public final class PeftModel {
 
     /** What a file of adapter config {@code cfg} holds for target {@code t}: key suffix → shape. */
     static LinkedHashMap<String, int[]> fileShapes(PeftConfig cfg, TargetResolver.Target t) {
+        if (cfg.type() == PeftConfig.Type.BOTTLENECK) return BottleneckLinear.fileShapes(cfg.bottleneck(t.out()), t.in(), t.out());
         int r = TargetResolver.rankFor(cfg, t.path());
         if (t.embedding()) return cfg.useDora() ? DoraEmbedding.fileShapes(r, t.in(), t.out()) : LoraEmbedding.fileShapes(r, t.in(), t.out());
         return LinearMethod.of(cfg).shapes().of(r, t.in(), t.out());
@@ -403,6 +410,8 @@ public final class PeftModel {
      * on an embedding tied to the LM head is refused up front the same way.
      */
     public void merge(boolean safe) {
+        if (active != null && !disabled && configs.get(active).type() == PeftConfig.Type.BOTTLENECK)
+            throw BottleneckLinear.notMergeable(active);
         // a tied embedding refuses before anything is merged
         for (Map.Entry<String, LoraEmbedding> e : adaptedEmbeddings().entrySet())
             if (e.getValue().isTied() && !e.getValue().pendingMerges().isEmpty())

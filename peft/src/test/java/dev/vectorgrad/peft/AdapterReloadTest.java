@@ -66,7 +66,9 @@ class AdapterReloadTest {
                 new Method("AdaLoRA", PeftConfig.adalora(3, 2, 100).targets(LINEARS).seed(12).build(), "adamw"),
                 new Method("LoRA-Pro", PeftConfig.lora(2, 4, LINEARS).seed(15).build(), "lora-pro"),
                 new Method("FLoRA", PeftConfig.flora(2).alpha(4).targets(LINEARS).seed(14).build(), "adamw"),
-                new Method("DoRA on PiSSA, dropout", PeftConfig.lora(2, 4, LINEARS).dora(true).init(PeftConfig.LoraInit.PISSA).dropout(0.1).seed(11).build(), "adamw"));
+                new Method("DoRA on PiSSA, dropout", PeftConfig.lora(2, 4, LINEARS).dora(true).init(PeftConfig.LoraInit.PISSA).dropout(0.1).seed(11).build(), "adamw"),
+                new Method("Adapter (Houlsby)", PeftConfig.houlsby().reductionFactor(4).seed(14).build(), "adamw"),
+                new Method("Adapter (Pfeiffer), dropout", PeftConfig.pfeiffer().reductionFactor(4).dropout(0.1).seed(15).build(), "adamw"));
         List<Arguments> out = new ArrayList<>();
         for (Method m : adapters) for (Format f : List.of(Format.PEFT_DIR, Format.NATIVE)) out.add(Arguments.of(m, f));
         out.add(Arguments.of(new Method("BitFit", null, "bitfit"), Format.CHECKPOINT));

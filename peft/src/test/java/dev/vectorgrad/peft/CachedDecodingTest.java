@@ -41,6 +41,9 @@ class CachedDecodingTest {
                 new Object[] {"DoRA", PeftConfig.lora(2, 4, "c_attn", "c_proj", "c_fc").dora(true).seed(7).build()});
         for (Object[] k : kinds)
             for (boolean merged : new boolean[] {false, true}) out.add(Arguments.of(k[0], k[1], merged));
+        // bottleneck adapters cannot be merged (BottleneckTest): unmerged only; they wrap attn.c_proj, which the cached step calls
+        out.add(Arguments.of("Adapter (Houlsby)", PeftConfig.houlsby().reductionFactor(4).seed(10).build(), false));
+        out.add(Arguments.of("Adapter (Pfeiffer)", PeftConfig.pfeiffer().reductionFactor(4).seed(11).build(), false));
         return out.stream();
     }
 

@@ -105,7 +105,7 @@ class PeftConfigTest {
         assertThatThrownBy(() -> PeftConfig.vera(8).targets("q").rslora(true).build()).hasMessageContaining("rsLoRA");
         assertThatThrownBy(() -> PeftConfig.vera(8).targets("q").init(PeftConfig.LoraInit.PISSA).build()).hasMessageContaining("PISSA");
         assertThatThrownBy(() -> PeftConfig.vera(8).targets("q").freezeA(true).build()).hasMessageContaining("freezeA");
-        assertThatThrownBy(() -> PeftConfig.builder(null)).isInstanceOf(NullPointerException.class).hasMessageContaining("LORA or VERA");
+        assertThatThrownBy(() -> PeftConfig.builder(null)).isInstanceOf(NullPointerException.class).hasMessageContaining("LORA, VERA, ADALORA or BOTTLENECK");
         // wrap(model, builder) validates before touching the model
         Toy m = new Toy(4, 1, 1);
         List<String> before = List.copyOf(m.namedParameters().keySet());
