@@ -51,7 +51,7 @@ import java.util.Map;
 public final class Finetune {
     static final String STATE = "finetune.json", OPTIM = "optimizer.safetensors", TRAINABLE = "trainable.safetensors", PLOT = "loss.png",
             BITFIT_FILE = "bitfit.safetensors", ADAPTER = "default";
-    static final List<String> METHODS = List.of("lora", "rslora", "lora+", "lora-fa", "pissa", "milora", "vera", "bitfit", "full");
+    static final List<String> METHODS = List.of("lora", "rslora", "lora+", "lora-fa", "pissa", "milora", "dora", "flora", "vera", "houlsby", "pfeiffer", "bitfit", "full");
     /** PEFT's GPT-2 target (TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING / ..._VERA_...). */
     static final List<String> GPT2_TARGETS = List.of("c_attn");
 
@@ -175,6 +175,11 @@ public final class Finetune {
             case "pissa" -> PeftConfig.lora(o.r(), o.alpha(), t).init(PeftConfig.LoraInit.PISSA);
             case "milora" -> PeftConfig.lora(o.r(), o.alpha(), t).init(PeftConfig.LoraInit.MILORA);
             case "lora-fa" -> PeftConfig.lora(o.r(), o.alpha(), t).freezeA(true);
+            case "dora" -> PeftConfig.lora(o.r(), o.alpha(), t).dora(true);
+            case "flora" -> PeftConfig.flora(o.r()).alpha(o.alpha()).targets(t);
+            // bottleneck adapters place themselves (AdapterHub's configs: the output projections), so --targets does not apply
+            case "houlsby" -> PeftConfig.houlsby();
+            case "pfeiffer" -> PeftConfig.pfeiffer();
             default -> PeftConfig.lora(o.r(), o.alpha(), t);
         };
         return b.seed(o.seed()).build();
