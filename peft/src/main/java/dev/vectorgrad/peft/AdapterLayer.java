@@ -83,12 +83,9 @@ public abstract class AdapterLayer extends Module {
 
     /**
      * The adapter's tensors by the suffix of their key in a PEFT file (after {@code base_model.model.<module>}),
-     * e.g. {@code .lora_A.weight}; saving writes them and loading copies into them. A layer class without a
-     * file form (a test's) keeps this default, which refuses.
+     * e.g. {@code .lora_A.weight}; saving writes them and loading copies into them. Every method has a file form.
      */
-    LinkedHashMap<String, Variable> fileTensors(String name) {
-        throw new UnsupportedOperationException(getClass().getSimpleName() + " has no PEFT file form");
-    }
+    abstract LinkedHashMap<String, Variable> fileTensors(String name);
 
     /** The tensors a file holds for the adapter, by key suffix: {@link #fileTensors}' values unless the method trims them. */
     LinkedHashMap<String, Tensor> savedTensors(String name) {
