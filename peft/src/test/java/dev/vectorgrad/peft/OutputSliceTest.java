@@ -333,6 +333,25 @@ class OutputSliceTest {
         assertThat(g.numParameters(true)).isEqualTo(g.numParameters(false));
     }
 
+    @Test
+    void layersExclusionAndRankPatternsApplyToSliceTargets() {
+        Gpt g = new Gpt(CFG, 11);
+        PeftModel pm = PeftModel.wrap(g, PeftConfig.lora(R, 4, "c_attn.q", "c_attn.v").rankPattern("c_attn.v", 3).alphaPattern("c_attn.v", 9)
+                .exclude("h.0.attn.c_attn.q").seed(1));
+        assertThat(pm.targets("default")).containsExactly(L0 + ".v", "transformer.h.1.attn.c_attn.q", "transformer.h.1.attn.c_attn.v");
+        LoraLinear v = (LoraLinear) pm.layer(L0 + ".v", "default"), q = (LoraLinear) pm.layer("transformer.h.1.attn.c_attn.q", "default");
+        assertThat(v.rank("default")).isEqualTo(3);
+        assertThat(v.scaling("default")).isEqualTo(3f); // α 9 / r 3
+        assertThat(q.rank("default")).isEqualTo(R);
+        assertThat(q.scaling("default")).isEqualTo(2f);
+        // the rows the slice adapts, as a view of W₀
+        assertThat(v.baseWeightSlice().shape()).containsExactly(C, C);
+        assertThat(maxAbsDiff(v.baseWeightSlice(), cAttn(g, 0).weight.data().narrow(0, 2 * C, C))).isZero();
+        PeftModel one = PeftModel.wrap(new Gpt(CFG, 11), PeftConfig.lora(R, 4, "c_attn.k").layers(1));
+        assertThat(one.targets("default")).containsExactly("transformer.h.1.attn.c_attn.k");
+        assertThatThrownBy(() -> pm.layer(L0 + ".q", "default")).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("has no target '" + L0 + ".q'");
+    }
+
     /** B (and VeRA's λ) set to seeded random values so that a file holding zeros or the wrong slice would fail. */
     static void randomise(PeftModel pm, long seed) {
         Rng rng = new Rng(seed);
