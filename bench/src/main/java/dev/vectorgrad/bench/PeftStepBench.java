@@ -41,8 +41,15 @@ public final class PeftStepBench {
         int steps = 20, warmup = 5, rounds = 3, batch = 12, threads = Parallel.threads();
         boolean forwardOnly = false;
         double seconds = 0;
+        String usage = "usage: ./vectorgrad bench peft [--forward-only] [--seconds S] [--steps N] [--warmup W] [--rounds R] [--batch B] [--threads T]";
         for (int i = 0; i < args.length; i++) {
             String v = i + 1 < args.length ? args[i + 1] : null;
+            boolean numeric = List.of("--seconds", "--steps", "--warmup", "--rounds", "--batch", "--threads").contains(args[i]);
+            if (numeric && (v == null || !v.matches(args[i].equals("--seconds") ? "[0-9]{1,6}(\\.[0-9]+)?" : "[0-9]{1,9}"))) {
+                System.err.println("bench peft: " + args[i] + " needs a " + (args[i].equals("--seconds") ? "number" : "whole number") + ", got "
+                        + (v == null ? "nothing" : "'" + v + "'") + "\n" + usage);
+                System.exit(2);
+            }
             switch (args[i]) {
                 case "--forward-only" -> forwardOnly = true;
                 case "--seconds" -> { seconds = Double.parseDouble(v); i++; }
@@ -52,13 +59,13 @@ public final class PeftStepBench {
                 case "--batch" -> { batch = Integer.parseInt(v); i++; }
                 case "--threads" -> { threads = Integer.parseInt(v); i++; }
                 default -> {
-                    System.err.println("usage: ./vectorgrad bench peft [--forward-only] [--seconds S] [--steps N] [--warmup W] [--rounds R] [--batch B] [--threads T]");
+                    System.err.println("bench peft: unknown option '" + args[i] + "'\n" + usage);
                     System.exit(2);
                 }
             }
         }
-        if (rounds < 1 || steps < 1 || warmup < 0 || batch < 1 || !(seconds >= 0)) {
-            System.err.println("bench peft: --rounds, --steps and --batch must be at least 1, --warmup and --seconds at least 0");
+        if (rounds < 1 || steps < 1 || warmup < 0 || batch < 1 || threads < 1 || !(seconds >= 0)) {
+            System.err.println("bench peft: --rounds, --steps, --batch and --threads must be at least 1, --warmup and --seconds at least 0");
             System.exit(2);
         }
         Parallel.setThreads(threads);
