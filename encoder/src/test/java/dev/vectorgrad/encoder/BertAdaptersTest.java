@@ -97,9 +97,24 @@ class BertAdaptersTest {
                 assertThat(b.nonLinearity("default")).isEqualTo(k.f);
             }
         }
-        assertThat(new Bert(mini).numParameters(false)).isEqualTo(bertParameters(mini));
         // the closed form plus the pooler (384×384 + 384) is all-MiniLM-L6-v2's published 22,713,216
         assertThat(bertParameters(mini) + 384L * 384 + 384).isEqualTo(22_713_216L);
+    }
+
+    /** A classifier holding the encoder as child {@code bert} and a head {@code classifier}, as a fine-tuning model would. */
+    static final class Classifier extends dev.vectorgrad.autograd.nn.Module {
+        final Bert bert = registerModule("bert", new Bert(TINY));
+        final Linear head = registerModule("classifier", new Linear(TINY.hidden(), 2, true, new Rng(1)));
+    }
+
+    @Test
+    void theTargetsAlsoMatchAnEncoderInsideALargerModelAndLeaveItsHeadAlone() {
+        for (Kind k : Kind.values()) {
+            Classifier c = new Classifier();
+            PeftModel pm = PeftModel.wrap(c, k.config().reductionFactor(4));
+            assertThat(pm.targets("default")).as(k.name()).containsExactlyElementsOf(k.paths(2).stream().map(p -> "bert." + p).toList());
+            assertThat(c.namedModules().get("classifier")).isExactlyInstanceOf(Linear.class);
+        }
     }
 
     static Tensor hidden(Bert bert) {
