@@ -93,6 +93,11 @@ public abstract class AdapterLinear extends AdapterLayer {
     }
 
     @Override
+    protected String extraRepr() {
+        return "in_features=" + in + ", out_features=" + out + (slice == null ? "" : ", output_slice=" + slice.name()) + ", adapters=" + adapterNames();
+    }
+
+    @Override
     String describe() {
         return "this layer (" + in + " → " + (slice == null ? out : linear.outFeatures + ", output slice '" + slice.name() + "' [" + slice.offset() + ", " + slice.end() + ")") + ")";
     }
