@@ -421,7 +421,9 @@ public final class PeftFiles {
         j.put("revision", null);
         j.put("target_modules", cfg.targetRegex() != null ? cfg.targetRegex()
                 : (cfg.allLinear() ? PeftConfig.ALL_LINEAR : new ArrayList<>(cfg.targetModules())));
-        j.put("exclude_modules", cfg.excludeRegex() != null ? cfg.excludeRegex() : cfg.excludeModules());
+        Object exclude = cfg.excludeRegex() != null ? cfg.excludeRegex() : cfg.excludeModules();
+        // PEFT 0.21's VeraConfig has no exclude_modules field: write it for VeRA only when set (vectorgrad reads it)
+        if (exclude != null || cfg.type() != PeftConfig.Type.VERA) j.put("exclude_modules", exclude);
         j.put("task_type", null);
         if (cfg.type() == PeftConfig.Type.LORA) {
             j.put("peft_type", "LORA");
@@ -446,7 +448,10 @@ public final class PeftFiles {
             j.put("init_weights", "zero_up"); // informational: up-projection zero, down kaiming_uniform (AdapterHub's mam_adapter)
         } else if (cfg.type() == PeftConfig.Type.ADALORA) {
             j.put("peft_type", "ADALORA");
+            j.put("r", 8); // as PEFT writes it: LoraConfig's default r, which AdaLoRA ignores (init_r is the rank)
             j.put("lora_alpha", cfg.alpha());
+            j.put("use_rslora", false);
+            j.put("use_dora", false);
             j.put("lora_dropout", cfg.dropout());
             j.put("init_lora_weights", true);
             j.put("init_r", cfg.r());

@@ -262,7 +262,8 @@ public final class Finetune {
             case "pfeiffer" -> PeftConfig.pfeiffer();
             default -> PeftConfig.lora(o.r(), o.alpha(), t);
         };
-        return b.seed(o.seed()).build();
+        // GPT-2's c_attn / c_proj / c_fc are Conv1D layers, for which PEFT forces fan_in_fan_out to true and writes it so
+        return b.fanInFanOut(true).seed(o.seed()).build();
     }
 
     /** The loss the loop trains on (AdaLoRA: plus the orthogonal regulariser in training mode). */
