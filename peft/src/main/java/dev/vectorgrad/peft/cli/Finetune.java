@@ -45,7 +45,8 @@ import java.util.Map;
  * rewritten atomically at every evaluation and at the end:
  * <ul>
  * <li>the result: a PEFT adapter directory ({@code adapter_config.json} + {@code adapter_model.safetensors};
- * PiSSA / MiLoRA converted to plain LoRA) for the methods PEFT has; for BitFit {@value #BITFIT_FILE}
+ * PiSSA / MiLoRA / LoRA-GA converted to plain rank-2r LoRA on the original base; LoRA-Pro's a plain LoRA) for the
+ * methods PEFT can load (vectorgrad's own folder for FLoRA and the bottleneck adapters); for BitFit {@value #BITFIT_FILE}
  * ({@link Methods#saveTrained}: the trained biases under the model's names); for {@code full} a checkpoint
  * ({@code config.json} + {@code model.safetensors} + {@code gpt.json} + the tokenizer) that {@code sample --model} reads;</li>
  * <li>what {@code --resume} needs: {@value #TRAINABLE} (every trained tensor, as the model holds it: for PiSSA the

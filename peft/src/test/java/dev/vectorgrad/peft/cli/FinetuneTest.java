@@ -161,6 +161,19 @@ class FinetuneTest {
     }
 
     @Test
+    void theUsageAndTheUnknownMethodErrorListEveryMethod(@TempDir Path tmp) throws Exception {
+        Path[] p = setUp(tmp);
+        String[] r = cli("--model", p[0].toString(), "--data", p[1].toString(), "--method", "lora-xyz", "--out", tmp.resolve("o").toString());
+        assertThat(r[0]).isEqualTo("2");
+        for (String m : List.of("lora", "rslora", "lora+", "lora-fa", "lora-pro", "lora-ga", "pissa", "milora", "dora", "adalora", "flora", "vera",
+                "houlsby", "pfeiffer", "bitfit", "full")) {
+            assertThat(Finetune.METHODS).contains(m);
+            assertThat(FinetuneCommand.USAGE).contains(m);
+            assertThat(r[2]).contains(m);
+        }
+    }
+
+    @Test
     void badInputIsOneLineExitTwoAndNothingWritten(@TempDir Path tmp) throws Exception {
         Path[] p = setUp(tmp);
         Path shortText = tmp.resolve("short.txt");
@@ -173,6 +186,10 @@ class FinetuneTest {
         cases.add(new String[] {"target module 'q_proj' not found", "--model", m, "--data", d, "--method", "lora", "--targets", "q_proj"});
         cases.add(new String[] {"r = 64 exceeds the rank bound 32", "--model", m, "--data", d, "--method", "pissa", "--r", "64"});
         cases.add(new String[] {"--r must be >= 1", "--model", m, "--data", d, "--method", "vera", "--r", "0"});
+        cases.add(new String[] {"--target-r 9 must be in [0, --r = 4]", "--model", m, "--data", d, "--method", "adalora", "--r", "4", "--target-r", "9"});
+        cases.add(new String[] {"--target-r is AdaLoRA's target rank", "--model", m, "--data", d, "--method", "lora", "--target-r", "2"});
+        cases.add(new String[] {"--ga-batches must be >= 1", "--model", m, "--data", d, "--method", "lora-ga", "--ga-batches", "0"});
+        cases.add(new String[] {"2r = 64 exceeds min(in, out) = 32", "--model", m, "--data", d, "--method", "lora-ga", "--r", "32"});
         cases.add(new String[] {"--r does not apply to --method bitfit", "--model", m, "--data", d, "--method", "bitfit", "--r", "4"});
         cases.add(new String[] {"the text is too short", "--model", m, "--data", shortText.toString(), "--method", "lora", "--block", "16"});
         for (String[] c : cases) {
