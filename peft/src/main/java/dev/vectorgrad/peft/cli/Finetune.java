@@ -426,13 +426,23 @@ public final class Finetune {
         }
         try {
             Checkpoints.restoreHistory(f.loop, st.json(), "iter", "eval_iter");
-            f.batchRng = Rng.restore(Checkpoints.toLongs(st.json().get("batch_rng"), "batch_rng"));
+            f.batchRng = rng(st.json(), "batch_rng");
             f.batcher = new Batcher(f.trainIds, o.batch(), o.block(), f.batchRng);
-            f.model.setDropoutRng(Rng.restore(Checkpoints.toLongs(st.json().get("dropout_rng"), "dropout_rng")));
+            f.model.setDropoutRng(rng(st.json(), "dropout_rng"));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(stateFile + ": " + e.getMessage(), e);
         }
         return f;
+    }
+
+    /** The generator saved under {@code key}; errors name the key. */
+    private static Rng rng(Map<String, Object> st, String key) {
+        long[] snapshot = Checkpoints.toLongs(st.get(key), key);
+        try {
+            return Rng.restore(snapshot);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(key + ": " + e.getMessage(), e);
+        }
     }
 
     // ---------------------------------------------------------------- LoRA-Pro's optimiser file

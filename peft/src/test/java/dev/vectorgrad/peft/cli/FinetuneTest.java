@@ -1,12 +1,14 @@
 package dev.vectorgrad.peft.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.vectorgrad.autograd.Grad;
 import dev.vectorgrad.autograd.nn.Module;
 import dev.vectorgrad.peft.Methods;
 import dev.vectorgrad.peft.PeftFiles;
 import dev.vectorgrad.tensor.IntTensor;
+import dev.vectorgrad.tensor.Json;
 import dev.vectorgrad.tensor.Tensor;
 import dev.vectorgrad.testdata.TestData;
 import dev.vectorgrad.testdata.Tolerance;
@@ -21,6 +23,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -158,6 +161,41 @@ class FinetuneTest {
         List<String> l = new ArrayList<>(a);
         l.addAll(List.of(more));
         return l.toArray(String[]::new);
+    }
+
+    /** finetune.json read strictly: each malformed value is an IllegalArgumentException naming the file and the key. */
+    @Test
+    void aMalformedFinetuneJsonIsAnErrorNamingTheFileAndTheKey(@TempDir Path tmp) throws Exception {
+        Path[] p = setUp(tmp);
+        String text = Files.readString(p[1]);
+        Finetune.Options o = opts("lora", 1);
+        Path run = tmp.resolve("run");
+        new Finetune(p[0], text, o).run(1, run, QUIET, false);
+        String good = Files.readString(run.resolve(Finetune.STATE));
+        // {edit: the key path, the replacement value (null: removed)}, the key the message must name
+        String[][] cases = {
+            {"options.lr", "\"fast\"", "options.lr"}, {"options.lr", "-1", "options.lr"}, {"options.method", "\"lora-xyz\"", "options.method"},
+            {"options.batch", "1e300", "options.batch"}, {"options.batch", "0", "options.batch"}, {"options.targets", "[3]", "options.targets[0]"},
+            {"options.seed", "\"12a\"", "options.seed"}, {"options.alpha", "\"8\"", "options.alpha"}, {"options.iters", null, "options.iters"},
+            {"options", "[]", "options"}, {"train_tokens", "-5", "train_tokens"}, {"train_tokens", null, "train_tokens"},
+            {"batch_rng", "[1, 2]", "batch_rng"}, {"dropout_rng", "[\"x\", 1, 2, 3, 4, 5, 6]", "dropout_rng[0]"}, {"train_loss", "{}", "train_loss"},
+            {"iter", "7", "training losses for 7 steps"}};
+        for (String[] c : cases) {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> st = (Map<String, Object>) Json.parse(good);
+            String[] path = c[0].split("\\.");
+            @SuppressWarnings("unchecked")
+            Map<String, Object> at = path.length == 2 ? (Map<String, Object>) st.get(path[0]) : st;
+            if (c[1] == null) at.remove(path[path.length - 1]);
+            else at.put(path[path.length - 1], Json.parse(c[1]));
+            Files.writeString(run.resolve(Finetune.STATE), Json.writePretty(st));
+            assertThatThrownBy(() -> Finetune.resume(p[0], text, run, o)).as(c[0] + " = " + c[1]).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining(run.resolve(Finetune.STATE).toString()).hasMessageContaining(c[2]);
+            if (c[0].startsWith("options"))
+                assertThatThrownBy(() -> Finetune.readOptions(run)).as(c[0]).isInstanceOf(IllegalArgumentException.class).hasMessageContaining(c[2]);
+        }
+        Files.writeString(run.resolve(Finetune.STATE), good);
+        assertThat(Finetune.resume(p[0], text, run, o).step()).isEqualTo(1); // the good file still resumes
     }
 
     @Test
