@@ -255,11 +255,17 @@ public final class PeftFiles {
         w.write(file);
     }
 
-    /** Adds the adapter of a native file under {@code name}; checks as {@link #load(PeftModel, Path, String)}. */
+    /** Adds the adapter of a native file (or a {@link LoraDrop} file) under {@code name}; checks as {@link #load(PeftModel, Path, String)}. */
     public static void loadNative(PeftModel pm, Path file, String name) throws IOException {
         String json;
+        boolean loraDrop;
         try (SafetensorsFile f = Safetensors.read(file)) {
             json = f.metadata().get(NATIVE_CONFIG);
+            loraDrop = f.metadata().containsKey(LoraDrop.METADATA);
+        }
+        if (json == null && loraDrop) {
+            LoraDrop.load(pm, file, name); // shared pairs stored once: its own layout
+            return;
         }
         if (json == null) throw new IllegalArgumentException(file + ": no '" + NATIVE_CONFIG + "' metadata (not a vectorgrad adapter file)");
         Map<String, Object> j;
