@@ -6,6 +6,7 @@ import dev.vectorgrad.autograd.optim.AdamW;
 import dev.vectorgrad.autograd.optim.LrSchedule;
 import dev.vectorgrad.autograd.optim.ParamGroup;
 import dev.vectorgrad.autograd.optim.Optimizer;
+import dev.vectorgrad.peft.LoraDrop;
 import dev.vectorgrad.peft.LoraGa;
 import dev.vectorgrad.peft.LoraProOptimizer;
 import dev.vectorgrad.peft.Methods;
@@ -64,13 +65,18 @@ import java.util.Map;
  * alone, comparable across methods) and runs PEFT's {@code update_and_allocate(global_step)} as a
  * {@link TrainLoop.StepHook}, after the optimiser step and before the gradients are cleared, with total_step =
  * {@code --iters}. LoRA-GA estimates the gradients on {@code --ga-batches} batches of the training split (their
- * own generator, in training mode as PEFT's {@code preprocess_loraga}) before the first step.
+ * own generator, in training mode as PEFT's {@code preprocess_loraga}) before the first step. LoRA-Drop
+ * ({@link LoraDrop}) trains a plain LoRA for its sample phase (the first 10% of the steps, at least 1), which ends
+ * with an evaluation and a checkpoint; then the importance over that phase's batches selects the modules that keep
+ * their LoRA (T = 0.9), the others share one pair per module name and shape, the structure restarts from LoRA's
+ * init with a fresh optimiser, and {@value #STATE} records the selection ({@code lora_drop}) for {@code --resume};
+ * {@value #DROP_FILE} stores each shared pair once, the PEFT folder once per module.
  */
 public final class Finetune {
     static final String STATE = "finetune.json", OPTIM = "optimizer.safetensors", TRAINABLE = "trainable.safetensors", PLOT = "loss.png",
-            BITFIT_FILE = "bitfit.safetensors", ALLOCATOR = "allocator.safetensors", GA_INIT = "lora_ga_init.safetensors", ADAPTER = "default";
-    static final List<String> METHODS = List.of("lora", "rslora", "lora+", "lora-fa", "lora-pro", "lora-ga", "pissa", "milora", "dora", "adalora",
-            "flora", "vera", "houlsby", "pfeiffer", "bitfit", "full");
+            BITFIT_FILE = "bitfit.safetensors", DROP_FILE = "lora_drop.safetensors", ALLOCATOR = "allocator.safetensors", GA_INIT = "lora_ga_init.safetensors", ADAPTER = "default";
+    static final List<String> METHODS = List.of("lora", "rslora", "lora+", "lora-fa", "lora-pro", "lora-ga", "lora-drop", "pissa", "milora", "dora",
+            "adalora", "flora", "vera", "houlsby", "pfeiffer", "bitfit", "full");
     /** AdaLoRA's target_r when not given: PEFT's 8, or init_r when that is smaller (nothing pruned). */
     static final int ADALORA_TARGET_R = 8;
     /** LoRA-GA's gradient-estimation batches when not given. */
@@ -148,11 +154,15 @@ public final class Finetune {
     private final PeftModel pm;
     private final int[] trainIds, valIds;
     private final List<Batcher.Batch> evalBatches = new ArrayList<>();
-    private final LinkedHashMap<String, Variable> params;
-    private final List<Variable> trainable = new ArrayList<>();
-    private final Optimizer opt;
+    private LinkedHashMap<String, Variable> params;
+    private List<Variable> trainable;
+    private Optimizer opt;
     private final TrainLoop.Objective objective;
-    private final TrainLoop loop;
+    private TrainLoop loop;
+    private final LrSchedule schedule;
+    /** LoRA-Drop: the steps of its sample phase (-1 for the other methods) and, once restructured, the selection. */
+    private final int dropSample;
+    private LoraDrop.Selection dropSelection;
     private Rng batchRng;
     private Batcher batcher;
 
@@ -218,6 +228,23 @@ public final class Finetune {
             default -> p = PeftModel.wrap(model, peftConfig(o));
         }
         this.pm = p;
+        // LoRA-Drop: its sample phase is the first 10% of the budget (at least 1 step, and one step must remain)
+        this.dropSample = o.method().equals("lora-drop") ? LoraDrop.sampleSteps(o.iters(), LoraDrop.DEFAULT_SAMPLE_FRACTION) : -1;
+        Batcher vb = new Batcher(valIds, o.batch(), o.block(), new Rng(o.seed()).fork(1));
+        for (int i = 0; i < o.evalIters(); i++) evalBatches.add(vb.next());
+        this.batchRng = new Rng(o.seed()).fork(2);
+        this.batcher = new Batcher(trainIds, o.batch(), o.block(), batchRng);
+        this.schedule = LrSchedule.linear(0, o.iters(), 0.0); // transformers' default: linear decay to 0, no warm-up
+        boolean adalora = o.method().equals("adalora");
+        // AdaLoRA: the orthogonal regulariser joins the training loss (not the validation loss: evaluation runs in eval mode)
+        this.objective = adalora
+                ? b -> model.isTraining() ? model.loss(b.x(), b.y()).add(pm.rankAllocator().orthogonalLoss()) : model.loss(b.x(), b.y())
+                : b -> model.loss(b.x(), b.y());
+        setUpTraining();
+    }
+
+    /** The optimiser over the trainable parameters and the loop (again after LoRA-Drop's restructure: a fresh optimiser, as the demo). */
+    private void setUpTraining() {
         this.opt = switch (o.method()) {
             case "lora+" -> Methods.loraPlusAdamW(model, o.lr(), Methods.LORA_PLUS_RATIO, 0.0);
             case "lora-fa" -> Methods.loraFaAdamW(pm, o.lr(), 0.0);
@@ -228,21 +255,38 @@ public final class Finetune {
                 yield new AdamW(List.of(ParamGroup.of(ps).lr(o.lr())), o.lr(), 0.9, 0.999, 1e-8, 0.0);
             }
         };
-        for (Variable v : model.parameters()) if (v.requiresGrad()) trainable.add(v);
+        this.trainable = new ArrayList<>();
+        for (Variable v : model.parameters()) if (v.requiresGrad()) trainable.add(v); // a LoRA-Drop shared pair once
         this.params = model.namedParameters();
-        Batcher vb = new Batcher(valIds, o.batch(), o.block(), new Rng(o.seed()).fork(1));
-        for (int i = 0; i < o.evalIters(); i++) evalBatches.add(vb.next());
-        this.batchRng = new Rng(o.seed()).fork(2);
-        this.batcher = new Batcher(trainIds, o.batch(), o.block(), batchRng);
-        LrSchedule schedule = LrSchedule.linear(0, o.iters(), 0.0); // transformers' default: linear decay to 0, no warm-up
-        boolean adalora = o.method().equals("adalora");
-        // AdaLoRA: the orthogonal regulariser joins the training loss (not the validation loss: evaluation runs in eval mode)
-        this.objective = adalora
-                ? b -> model.isTraining() ? model.loss(b.x(), b.y()).add(pm.rankAllocator().orthogonalLoss()) : model.loss(b.x(), b.y())
-                : b -> model.loss(b.x(), b.y());
         this.loop = new TrainLoop(model, objective, trainable, opt, (op, s) -> op.applySchedule(schedule, s), 1.0, o.gradAccum(), () -> batcher.next());
         // PEFT's update_and_allocate(global_step) with global_step counted from 0, after optimizer.step(), before zero_grad()
-        if (adalora) loop.onStep(s -> pm.updateAndAllocate(s - 1));
+        if (o.method().equals("adalora")) loop.onStep(s -> pm.updateAndAllocate(s - 1));
+    }
+
+    /**
+     * LoRA-Drop after its sample phase: the importance Σ‖ΔW·x‖² of every module over the sample (the phase's
+     * micro-batches, drawn again from the training generator's seed, so a resumed run sees the same ones), the
+     * selection at T = 0.9, and the restructure ({@link #applySelection}).
+     */
+    private void dropRestructure() {
+        List<Batcher.Batch> sample = new ArrayList<>();
+        Batcher sb = new Batcher(trainIds, o.batch(), o.block(), new Rng(o.seed()).fork(2)); // the training batches' stream
+        for (int i = 0; i < dropSample * o.gradAccum(); i++) sample.add(sb.next());
+        LinkedHashMap<String, Double> imp = LoraDrop.importance(pm, ADAPTER, () -> {
+            for (Batcher.Batch b : sample) model.forward(b.x());
+        });
+        applySelection(LoraDrop.select(pm, ADAPTER, LoraDrop.normalise(imp), LoraDrop.DEFAULT_THRESHOLD));
+    }
+
+    /** Restructures the adapter as {@code sel} says (from LoRA's init) and starts a fresh optimiser; the loop's step and history carry over. */
+    private void applySelection(LoraDrop.Selection sel) {
+        LoraDrop.restructure(pm, ADAPTER, sel);
+        dropSelection = sel;
+        int step = loop.step();
+        List<Double> train = loop.trainLosses(), evalLosses = loop.evalLosses();
+        List<Integer> evalSteps = loop.evalSteps();
+        setUpTraining();
+        loop.restore(step, train, evalSteps, evalLosses);
     }
 
     /** The adapter config of an adapter method with PEFT's defaults for it. */
@@ -321,7 +365,21 @@ public final class Finetune {
      * at every evaluation and at the end; prints the progress lines and, last, {@code val loss: X}.
      */
     public TrainLoop.Result run(int stop, Path out, PrintStream log, boolean inPlace) throws IOException {
-        return loop.run(Math.min(stop, o.iters()), new TrainLoop.Schedule(Math.max(1, o.evalInterval() / 5), o.evalInterval(), 0),
+        int end = Math.min(stop, o.iters());
+        if (dropSample > 0 && dropSelection == null) { // LoRA-Drop's sample phase ends with an evaluation and a checkpoint
+            TrainLoop.Result r = runLoop(Math.min(end, dropSample), out, log, inPlace);
+            if (end <= dropSample) return r;
+            dropRestructure();
+            log.println(String.format(Locale.ROOT, "lora-drop: after %d sample steps %d of %d modules keep their LoRA (importance %.3f of T = %.1f), "
+                            + "the other %d share %d pairs; %,d trainable parameters from here", dropSample, dropSelection.kept().size(),
+                    dropSelection.importance().size(), dropSelection.keptImportance(), dropSelection.threshold(), dropSelection.shared().size(),
+                    dropSelection.groups().size(), trainableParameters()));
+        }
+        return runLoop(end, out, log, inPlace);
+    }
+
+    private TrainLoop.Result runLoop(int end, Path out, PrintStream log, boolean inPlace) throws IOException {
+        return loop.run(end, new TrainLoop.Schedule(Math.max(1, o.evalInterval() / 5), o.evalInterval(), 0),
                 (long) o.batch() * o.gradAccum() * o.block(), this::evaluate, () -> save(out), log, inPlace);
     }
 
@@ -348,6 +406,7 @@ public final class Finetune {
                 w.write(tmp.resolve(ALLOCATOR));
             }
             if (o.method().equals("lora-ga")) LoraGa.saveInit(pm, ADAPTER, tmp.resolve(GA_INIT));
+            if (dropSelection != null) LoraDrop.save(pm, ADAPTER, tmp.resolve(DROP_FILE), dropSelection); // each shared pair once
             Map<String, Object> st = new LinkedHashMap<>();
             st.put("base_model", modelDir.toAbsolutePath().toString());
             st.put("options", optionsMap(o));
@@ -356,6 +415,7 @@ public final class Finetune {
             Checkpoints.putHistory(loop, st);
             st.put("batch_rng", Checkpoints.longs(batchRng.snapshot()));
             st.put("dropout_rng", Checkpoints.longs(model.dropoutRng().snapshot()));
+            if (dropSelection != null) st.put("lora_drop", selectionMap(dropSelection));
             AtomicFiles.writeString(tmp.resolve(STATE), Json.writePretty(st) + "\n");
             loop.writePlot(tmp.resolve(PLOT), "finetune " + o.method());
         });
@@ -372,7 +432,7 @@ public final class Finetune {
     }
 
     /** What {@value #STATE} holds, each value checked; {@code json} is the whole object (the history and generators are read from it on resume). */
-    record State(Options options, int trainTokens, int valTokens, Map<String, Object> json) {}
+    record State(Options options, int trainTokens, int valTokens, int step, LoraDrop.Selection dropSelection, Map<String, Object> json) {}
 
     /**
      * Reads {@value #STATE} strictly: a JSON object whose {@code options} hold a known method and values in range,
@@ -385,7 +445,8 @@ public final class Finetune {
             Map<String, Object> st = Json.asMap(v, "the top level");
             if (st.containsKey("base_model")) Json.asString(st.get("base_model"), "base_model");
             return new State(optionsFrom(Json.asMap(st.get("options"), "options")), count(st.get("train_tokens"), "train_tokens", 0),
-                    count(st.get("val_tokens"), "val_tokens", 0), st);
+                    count(st.get("val_tokens"), "val_tokens", 0), count(st.get("iter"), "iter", 0),
+                    st.get("lora_drop") == null ? null : selectionFrom(Json.asMap(st.get("lora_drop"), "lora_drop")), st);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
         }
@@ -410,6 +471,26 @@ public final class Finetune {
         if (st.trainTokens() != f.trainIds.length || st.valTokens() != f.valIds.length)
             throw new IllegalArgumentException("--resume: the run in " + stateFile + " was trained on " + st.trainTokens() + " + " + st.valTokens()
                     + " tokens, this --data has " + f.trainIds.length + " + " + f.valIds.length + " (not the same text)");
+        if (o.method().equals("lora-drop")) {
+            int at = st.step();
+            LoraDrop.Selection sel = st.dropSelection();
+            if (at > f.dropSample && sel == null)
+                throw new IllegalArgumentException(stateFile + ": lora_drop: missing for a run at step " + at + ", past its " + f.dropSample + " sample steps");
+            if (at <= f.dropSample && sel != null)
+                throw new IllegalArgumentException(stateFile + ": lora_drop: a selection in a run at step " + at + ", inside its " + f.dropSample + " sample steps");
+            if (sel != null) {
+                try {
+                    // the structure must be the one its importance and threshold give (a changed kept / shared would not fit the tensors)
+                    LoraDrop.Selection again = LoraDrop.select(f.pm, ADAPTER, sel.importance(), sel.threshold());
+                    if (!again.kept().equals(sel.kept()) || !again.shared().equals(sel.shared()))
+                        throw new IllegalArgumentException("kept " + sel.kept() + " and shared " + sel.shared() + " are not what its importance and threshold select (kept "
+                                + again.kept() + ", shared " + again.shared() + ")");
+                    f.applySelection(sel);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException(stateFile + ": lora_drop: " + e.getMessage(), e);
+                }
+            }
+        }
         if (o.method().equals("full")) HfGpt2.loadWeights(f.model, out.resolve(HfGpt2.WEIGHTS));
         else Methods.loadTrained(f.model, out.resolve(TRAINABLE));
         if (f.opt instanceof LoraProOptimizer pro) readLoraPro(pro, f.params, out.resolve(OPTIM));
@@ -565,6 +646,35 @@ public final class Finetune {
                 count(m.get("eval_iters"), "options.eval_iters", 1), sd,
                 m.containsKey("target_r") ? count(m.get("target_r"), "options.target_r", 0) : 0,
                 m.containsKey("ga_batches") ? count(m.get("ga_batches"), "options.ga_batches", 0) : 0);
+    }
+
+    /** LoRA-Drop's selection as {@value #STATE} holds it. */
+    private static Map<String, Object> selectionMap(LoraDrop.Selection sel) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("threshold", sel.threshold());
+        m.put("importance", new LinkedHashMap<String, Object>(sel.importance()));
+        m.put("kept", new ArrayList<Object>(sel.kept()));
+        m.put("shared", new LinkedHashMap<String, Object>(sel.shared()));
+        return m;
+    }
+
+    /** {@link #selectionMap} read back, each value checked; errors name the key ({@code lora_drop.<key>}). */
+    private static LoraDrop.Selection selectionFrom(Map<String, Object> m) {
+        double threshold = Json.asDouble(m.get("threshold"), "lora_drop.threshold");
+        if (!(threshold >= 0 && threshold <= 1)) throw new IllegalArgumentException("lora_drop.threshold must be in [0, 1], got " + threshold);
+        LinkedHashMap<String, Double> importance = new LinkedHashMap<>();
+        for (Map.Entry<String, Object> e : Json.asMap(m.get("importance"), "lora_drop.importance").entrySet()) {
+            double v = Json.asDouble(e.getValue(), "lora_drop.importance." + e.getKey());
+            if (!(v >= 0) || !Double.isFinite(v)) throw new IllegalArgumentException("lora_drop.importance." + e.getKey() + " must be finite and >= 0, got " + v);
+            importance.put(e.getKey(), v);
+        }
+        List<String> kept = new ArrayList<>();
+        List<Object> k = Json.asList(m.get("kept"), "lora_drop.kept");
+        for (int i = 0; i < k.size(); i++) kept.add(Json.asString(k.get(i), "lora_drop.kept[" + i + "]"));
+        LinkedHashMap<String, String> shared = new LinkedHashMap<>();
+        for (Map.Entry<String, Object> e : Json.asMap(m.get("shared"), "lora_drop.shared").entrySet())
+            shared.put(e.getKey(), Json.asString(e.getValue(), "lora_drop.shared." + e.getKey()));
+        return new LoraDrop.Selection(importance, kept, shared, threshold);
     }
 
     /** An int ≥ {@code min}, or an error naming {@code what}. */

@@ -161,6 +161,34 @@ class FinetuneResumeStateTest {
     }
 
     @Test
+    void loraDropResumesBitForBitOnEitherSideOfItsRestructure(@TempDir Path tmp) throws Exception {
+        // 6 steps: the sample phase is step 1 (10%, at least 1), then the restructured adapter trains steps 2–6
+        Finetune.Options t = FinetuneTest.opts("lora-drop", 6).withEvalInterval(3); // 6 modules: some fall under T = 0.9 and share
+        Finetune.Options o = new Finetune.Options(t.method(), t.r(), t.alpha(), List.of("c_attn", "c_proj", "c_fc"), t.iters(), t.batch(), t.block(), t.lr(),
+                t.gradAccum(), t.evalInterval(), t.evalIters(), t.seed());
+        Path[] d = wholeAndResumed(tmp, "lora-drop", o, List.of(Finetune.DROP_FILE)); // stopped at 3: after the restructure
+        Map<String, Object> st = Json.asMap(Json.read(d[0].resolve(Finetune.STATE)), "state");
+        Map<String, Object> sel = Json.asMap(st.get("lora_drop"), "lora_drop");
+        assertThat(Json.asMap(sel.get("importance"), "importance")).hasSize(8);
+        assertThat(Json.asList(sel.get("kept"), "kept").size() + Json.asMap(sel.get("shared"), "shared").size()).isEqualTo(8);
+        List<Object> groups = List.copyOf(Json.asMap(sel.get("shared"), "shared").values());
+        assertThat(groups).as("some modules share one pair").hasSizeGreaterThan(new java.util.HashSet<>(groups).size());
+        try (SafetensorsFile f = Safetensors.read(d[0].resolve(Finetune.DROP_FILE))) { // each shared pair once
+            assertThat(f.names().stream().filter(k -> k.startsWith("lora_drop.")).count()).isEqualTo(2L * new java.util.HashSet<>(groups).size());
+        }
+        // stopped at the end of the sample phase (before the restructure) and resumed: the same bytes again
+        String text = Files.readString(d[3]);
+        Path atSample = tmp.resolve("lora-drop-at-sample");
+        new Finetune(d[2], text, o).run(1, atSample, QUIET, false);
+        assertThat(Json.asMap(Json.read(atSample.resolve(Finetune.STATE)), "state")).doesNotContainKey("lora_drop");
+        Finetune r = Finetune.resume(d[2], text, atSample, o);
+        assertThat(r.step()).isEqualTo(1);
+        r.run(6, atSample, QUIET, false);
+        for (String f : concat(FILES, List.of(Finetune.DROP_FILE, Finetune.STATE)))
+            assertThat(Files.readAllBytes(atSample.resolve(f))).as("lora-drop from step 1: " + f).isEqualTo(Files.readAllBytes(d[0].resolve(f)));
+    }
+
+    @Test
     void loraGaResumesFromItsSavedInitNotANewEstimate(@TempDir Path tmp) throws Exception {
         Finetune.Options o = FinetuneTest.opts("lora-ga", 6).withEvalInterval(3).withGaBatches(2);
         Path[] d = wholeAndResumed(tmp, "lora-ga", o, List.of(Finetune.GA_INIT));

@@ -22,8 +22,9 @@ import net.jqwik.api.lifecycle.AfterContainer;
 
 /**
  * Fuzzes what {@code finetune --resume} reads (issue 16): {@code finetune.json} alone ({@link Finetune#readOptions})
- * and whole run folders ({@link Finetune#resume}) of three 2-step runs on testdata's {@code gpt2-small-base} —
- * AdaLoRA (with its allocator state), LoRA-Pro (its own optimiser file) and LoRA-GA (its init file) — with one file
+ * and whole run folders ({@link Finetune#resume}) of four 2-step runs on testdata's {@code gpt2-small-base} —
+ * AdaLoRA (with its allocator state), LoRA-Pro (its own optimiser file), LoRA-GA (its init file) and LoRA-Drop (its
+ * selection in {@code finetune.json}) — with one file
  * mutated: {@code finetune.json} as JSON, the {@code .safetensors} files as safetensors. Each loads or is rejected
  * with an {@link IllegalArgumentException} naming the mutated file. 1,000 tries from a fixed seed in CI; more with
  * {@code -Dvectorgrad.fuzz.tries=1000000} (see {@link Fuzz}).
@@ -32,7 +33,7 @@ import net.jqwik.api.lifecycle.AfterContainer;
 class FinetuneStateFuzzTest {
     static final Path DIR = Fuzz.tempDir("finetune");
     static final AtomicLong COUNTER = new AtomicLong();
-    static final List<String> METHODS = List.of("adalora", "lora-pro", "lora-ga");
+    static final List<String> METHODS = List.of("adalora", "lora-pro", "lora-ga", "lora-drop");
     static final List<Finetune.Options> OPTIONS = new ArrayList<>();
     static final List<Path> RUNS = new ArrayList<>();
     static final Path MODEL;
@@ -47,6 +48,9 @@ class FinetuneStateFuzzTest {
                 Finetune.Options o = FinetuneTest.opts(m, 2).withEvalInterval(1);
                 if (m.equals("adalora")) o = o.withTargetR(2);
                 if (m.equals("lora-ga")) o = o.withGaBatches(1);
+                if (m.equals("lora-drop")) // 2 steps: sample phase 1, restructured at 2 (finetune.json holds the selection); 6 modules, some shared
+                    o = new Finetune.Options(m, o.r(), o.alpha(), List.of("c_attn", "c_proj", "c_fc"), o.iters(), o.batch(), o.block(), o.lr(), o.gradAccum(),
+                            o.evalInterval(), o.evalIters(), o.seed());
                 Path out = DIR.resolve("run-" + m);
                 new Finetune(MODEL, TEXT, o).run(2, out, FinetuneTest.QUIET, false);
                 OPTIONS.add(o);
@@ -81,7 +85,7 @@ class FinetuneStateFuzzTest {
     }
 
     @Property
-    void finetuneJsonReadsOrRejectsNamingTheFile(@ForAll @IntRange(min = 0, max = 2) int base, @ForAll @IntRange(min = 0, max = 2) int mode,
+    void finetuneJsonReadsOrRejectsNamingTheFile(@ForAll @IntRange(min = 0, max = 3) int base, @ForAll @IntRange(min = 0, max = 2) int mode,
                                                  @ForAll("tree") List<JsonEdit> tree, @ForAll("bytes") List<Mutation> bytes) throws Exception {
         Path dir = Files.createDirectory(DIR.resolve("j" + COUNTER.incrementAndGet()));
         try {
@@ -95,7 +99,7 @@ class FinetuneStateFuzzTest {
 
     /** {@code which} picks the mutated file among the run's ({@link #files}, modulo their number). */
     @Property
-    void runFolderResumesOrRejectsNamingTheFile(@ForAll @IntRange(min = 0, max = 2) int base, @ForAll @IntRange(min = 0, max = 4) int which,
+    void runFolderResumesOrRejectsNamingTheFile(@ForAll @IntRange(min = 0, max = 3) int base, @ForAll @IntRange(min = 0, max = 4) int which,
                                                 @ForAll @IntRange(min = 0, max = 3) int mode, @ForAll("tree") List<JsonEdit> tree,
                                                 @ForAll("bytes") List<Mutation> bytes) throws Exception {
         Path dir = Files.createDirectory(DIR.resolve("r" + COUNTER.incrementAndGet()));

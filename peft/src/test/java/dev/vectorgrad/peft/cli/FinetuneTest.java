@@ -203,7 +203,7 @@ class FinetuneTest {
         Path[] p = setUp(tmp);
         String[] r = cli("--model", p[0].toString(), "--data", p[1].toString(), "--method", "lora-xyz", "--out", tmp.resolve("o").toString());
         assertThat(r[0]).isEqualTo("2");
-        for (String m : List.of("lora", "rslora", "lora+", "lora-fa", "lora-pro", "lora-ga", "pissa", "milora", "dora", "adalora", "flora", "vera",
+        for (String m : List.of("lora", "rslora", "lora+", "lora-fa", "lora-pro", "lora-ga", "lora-drop", "pissa", "milora", "dora", "adalora", "flora", "vera",
                 "houlsby", "pfeiffer", "bitfit", "full")) {
             assertThat(Finetune.METHODS).contains(m);
             assertThat(FinetuneCommand.USAGE).contains(m);
@@ -228,6 +228,7 @@ class FinetuneTest {
         cases.add(new String[] {"--target-r is AdaLoRA's target rank", "--model", m, "--data", d, "--method", "lora", "--target-r", "2"});
         cases.add(new String[] {"--ga-batches must be >= 1", "--model", m, "--data", d, "--method", "lora-ga", "--ga-batches", "0"});
         cases.add(new String[] {"2r = 64 exceeds min(in, out) = 32", "--model", m, "--data", d, "--method", "lora-ga", "--r", "32"});
+        cases.add(new String[] {"LoRA-Drop: a budget of 1 step(s) leaves nothing after the sample phase", "--model", m, "--data", d, "--method", "lora-drop"});
         cases.add(new String[] {"--r does not apply to --method bitfit", "--model", m, "--data", d, "--method", "bitfit", "--r", "4"});
         cases.add(new String[] {"the text is too short", "--model", m, "--data", shortText.toString(), "--method", "lora", "--block", "16"});
         for (String[] c : cases) {
