@@ -230,6 +230,7 @@ public final class Finetune {
         this.pm = p;
         // LoRA-Drop: its sample phase is the first 10% of the budget (at least 1 step, and one step must remain)
         this.dropSample = o.method().equals("lora-drop") ? LoraDrop.sampleSteps(o.iters(), LoraDrop.DEFAULT_SAMPLE_FRACTION) : -1;
+        if (dropSample > 0) LoraDrop.parameters(pm, ADAPTER); // refuses now, not after the sample phase, what LoRA-Drop cannot share (an embedding target)
         Batcher vb = new Batcher(valIds, o.batch(), o.block(), new Rng(o.seed()).fork(1));
         for (int i = 0; i < o.evalIters(); i++) evalBatches.add(vb.next());
         this.batchRng = new Rng(o.seed()).fork(2);

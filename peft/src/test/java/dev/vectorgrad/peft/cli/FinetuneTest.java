@@ -229,12 +229,13 @@ class FinetuneTest {
         cases.add(new String[] {"--ga-batches must be >= 1", "--model", m, "--data", d, "--method", "lora-ga", "--ga-batches", "0"});
         cases.add(new String[] {"2r = 64 exceeds min(in, out) = 32", "--model", m, "--data", d, "--method", "lora-ga", "--r", "32"});
         cases.add(new String[] {"LoRA-Drop: a budget of 1 step(s) leaves nothing after the sample phase", "--model", m, "--data", d, "--method", "lora-drop"});
+        cases.add(new String[] {"LoRA-Drop shares Linear LoRA pairs only", "--model", m, "--data", d, "--method", "lora-drop", "--targets", "c_attn,wte", "--iters", "4"});
         cases.add(new String[] {"--r does not apply to --method bitfit", "--model", m, "--data", d, "--method", "bitfit", "--r", "4"});
         cases.add(new String[] {"the text is too short", "--model", m, "--data", shortText.toString(), "--method", "lora", "--block", "16"});
         for (String[] c : cases) {
             Path out = tmp.resolve("out");
-            List<String> args = new ArrayList<>(List.of(c).subList(1, c.length));
-            args.addAll(List.of("--out", out.toString(), "--block", "16", "--iters", "1"));
+            List<String> args = new ArrayList<>(List.of("--out", out.toString(), "--block", "16", "--iters", "1"));
+            args.addAll(List.of(c).subList(1, c.length)); // after the defaults: a case's own --iters wins
             String[] r = cli(args.toArray(String[]::new));
             assertThat(r[0]).as(c[0] + ": " + r[2]).isEqualTo("2");
             assertThat(r[2]).as(c[0]).contains(c[0]).startsWith("finetune: ");
