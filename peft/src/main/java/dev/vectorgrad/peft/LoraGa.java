@@ -6,12 +6,19 @@ import dev.vectorgrad.autograd.nn.Linear;
 import dev.vectorgrad.autograd.nn.Module;
 import dev.vectorgrad.tensor.Rng;
 import dev.vectorgrad.tensor.Tensor;
+import dev.vectorgrad.tensor.Safetensors;
+import dev.vectorgrad.tensor.SafetensorsFile;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.IntConsumer;
 
 /**
@@ -170,13 +177,72 @@ public final class LoraGa {
                 for (int i = 0; i < in; i++) a[j * in + i] = (float) (fa * v[i * k + ia]);
                 for (int o = 0; o < out; o++) b[o * r + j] = (float) (fb * u[o * k + ib]);
             }
-            Tensor a0 = Tensor.wrap(a, r, in), b0 = Tensor.wrap(b, out, r);
+            apply(l, name, Tensor.wrap(a, r, in), Tensor.wrap(b, out, r));
+        }
+    }
+
+    /** A = A₀, B = B₀, W ← W − s·B₀A₀, and A₀, B₀ recorded as the layer's initial factors. */
+    private static void apply(LoraLinear l, String name, Tensor a0, Tensor b0) {
+        try (var g = Grad.disabled()) {
             l.a(name).data().copyFrom(a0);
             l.b(name).data().copyFrom(b0);
             Tensor w = l.linear().weight.data();
             w.copyFrom(w.sub(b0.matmul(a0).mul(l.scaling(name))));
             l.setInitialFactors(name, a0, b0);
         }
+    }
+
+    /**
+     * Writes the init of adapter {@code name} (A₀ and B₀ of every layer, as {@code <path>.A0} (r × in) and
+     * {@code <path>.B0} (out × r)) to a safetensors file, so that a resumed run repeats it exactly with
+     * {@link #wrapFromInit} instead of estimating the gradients again (PEFT's {@code cache_file} plays that part,
+     * holding the gradients).
+     */
+    public static void saveInit(PeftModel pm, String name, Path file) throws IOException {
+        Safetensors.Writer w = Safetensors.writer().metadata("format", "pt");
+        int n = 0;
+        for (String path : pm.targets(name))
+            if (pm.adaptedLayers().get(path) instanceof LoraLinear l && l.hasAdapter(name) && l.initialFactors(name) != null) {
+                Tensor[] f = l.initialFactors(name);
+                w.put(path + ".A0", f[0].contiguous());
+                w.put(path + ".B0", f[1].contiguous());
+                n++;
+            }
+        if (n == 0) throw new IllegalArgumentException("LoRA-GA: adapter '" + name + "' has no LoRA-GA init to save");
+        w.write(file);
+    }
+
+    /**
+     * Wraps {@code model} with adapter "default" of {@code cfg} and applies the init {@link #saveInit} wrote to
+     * {@code file}: the same A₀, B₀ and W − s·B₀A₀ as the run that wrote it, bit for bit, without a gradient
+     * estimate. Every target needs its A₀ (r × in) and B₀ (out × r) and the file nothing else; errors name the file.
+     */
+    public static PeftModel wrapFromInit(Module model, PeftConfig cfg, Path file) throws IOException {
+        PeftModel pm = PeftModel.wrap(model, cfg);
+        try (SafetensorsFile f = Safetensors.read(file)) {
+            Set<String> expected = new TreeSet<>();
+            Map<LoraLinear, Tensor[]> init = new LinkedHashMap<>();
+            for (String path : pm.targets("default")) {
+                if (!(pm.adaptedLayers().get(path) instanceof LoraLinear l))
+                    throw new IllegalArgumentException("LoRA-GA: target '" + path + "' is no LoRA Linear layer");
+                Tensor[] t = new Tensor[2];
+                int[][] shapes = {{l.rank("default"), l.inFeatures()}, {l.outFeatures(), l.rank("default")}};
+                for (int i = 0; i < 2; i++) {
+                    String key = path + (i == 0 ? ".A0" : ".B0");
+                    expected.add(key);
+                    if (!f.contains(key)) throw new IllegalArgumentException(file + ": LoRA-GA init of '" + path + "' is missing (no tensor '" + key + "')");
+                    t[i] = f.tensor(key);
+                    if (!Arrays.equals(t[i].shape(), shapes[i]))
+                        throw new IllegalArgumentException(file + ": tensor '" + key + "' has shape " + Arrays.toString(t[i].shape()) + ", the layer needs "
+                                + Arrays.toString(shapes[i]));
+                }
+                init.put(l, t);
+            }
+            for (String k : f.names())
+                if (!expected.contains(k)) throw new IllegalArgumentException(file + ": tensor '" + k + "' is not the init of a target of this adapter");
+            init.forEach((l, t) -> apply(l, "default", t[0].contiguous(), t[1].contiguous()));
+        }
+        return pm;
     }
 
     /** {A's indices into the 2r triplets, B's}, each of length r, for the direction. */

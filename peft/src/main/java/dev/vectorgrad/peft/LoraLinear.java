@@ -100,6 +100,22 @@ public class LoraLinear extends AdapterLinear {
         return initial.get(name);
     }
 
+    /**
+     * LoRA-Drop ({@link LoraDrop#share}): adapter {@code name} of this layer uses {@code owner}'s A and B from now
+     * on — the same parameters, not copies, so their gradients add up over every layer that uses them. The two
+     * layers must have the same shape, rank and scaling.
+     */
+    void shareFrom(String name, LoraLinear owner) {
+        if (owner == this) return;
+        if (owner.in != in || owner.out != out || owner.rank(name) != rank(name) || owner.scaling(name) != scaling(name))
+            throw new IllegalArgumentException("LoRA-Drop: cannot share adapter '" + name + "' between a " + in + " → " + out + " layer (r " + rank(name)
+                    + ", scaling " + scaling(name) + ") and a " + owner.in + " → " + owner.out + " one (r " + owner.rank(name) + ", scaling " + owner.scaling(name) + ")");
+        if (initial.containsKey(name) || owner.initial.containsKey(name))
+            throw new IllegalArgumentException("LoRA-Drop: adapter '" + name + "' rewrote its base weight at init (PiSSA / MiLoRA / LoRA-GA); such adapters cannot share A and B");
+        loraA.replaceChild(name, owner.loraA.module(name));
+        loraB.replaceChild(name, owner.loraB.module(name));
+    }
+
     private Module require(String name, NamedDict d) {
         Module m = d.module(name);
         if (m == null) throw new IllegalArgumentException("LoRA: no adapter '" + name + "' on this layer");

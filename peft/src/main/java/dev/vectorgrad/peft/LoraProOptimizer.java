@@ -5,8 +5,11 @@ import dev.vectorgrad.autograd.optim.Optimizer;
 import dev.vectorgrad.autograd.optim.ParamGroup;
 import dev.vectorgrad.tensor.Tensor;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * LoRA-Pro (Wang et al., ICLR 2025, arXiv 2407.18242) with AdamW, as the authors' {@code lorapro_full_adjustment}
@@ -53,6 +56,50 @@ public final class LoraProOptimizer extends Optimizer {
     /** The number of steps taken. */
     public long steps() {
         return t;
+    }
+
+    /** The LoRA A (r × in) of each pair, in the optimiser's order: the keys of {@link #moments()}. */
+    public List<Variable> pairAs() {
+        List<Variable> l = new ArrayList<>();
+        for (Pair p : pairs) l.add(p.a());
+        return l;
+    }
+
+    /**
+     * The full-size moments {M, V} (each out × in, copies) of every pair, by its A, in the optimiser's order; a
+     * pair not stepped yet gets zeros, what its moments start as. With {@link #steps()} this is the whole state.
+     */
+    public LinkedHashMap<Variable, Tensor[]> moments() {
+        LinkedHashMap<Variable, Tensor[]> out = new LinkedHashMap<>();
+        for (Pair p : pairs) {
+            int n = p.b().shape()[0], in = p.a().shape()[1];
+            float[][] mv = moments.get(p);
+            out.put(p.a(), mv == null ? new Tensor[] {Tensor.zeros(n, in), Tensor.zeros(n, in)}
+                    : new Tensor[] {Tensor.wrap(mv[0].clone(), n, in), Tensor.wrap(mv[1].clone(), n, in)});
+        }
+        return out;
+    }
+
+    /**
+     * Puts back a state of {@link #moments()} and {@link #steps()}: every pair's M and V (out × in), by its A. A
+     * missing pair or a wrong shape is an {@link IllegalArgumentException}, with nothing changed.
+     */
+    public void loadState(long steps, Map<Variable, Tensor[]> state) {
+        if (steps < 0) throw new IllegalArgumentException("LoRA-Pro: a step count must be >= 0, got " + steps);
+        IdentityHashMap<Pair, float[][]> next = new IdentityHashMap<>();
+        for (Pair p : pairs) {
+            Tensor[] mv = state.get(p.a());
+            int[] shape = {p.b().shape()[0], p.a().shape()[1]};
+            if (mv == null || mv.length != 2) throw new IllegalArgumentException("LoRA-Pro: no moments for the pair of A " + Arrays.toString(p.a().shape()));
+            for (Tensor t : mv)
+                if (!Arrays.equals(t.shape(), shape))
+                    throw new IllegalArgumentException("LoRA-Pro: a moment of shape " + Arrays.toString(t.shape()) + " for a pair of full size " + Arrays.toString(shape));
+            next.put(p, new float[][] {mv[0].contiguous().toArray(), mv[1].contiguous().toArray()});
+        }
+        if (state.size() != pairs.size()) throw new IllegalArgumentException("LoRA-Pro: moments for " + state.size() + " pairs, the optimiser has " + pairs.size());
+        moments.clear();
+        moments.putAll(next);
+        t = steps;
     }
 
     @Override

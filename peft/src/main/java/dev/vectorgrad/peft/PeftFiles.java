@@ -282,11 +282,17 @@ public final class PeftFiles {
         w.write(file);
     }
 
-    /** Adds the adapter of a native file under {@code name}; checks as {@link #load(PeftModel, Path, String)}. */
+    /** Adds the adapter of a native file (or a {@link LoraDrop} file) under {@code name}; checks as {@link #load(PeftModel, Path, String)}. */
     public static void loadNative(PeftModel pm, Path file, String name) throws IOException {
         String json;
+        boolean loraDrop;
         try (SafetensorsFile f = Safetensors.read(file)) {
             json = f.metadata().get(NATIVE_CONFIG);
+            loraDrop = f.metadata().containsKey(LoraDrop.METADATA);
+        }
+        if (json == null && loraDrop) {
+            LoraDrop.load(pm, file, name); // shared pairs stored once: its own layout
+            return;
         }
         if (json == null) throw new IllegalArgumentException(file + ": no '" + NATIVE_CONFIG + "' metadata (not a vectorgrad adapter file)");
         Map<String, Object> j;
@@ -496,7 +502,9 @@ public final class PeftFiles {
         j.put("revision", null);
         j.put("target_modules", cfg.targetRegex() != null ? cfg.targetRegex()
                 : (cfg.allLinear() ? PeftConfig.ALL_LINEAR : new ArrayList<>(cfg.targetModules())));
-        j.put("exclude_modules", cfg.excludeRegex() != null ? cfg.excludeRegex() : cfg.excludeModules());
+        Object exclude = cfg.excludeRegex() != null ? cfg.excludeRegex() : cfg.excludeModules();
+        // PEFT 0.21's VeraConfig has no exclude_modules field: write it for VeRA only when set (vectorgrad reads it)
+        if (exclude != null || cfg.type() != PeftConfig.Type.VERA) j.put("exclude_modules", exclude);
         j.put("task_type", null);
         if (cfg.type() == PeftConfig.Type.LORA) {
             j.put("peft_type", "LORA");
@@ -521,7 +529,10 @@ public final class PeftFiles {
             j.put("init_weights", "zero_up"); // informational: up-projection zero, down kaiming_uniform (AdapterHub's mam_adapter)
         } else if (cfg.type() == PeftConfig.Type.ADALORA) {
             j.put("peft_type", "ADALORA");
+            j.put("r", 8); // as PEFT writes it: LoraConfig's default r, which AdaLoRA ignores (init_r is the rank)
             j.put("lora_alpha", cfg.alpha());
+            j.put("use_rslora", false);
+            j.put("use_dora", false);
             j.put("lora_dropout", cfg.dropout());
             j.put("init_lora_weights", true);
             j.put("init_r", cfg.r());

@@ -81,6 +81,89 @@ public final class RankAllocator {
         }
     }
 
+    /** The EMA keys of a layer's parameters, in {@link AdaLoraLinear#adapterParameters} order. */
+    private static final List<String> PARAMS = List.of("lora_A", "lora_E", "lora_B");
+
+    /**
+     * The allocator's state, what a resumed run needs besides the weights to allocate exactly as an uninterrupted
+     * one: {@code <path>.<lora_A|lora_E|lora_B>.exp_avg_ipt} (Ī) and {@code .exp_avg_unc} (Ū) of every parameter that
+     * has them (PEFT's names; none before the first update or after the final mask), and {@code <path>.rank_pattern}
+     * (init_r values, 1 kept, 0 pruned) of every layer that has a kept-triplet pattern.
+     */
+    public LinkedHashMap<String, Tensor> state() {
+        LinkedHashMap<String, Tensor> out = new LinkedHashMap<>();
+        for (Map.Entry<String, AdaLoraLinear> e : layers.entrySet()) {
+            List<Variable> ps = e.getValue().adapterParameters(name);
+            for (int i = 0; i < ps.size(); i++) {
+                float[][] s = ema.get(ps.get(i));
+                if (s == null) continue;
+                String k = e.getKey() + "." + PARAMS.get(i);
+                out.put(k + ".exp_avg_ipt", Tensor.wrap(s[0].clone(), ps.get(i).shape()));
+                out.put(k + ".exp_avg_unc", Tensor.wrap(s[1].clone(), ps.get(i).shape()));
+            }
+            boolean[] keep = e.getValue().pattern(name);
+            if (keep != null) {
+                float[] f = new float[keep.length];
+                for (int i = 0; i < f.length; i++) f[i] = keep[i] ? 1 : 0;
+                out.put(e.getKey() + ".rank_pattern", Tensor.wrap(f, f.length));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Puts back a {@link #state()}: the EMAs and the layers' patterns, replacing the current ones. Every key must
+     * belong to a layer of this adapter and have its parameter's shape (a pattern: init_r values, each 0 or 1), and
+     * Ī and Ū come together; otherwise an {@link IllegalArgumentException} naming the key, with nothing changed.
+     */
+    public void restore(Map<String, Tensor> state) {
+        Map<Variable, float[][]> newEma = new IdentityHashMap<>();
+        Map<AdaLoraLinear, boolean[]> patterns = new LinkedHashMap<>();
+        for (Map.Entry<String, AdaLoraLinear> e : layers.entrySet()) {
+            AdaLoraLinear l = e.getValue();
+            List<Variable> ps = l.adapterParameters(name);
+            for (int i = 0; i < ps.size(); i++) {
+                String k = e.getKey() + "." + PARAMS.get(i);
+                Tensor ipt = state.get(k + ".exp_avg_ipt"), unc = state.get(k + ".exp_avg_unc");
+                if (ipt == null && unc == null) continue;
+                if (ipt == null || unc == null) throw new IllegalArgumentException("AdaLoRA allocator state: '" + k + "' has only one of exp_avg_ipt and exp_avg_unc");
+                for (Tensor t : List.of(ipt, unc))
+                    if (!Arrays.equals(t.shape(), ps.get(i).shape()))
+                        throw new IllegalArgumentException("AdaLoRA allocator state: '" + k + "' has shape " + Arrays.toString(t.shape()) + ", the parameter "
+                                + Arrays.toString(ps.get(i).shape()));
+                newEma.put(ps.get(i), new float[][] {ipt.contiguous().toArray(), unc.contiguous().toArray()});
+            }
+            Tensor pat = state.get(e.getKey() + ".rank_pattern");
+            if (pat != null) {
+                int r = l.initRank(name);
+                if (!Arrays.equals(pat.shape(), new int[] {r}))
+                    throw new IllegalArgumentException("AdaLoRA allocator state: '" + e.getKey() + ".rank_pattern' has shape " + Arrays.toString(pat.shape())
+                            + ", the layer's init_r is " + r);
+                float[] f = pat.contiguous().toArray();
+                boolean[] keep = new boolean[r];
+                for (int i = 0; i < r; i++) {
+                    if (f[i] != 0 && f[i] != 1) throw new IllegalArgumentException("AdaLoRA allocator state: '" + e.getKey() + ".rank_pattern' holds " + f[i] + ", not 0 or 1");
+                    keep[i] = f[i] == 1;
+                }
+                patterns.put(l, keep);
+            }
+        }
+        for (String k : state.keySet())
+            if (!belongs(k))
+                throw new IllegalArgumentException("AdaLoRA allocator state: '" + k + "' is not a state of adapter '" + name + "'");
+        ema.clear();
+        ema.putAll(newEma);
+        patterns.forEach((l, keep) -> l.setPattern(name, keep));
+    }
+
+    private boolean belongs(String key) {
+        for (String path : layers.keySet()) {
+            if (key.equals(path + ".rank_pattern")) return true;
+            for (String p : PARAMS) if (key.equals(path + "." + p + ".exp_avg_ipt") || key.equals(path + "." + p + ".exp_avg_unc")) return true;
+        }
+        return false;
+    }
+
     /** Ī and Ū of every A, E, B from this step's values and gradients (a missing gradient counts as zero). */
     void updateImportance() {
         double b1 = cfg.beta1(), b2 = cfg.beta2();

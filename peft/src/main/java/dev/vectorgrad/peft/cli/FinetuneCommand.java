@@ -14,14 +14,16 @@ import java.util.Locale;
 
 /**
  * {@code ./vectorgrad finetune --model DIR --data TEXT_FILE --method METHOD [--r R] [--alpha A] [--targets NAMES]
- * [--iters N] [--batch B] [--block T] [--lr X] [--grad-accum K] [--eval-interval N] [--eval-iters E] [--seed S]
- * [--threads N] --out DIR [--resume]}: fine-tunes a GPT on a text file with one PEFT method ({@link Finetune}).
+ * [--target-r R] [--ga-batches N] [--iters N] [--batch B] [--block T] [--lr X] [--grad-accum K] [--eval-interval N]
+ * [--eval-iters E] [--seed S] [--threads N] --out DIR [--resume]}: fine-tunes a GPT on a text file with one PEFT
+ * method ({@link Finetune}); {@code --target-r} is AdaLoRA's target_r ({@code --r} its init_r), {@code --ga-batches}
+ * LoRA-GA's gradient-estimation batches.
  * Bad input (a missing file, an unknown method, a target matching no module, a rank the method cannot use, a text
  * shorter than one block) is one line on stderr, exit code 2, and nothing written.
  */
 public final class FinetuneCommand {
     static final String USAGE = "usage: vectorgrad finetune --model DIR --data TEXT_FILE --method METHOD [--r R] [--alpha A] [--targets NAMES]"
-            + " [--iters N] [--batch B] [--block T] [--lr X] [--grad-accum K] [--eval-interval N] [--eval-iters E] [--seed S] [--threads N]"
+            + " [--target-r R (adalora)] [--ga-batches N (lora-ga)] [--iters N] [--batch B] [--block T] [--lr X] [--grad-accum K] [--eval-interval N] [--eval-iters E] [--seed S] [--threads N]"
             + " --out DIR [--resume]   (methods: " + String.join(", ", Finetune.METHODS) + ")";
 
     private FinetuneCommand() {}
@@ -36,7 +38,7 @@ public final class FinetuneCommand {
         Path dest;
         int iters;
         try {
-            Args a = Args.parse("finetune", args, List.of("--model", "--data", "--method", "--r", "--alpha", "--targets", "--iters", "--batch",
+            Args a = Args.parse("finetune", args, List.of("--model", "--data", "--method", "--r", "--alpha", "--targets", "--target-r", "--ga-batches", "--iters", "--batch",
                     "--block", "--lr", "--grad-accum", "--eval-interval", "--eval-iters", "--seed", "--threads", "--out"), List.of("--resume", "--help"));
             if (a.has("--help") || args.length == 0) {
                 out.println(USAGE);
@@ -50,6 +52,10 @@ public final class FinetuneCommand {
             if (!Finetune.isAdapter(method))
                 for (String flag : List.of("--r", "--alpha", "--targets"))
                     if (a.has(flag)) throw new Args.UsageException("finetune: " + flag + " does not apply to --method " + method + " (it trains the model's own weights)");
+            if (!method.equals("adalora") && a.has("--target-r"))
+                throw new Args.UsageException("finetune: --target-r is AdaLoRA's target rank; it does not apply to --method " + method);
+            if (!method.equals("lora-ga") && a.has("--ga-batches"))
+                throw new Args.UsageException("finetune: --ga-batches is LoRA-GA's gradient estimate; it does not apply to --method " + method);
             if (method.equals("vera") && a.has("--alpha")) throw new Args.UsageException("finetune: VeRA has no --alpha (its scale is the trained λ vectors)");
             if (!Files.isRegularFile(data)) throw new Args.UsageException("finetune: --data " + data + ": no such file");
             if (!Files.isDirectory(model)) throw new Args.UsageException("finetune: --model " + model + ": no such directory");
@@ -76,6 +82,16 @@ public final class FinetuneCommand {
             Finetune.Options o = new Finetune.Options(method, Finetune.isAdapter(method) ? r : 0, alpha, targets, iters, a.intValue("--batch", 8),
                     block, a.doubleValue("--lr", Finetune.defaultLr(method)), a.intValue("--grad-accum", 1), a.intValue("--eval-interval", 50),
                     a.intValue("--eval-iters", 10), a.longValue("--seed", 1337));
+            if (method.equals("adalora")) {
+                int tr = a.intValue("--target-r", Math.min(Finetune.ADALORA_TARGET_R, r));
+                if (tr < 0 || tr > r) throw new Args.UsageException("finetune: --target-r " + tr + " must be in [0, --r = " + r + "] (AdaLoRA prunes init_r = --r triplets per layer down to it)");
+                o = o.withTargetR(tr);
+            }
+            if (method.equals("lora-ga")) {
+                int n = a.intValue("--ga-batches", Finetune.GA_BATCHES);
+                if (n < 1) throw new Args.UsageException("finetune: --ga-batches must be >= 1, got " + n);
+                o = o.withGaBatches(n);
+            }
             String text = TextSplit.readUtf8(data);
             boolean existing = Finetune.isRun(dest);
             if (a.has("--resume")) {
@@ -99,7 +115,7 @@ public final class FinetuneCommand {
             long total = f.model().numParameters(false);
             out.println(String.format(Locale.ROOT, "finetune %s%s: %,d trainable of %,d parameters (%.3f%%); %,d training / %,d validation tokens; "
                             + "batch %d × %d tokens × %d accumulated; lr %.2e; %d steps; %d threads",
-                    o.method(), Finetune.isAdapter(o.method()) ? " r=" + o.r() + (Double.isNaN(o.alpha()) ? "" : " alpha=" + fmt(o.alpha())) + " on "
+                    o.method(), Finetune.isAdapter(o.method()) ? " r=" + o.r() + (o.method().equals("adalora") ? " target_r=" + o.targetR() : "") + (Double.isNaN(o.alpha()) ? "" : " alpha=" + fmt(o.alpha())) + " on "
                             + String.join(",", o.targets()) : "", f.trainableParameters(), total, 100.0 * f.trainableParameters() / total,
                     f.trainTokens(), f.valTokens(), o.batch(), o.block(), o.gradAccum(), o.lr(), o.iters(), Parallel.threads()));
             out.println("writing " + dest.toAbsolutePath() + " at every evaluation (every " + o.evalInterval() + " steps) and at the end");

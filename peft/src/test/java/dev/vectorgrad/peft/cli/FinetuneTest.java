@@ -1,12 +1,14 @@
 package dev.vectorgrad.peft.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.vectorgrad.autograd.Grad;
 import dev.vectorgrad.autograd.nn.Module;
 import dev.vectorgrad.peft.Methods;
 import dev.vectorgrad.peft.PeftFiles;
 import dev.vectorgrad.tensor.IntTensor;
+import dev.vectorgrad.tensor.Json;
 import dev.vectorgrad.tensor.Tensor;
 import dev.vectorgrad.testdata.TestData;
 import dev.vectorgrad.testdata.Tolerance;
@@ -21,6 +23,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -185,6 +188,54 @@ class FinetuneTest {
         return l.toArray(String[]::new);
     }
 
+    /** finetune.json read strictly: each malformed value is an IllegalArgumentException naming the file and the key. */
+    @Test
+    void aMalformedFinetuneJsonIsAnErrorNamingTheFileAndTheKey(@TempDir Path tmp) throws Exception {
+        Path[] p = setUp(tmp);
+        String text = Files.readString(p[1]);
+        Finetune.Options o = opts("lora", 1);
+        Path run = tmp.resolve("run");
+        new Finetune(p[0], text, o).run(1, run, QUIET, false);
+        String good = Files.readString(run.resolve(Finetune.STATE));
+        // {edit: the key path, the replacement value (null: removed)}, the key the message must name
+        String[][] cases = {
+            {"options.lr", "\"fast\"", "options.lr"}, {"options.lr", "-1", "options.lr"}, {"options.method", "\"lora-xyz\"", "options.method"},
+            {"options.batch", "1e300", "options.batch"}, {"options.batch", "0", "options.batch"}, {"options.targets", "[3]", "options.targets[0]"},
+            {"options.seed", "\"12a\"", "options.seed"}, {"options.alpha", "\"8\"", "options.alpha"}, {"options.iters", null, "options.iters"},
+            {"options", "[]", "options"}, {"train_tokens", "-5", "train_tokens"}, {"train_tokens", null, "train_tokens"},
+            {"batch_rng", "[1, 2]", "batch_rng"}, {"dropout_rng", "[\"x\", 1, 2, 3, 4, 5, 6]", "dropout_rng[0]"}, {"train_loss", "{}", "train_loss"},
+            {"iter", "7", "training losses for 7 steps"}};
+        for (String[] c : cases) {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> st = (Map<String, Object>) Json.parse(good);
+            String[] path = c[0].split("\\.");
+            @SuppressWarnings("unchecked")
+            Map<String, Object> at = path.length == 2 ? (Map<String, Object>) st.get(path[0]) : st;
+            if (c[1] == null) at.remove(path[path.length - 1]);
+            else at.put(path[path.length - 1], Json.parse(c[1]));
+            Files.writeString(run.resolve(Finetune.STATE), Json.writePretty(st));
+            assertThatThrownBy(() -> Finetune.resume(p[0], text, run, o)).as(c[0] + " = " + c[1]).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining(run.resolve(Finetune.STATE).toString()).hasMessageContaining(c[2]);
+            if (c[0].startsWith("options"))
+                assertThatThrownBy(() -> Finetune.readOptions(run)).as(c[0]).isInstanceOf(IllegalArgumentException.class).hasMessageContaining(c[2]);
+        }
+        Files.writeString(run.resolve(Finetune.STATE), good);
+        assertThat(Finetune.resume(p[0], text, run, o).step()).isEqualTo(1); // the good file still resumes
+    }
+
+    @Test
+    void theUsageAndTheUnknownMethodErrorListEveryMethod(@TempDir Path tmp) throws Exception {
+        Path[] p = setUp(tmp);
+        String[] r = cli("--model", p[0].toString(), "--data", p[1].toString(), "--method", "lora-xyz", "--out", tmp.resolve("o").toString());
+        assertThat(r[0]).isEqualTo("2");
+        for (String m : List.of("lora", "rslora", "lora+", "lora-fa", "lora-pro", "lora-ga", "lora-drop", "pissa", "milora", "dora", "adalora", "flora", "vera",
+                "houlsby", "pfeiffer", "bitfit", "full")) {
+            assertThat(Finetune.METHODS).contains(m);
+            assertThat(FinetuneCommand.USAGE).contains(m);
+            assertThat(r[2]).contains(m);
+        }
+    }
+
     @Test
     void badInputIsOneLineExitTwoAndNothingWritten(@TempDir Path tmp) throws Exception {
         Path[] p = setUp(tmp);
@@ -200,12 +251,18 @@ class FinetuneTest {
         cases.add(new String[] {"DoRA cannot adapt a slice", "--model", m, "--data", d, "--method", "dora", "--targets", "c_attn.q"});
         cases.add(new String[] {"r = 64 exceeds the rank bound 32", "--model", m, "--data", d, "--method", "pissa", "--r", "64"});
         cases.add(new String[] {"--r must be >= 1", "--model", m, "--data", d, "--method", "vera", "--r", "0"});
+        cases.add(new String[] {"--target-r 9 must be in [0, --r = 4]", "--model", m, "--data", d, "--method", "adalora", "--r", "4", "--target-r", "9"});
+        cases.add(new String[] {"--target-r is AdaLoRA's target rank", "--model", m, "--data", d, "--method", "lora", "--target-r", "2"});
+        cases.add(new String[] {"--ga-batches must be >= 1", "--model", m, "--data", d, "--method", "lora-ga", "--ga-batches", "0"});
+        cases.add(new String[] {"2r = 64 exceeds min(in, out) = 32", "--model", m, "--data", d, "--method", "lora-ga", "--r", "32"});
+        cases.add(new String[] {"LoRA-Drop: a budget of 1 step(s) leaves nothing after the sample phase", "--model", m, "--data", d, "--method", "lora-drop"});
+        cases.add(new String[] {"LoRA-Drop shares Linear LoRA pairs only", "--model", m, "--data", d, "--method", "lora-drop", "--targets", "c_attn,wte", "--iters", "4"});
         cases.add(new String[] {"--r does not apply to --method bitfit", "--model", m, "--data", d, "--method", "bitfit", "--r", "4"});
         cases.add(new String[] {"the text is too short", "--model", m, "--data", shortText.toString(), "--method", "lora", "--block", "16"});
         for (String[] c : cases) {
             Path out = tmp.resolve("out");
-            List<String> args = new ArrayList<>(List.of(c).subList(1, c.length));
-            args.addAll(List.of("--out", out.toString(), "--block", "16", "--iters", "1"));
+            List<String> args = new ArrayList<>(List.of("--out", out.toString(), "--block", "16", "--iters", "1"));
+            args.addAll(List.of(c).subList(1, c.length)); // after the defaults: a case's own --iters wins
             String[] r = cli(args.toArray(String[]::new));
             assertThat(r[0]).as(c[0] + ": " + r[2]).isEqualTo("2");
             assertThat(r[2]).as(c[0]).contains(c[0]).startsWith("finetune: ");

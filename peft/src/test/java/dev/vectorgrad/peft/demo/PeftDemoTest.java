@@ -13,7 +13,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 class PeftDemoTest {
     static final List<String> METHODS = List.of("pretrained (no tuning)", "full FT", "BitFit", "LoRA r=1", "LoRA r=8", "rsLoRA r=8",
-            "LoRA+ r=8", "LoRA-FA r=8", "PiSSA r=8", "VeRA r=64", "VeRA r=256");
+            "LoRA+ r=8", "LoRA-FA r=8", "PiSSA r=8", "VeRA r=64", "VeRA r=256", "DoRA r=8", "AdaLoRA r=12→8", "LoRA-GA r=8", "LoRA-Pro r=8",
+            "FLoRA r=8", "LoRA-Drop r=8", "Adapter (Houlsby)", "Adapter (Pfeiffer)");
 
     /**
      * A small budget that is still long enough for every method to beat the pretrained model by a clear margin,
