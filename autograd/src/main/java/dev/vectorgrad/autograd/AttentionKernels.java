@@ -143,7 +143,7 @@ final class AttentionKernels {
      * R = 0, 1 (overwrites). With ws = 1 each is a row of W·M; with ws = the row length of W it walks a column
      * of W, i.e. a row of Wᵀ·M. Both rows share the t range, so the caller makes the weights outside a row's
      * causal range exact zeros (adding 0·m leaves the sum's bits unchanged). For a single row pass the same
-     * offsets twice. The tile is 2 rows × 4 vectors: eight FMA chains in 8 + 4 + 2 registers.
+     * offsets twice. The tile is 2 rows × 4 vectors: eight FMA chains in 8 + 4 + 2 registers; then 2 × 2, then 2 × 1.
      */
     static void combine2(float[] w, int wo0, int wo1, int ws, int n, float[] m, int mo, int ldm, int dd, float alpha,
                          float[] out, int oo0, int oo1) {
@@ -172,6 +172,24 @@ final class AttentionKernels {
             c11.mul(alpha).intoArray(out, oo1 + d + L);
             c12.mul(alpha).intoArray(out, oo1 + d + 2 * L);
             c13.mul(alpha).intoArray(out, oo1 + d + 3 * L);
+        }
+        // 2 rows × 2 vectors, four FMA chains: the GPT's D = 32 on AVX-512 (L = 16) lands here, not in the tile
+        // above; one vector at a time it was two chains, latency-bound. Each element's sum keeps its order.
+        for (; d + 2 * L <= dd; d += 2 * L) {
+            FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00;
+            for (int t = 0, w0 = wo0, w1 = wo1, r = mo + d; t < n; t++, w0 += ws, w1 += ws, r += ldm) {
+                FloatVector m0 = FloatVector.fromArray(S, m, r), m1 = FloatVector.fromArray(S, m, r + L);
+                FloatVector x = FloatVector.broadcast(S, w[w0]);
+                c00 = x.fma(m0, c00);
+                c01 = x.fma(m1, c01);
+                x = FloatVector.broadcast(S, w[w1]);
+                c10 = x.fma(m0, c10);
+                c11 = x.fma(m1, c11);
+            }
+            c00.mul(alpha).intoArray(out, oo0 + d);
+            c01.mul(alpha).intoArray(out, oo0 + d + L);
+            c10.mul(alpha).intoArray(out, oo1 + d);
+            c11.mul(alpha).intoArray(out, oo1 + d + L);
         }
         for (; d + L <= dd; d += L) {
             FloatVector c0 = FloatVector.zero(S), c1 = c0;

@@ -75,9 +75,9 @@ class AttentionTest {
     @Test
     void forwardMatchesNaiveReference() {
         // T = 1, odd T, T past a vector multiple and past 64; head sizes below, at and between vector multiples;
-        // fewer queries than keys; masks as lengths and with holes
+        // fewer queries than keys; masks as lengths and with holes; D = 48 passes the 2-vector tile at 8 and 16 lanes
         int[][] shapes = {{2, 6, 6, 3, 4}, {1, 1, 1, 2, 4}, {2, 9, 9, 2, 5}, {1, 70, 70, 3, 32}, {1, 17, 17, 1, 40}, {1, 33, 33, 1, 64},
-                {2, 5, 19, 2, 12}};
+                {2, 5, 19, 2, 12}, {1, 20, 20, 2, 48}};
         Rng r = new Rng(8);
         for (int[] s : shapes)
             for (boolean causal : new boolean[] {true, false})

@@ -18,6 +18,17 @@ public final class Main {
             System.err.println("usage: ./vectorgrad <command> [options]  (./vectorgrad --help lists them)");
             System.exit(2);
         }
+        try {
+            dispatch(args);
+        } catch (IllegalArgumentException e) {
+            // A malformed VECTORGRAD_GEMM surfaces at the first GEMM, deep in any command: one line, not a trace.
+            if (e.getMessage() == null || !e.getMessage().startsWith("VECTORGRAD_GEMM=")) throw e;
+            System.err.println("vectorgrad: " + e.getMessage());
+            System.exit(2);
+        }
+    }
+
+    private static void dispatch(String[] args) throws Exception {
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
         switch (args[0]) {
             case "info" -> info();

@@ -129,14 +129,24 @@ public final class Gemm {
         return L >= 16 ? new Plan(Kernel.K4x3, 256, 144, 432) : new Plan(Kernel.K3x3, 256, 144, 432);
     }
 
-    /** The plan in use (GemmTuning decides it once: override, tuning file, tuning, or the built-in table). */
+    /**
+     * The plan in use (GemmTuning decides it once: override, tuning file, tuning, or the built-in table). Not a
+     * holder class's static initialiser: a malformed {@code VECTORGRAD_GEMM} would surface there as an
+     * ExceptionInInitializerError and then as NoClassDefFoundError on every later GEMM; here every GEMM until the
+     * variable is fixed throws the same IllegalArgumentException naming it.
+     */
     static Plan plan() {
-        return PlanHolder.PLAN;
+        Plan p = plan;
+        if (p == null) {
+            synchronized (Gemm.class) {
+                p = plan;
+                if (p == null) plan = p = GemmTuning.choose();
+            }
+        }
+        return p;
     }
 
-    private static final class PlanHolder {
-        static final Plan PLAN = GemmTuning.choose();
-    }
+    private static volatile Plan plan;
 
     /** Cap on the packed B block (K × NC floats), 16 MiB. */
     static final int B_BLOCK_FLOATS = 4 << 20;

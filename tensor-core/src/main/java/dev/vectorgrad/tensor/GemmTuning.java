@@ -216,32 +216,50 @@ public final class GemmTuning {
         for (var e : g.entrySet()) System.out.println("result " + e.getKey() + " " + e.getValue() + " " + lines[i++]);
     }
 
-    /** Median GFLOP/s of each plan over interleaved rounds, 1 thread, 512³, after a warm-up. */
+    /**
+     * GFLOP/s of each plan over interleaved rounds, 1 thread, after a warm-up: the flops of 512³ and 1024³ over the
+     * sum of their median times. Two sizes because they take different paths: 512³ reads A in place, 1024³ (a row
+     * stride of 4 KiB) packs it. With 512³ alone, the 256-bit tuning on a Zen 4 EPYC chose 4×2 (4×2 and 3×3 tie
+     * there) although 3×3 is ~10% faster at 1024³ and 2048³ (medians 82–85 vs 76–78 and 78–81 vs 71–73 GFLOP/s,
+     * each plan in its own JVM, CPU time).
+     */
     private static Map<Gemm.Plan, Double> race(String what, List<Gemm.Plan> plans, StringBuilder report, boolean verbose) {
-        int n = 512, rounds = 9;
+        int[] sizes = {512, 1024};
+        int rounds = 9;
+        int nMax = sizes[sizes.length - 1];
         SplittableRandom rnd = new SplittableRandom(1);
-        float[] a = new float[n * n], b = new float[n * n], c = new float[n * n];
+        float[] a = new float[nMax * nMax], b = new float[nMax * nMax], c = new float[nMax * nMax];
         for (int i = 0; i < a.length; i++) {
             a[i] = (float) rnd.nextDouble();
             b[i] = (float) rnd.nextDouble();
         }
-        Map<Gemm.Plan, double[]> times = new LinkedHashMap<>();
+        Map<Gemm.Plan, double[][]> times = new LinkedHashMap<>();
         for (Gemm.Plan p : plans) {
-            times.put(p, new double[rounds]);
-            // Warm-up until C2 has compiled the kernel and the driver: 10 runs and at least 0.5 s.
+            times.put(p, new double[sizes.length][rounds]);
+            // Warm-up until C2 has compiled the kernel and the driver: 10 runs and at least 0.5 s, then each size twice.
             double spent = 0;
-            for (int w = 0; w < 10 || spent < 0.5; w++) spent += run(p, n, a, b, c);
+            for (int w = 0; w < 10 || spent < 0.5; w++) spent += run(p, sizes[0], a, b, c);
+            for (int n : sizes) for (int w = 0; w < 2; w++) run(p, n, a, b, c);
         }
         for (int r = 0; r < rounds; r++)
-            for (Gemm.Plan p : plans) times.get(p)[r] = run(p, n, a, b, c);
+            for (Gemm.Plan p : plans)
+                for (int s = 0; s < sizes.length; s++) times.get(p)[s][r] = run(p, sizes[s], a, b, c);
         Map<Gemm.Plan, Double> g = new LinkedHashMap<>();
         for (var e : times.entrySet()) {
-            double[] t = e.getValue().clone();
-            Arrays.sort(t);
-            double gf = 2.0 * n * n * n / t[rounds / 2] / 1e9;
+            double flops = 0, secs = 0;
+            StringBuilder each = new StringBuilder();
+            for (int s = 0; s < sizes.length; s++) {
+                double[] t = e.getValue()[s].clone();
+                Arrays.sort(t);
+                double f = 2.0 * sizes[s] * sizes[s] * sizes[s];
+                flops += f;
+                secs += t[rounds / 2];
+                each.append(String.format(java.util.Locale.ROOT, "%s%d^3 %.1f", s == 0 ? "" : ", ", sizes[s], f / t[rounds / 2] / 1e9));
+            }
+            double gf = flops / secs / 1e9;
             g.put(e.getKey(), gf);
-            String line = String.format(java.util.Locale.ROOT, "%-6s %-18s %7.1f GFLOP/s (median of %d, 1 thread, %d^3, CPU time)",
-                    what, e.getKey(), gf, rounds, n);
+            String line = String.format(java.util.Locale.ROOT, "%-6s %-18s %7.1f GFLOP/s (%s; medians of %d, 1 thread, CPU time)",
+                    what, e.getKey(), gf, each, rounds);
             report.append(line).append('\n');
             if (verbose) System.err.println(line);
         }
