@@ -75,7 +75,10 @@ public abstract class AdapterLayer extends Module {
         return merged.contains(name);
     }
 
-    /** ΔW of the adapter in the base weight's layout (what a merge adds). */
+    /**
+     * ΔW of the adapter in the base weight's layout (what a merge adds); for a wrapper on an {@link OutputSlice},
+     * the slice's rows only ([size, in]: the ΔW_q of {@code c_attn.q}).
+     */
     public abstract Tensor deltaWeight(String name);
 
     /** The adapter's trainable (or trainable-to-be) parameters. */

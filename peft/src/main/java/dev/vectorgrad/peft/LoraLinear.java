@@ -28,7 +28,12 @@ public class LoraLinear extends AdapterLinear {
 
     /** Wraps {@code base} (a Linear or another adapter wrapper) with no adapter yet; freezes it. */
     public LoraLinear(Module base, long dropoutSeed) {
-        super(base);
+        this(base, null, dropoutSeed);
+    }
+
+    /** Wraps {@code base} for adapters on {@code slice} of its outputs only (B then has {@code slice.size()} rows). */
+    LoraLinear(Module base, OutputSlice slice, long dropoutSeed) {
+        super(base, slice);
         base.requiresGrad(false);
         this.loraA = registerModule("lora_A", new NamedDict());
         this.loraB = registerModule("lora_B", new NamedDict());
@@ -160,6 +165,6 @@ public class LoraLinear extends AdapterLinear {
 
     @Override
     protected String extraRepr() {
-        return "in_features=" + in + ", out_features=" + out + ", adapters=" + adapterNames();
+        return "in_features=" + in + ", out_features=" + out + (outputSlice() == null ? "" : ", output_slice=" + outputSlice().name()) + ", adapters=" + adapterNames();
     }
 }

@@ -274,13 +274,7 @@ public final class PeftFiles {
 
     /** The adapter layer at {@code path} (a Linear wrapper in its chain, or an embedding) that holds adapter {@code name}. */
     static AdapterLayer layerWith(PeftModel pm, String path, String name) {
-        Module m = pm.moduleAt(path);
-        while (m instanceof AdapterLayer a) {
-            if (a.hasAdapter(name)) return a;
-            if (!(a instanceof AdapterLinear l)) break;
-            m = l.base;
-        }
-        throw new IllegalStateException("no adapter '" + name + "' at " + path);
+        return pm.layer(path, name);
     }
 
     /**
@@ -352,7 +346,7 @@ public final class PeftFiles {
         }
         boolean mutated = false;
         for (String path : pm.targets(name))
-            if (pm.moduleAt(path) instanceof AdapterLinear && layerWith(pm, path, name) instanceof LoraLinear l && l.initialFactors(name) != null)
+            if (layerWith(pm, path, name) instanceof LoraLinear l && l.initialFactors(name) != null)
                 mutated = true;
         if (!mutated) return new Portable(cfg, sd);
         // r → 2r with α → 2α (α/r unchanged) or, with rsLoRA, α → √2·α (α/√r unchanged)
@@ -364,7 +358,7 @@ public final class PeftFiles {
         try (var g = Grad.disabled()) {
             for (String path : pm.targets(name)) {
                 String k = PeftModel.PREFIX + path;
-                if (pm.moduleAt(path) instanceof LoraEmbedding) {
+                if (layerWith(pm, path, name) instanceof LoraEmbedding) {
                     Tensor a = sd.get(k + ".lora_embedding_A"), bb = sd.get(k + ".lora_embedding_B");
                     out.put(k + ".lora_embedding_A", Tensor.concat(0, a, Tensor.zerosLike(a)));
                     out.put(k + ".lora_embedding_B", Tensor.concat(1, bb, Tensor.zerosLike(bb)));
