@@ -48,25 +48,38 @@ public final class HeatMap {
         return new Color((int) Math.round(a[0] + f * (b[0] - a[0])), (int) Math.round(a[1] + f * (b[1] - a[1])), (int) Math.round(a[2] + f * (b[2] - a[2])));
     }
 
-    /** Writes the panels side by side, each cell {@code cell} pixels wide (at least 4 px) and tall, under {@code title}. */
-    public static void write(Path png, String title, List<Panel> panels, int cell) throws IOException {
-        BufferedImage img = render(title, panels, cell);
+    /**
+     * Writes the panels side by side under {@code title}. A panel's cells are sized to its shape ({@link #cellWidth},
+     * {@link #cellHeight}): an 8 × 64 matrix becomes a wide strip of 8 × 20 px cells, a 16 × 16 one a 384 px square.
+     */
+    public static void write(Path png, String title, List<Panel> panels) throws IOException {
+        BufferedImage img = render(title, panels);
         AtomicFiles.write(png, out -> {
             if (!ImageIO.write(img, "png", out)) throw new IOException("HeatMap: no PNG writer available");
         });
     }
 
+    /** A cell's width for a matrix of {@code cols} columns: 512 px across in all, 4 to 24 px a cell. */
+    static int cellWidth(int cols) {
+        return Math.max(4, Math.min(24, 512 / cols));
+    }
+
+    /** A cell's height for {@code rows} rows: at least its width, up to 48 px, so that a 2-row strip is still visible. */
+    static int cellHeight(int rows, int cellWidth) {
+        return Math.max(cellWidth, Math.min(48, 160 / rows));
+    }
+
     /** Draws the panels into a new RGB image. */
-    public static BufferedImage render(String title, List<Panel> panels, int cell) {
+    public static BufferedImage render(String title, List<Panel> panels) {
         if (panels.isEmpty()) throw new IllegalArgumentException("HeatMap: no panels");
-        if (cell < 4) throw new IllegalArgumentException("HeatMap: cells must be at least 4 px, got " + cell);
-        int maxRows = 0, width = 60;
+        int maxH = 0, width = 60;
         for (Panel p : panels) {
-            maxRows = Math.max(maxRows, p.values().length);
-            width += Math.max(p.values()[0].length * cell, 120) + 70;
+            int cw = cellWidth(p.values()[0].length);
+            maxH = Math.max(maxH, p.values().length * cellHeight(p.values().length, cw));
+            width += Math.max(p.values()[0].length * cw, 260) + 70;
         }
         width += 90; // colour bar
-        int top = 56, height = top + maxRows * cell + 60;
+        int top = 56, height = top + maxH + 60;
         height = Math.max(height, 220);
         BufferedImage img = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = img.createGraphics();
@@ -82,32 +95,32 @@ public final class HeatMap {
             int x0 = 60;
             for (Panel p : panels) {
                 double[][] v = p.values();
-                int rows = v.length, cols = v[0].length, pw = cols * cell;
+                int rows = v.length, cols = v[0].length, cw = cellWidth(cols), ch = cellHeight(rows, cw), pw = cols * cw, ph = rows * ch;
                 for (int i = 0; i < rows; i++)
                     for (int j = 0; j < cols; j++) {
                         g.setColor(colour(v[i][j]));
-                        g.fillRect(x0 + j * cell, top + i * cell, cell, cell);
+                        g.fillRect(x0 + j * cw, top + i * ch, cw, ch);
                     }
                 g.setColor(Color.DARK_GRAY);
-                g.drawRect(x0, top, pw, rows * cell);
+                g.drawRect(x0, top, pw, ph);
                 g.setFont(base.deriveFont(Font.BOLD, 13f));
                 g.setColor(Color.BLACK);
                 draw(g, text, p.title(), x0, top - 8);
                 g.setFont(base);
                 // ticks: 1 and every "nice" step along each axis (numbers count from 1, as i and j do)
-                for (int j : tickPositions(cols)) draw(g, text, Integer.toString(j), x0 + (j - 1) * cell + cell / 2 - 3, top + rows * cell + 14);
-                for (int i : tickPositions(rows)) draw(g, text, Integer.toString(i), x0 - 22, top + (i - 1) * cell + cell / 2 + 4);
-                draw(g, text, p.colLabel(), x0 + pw / 2 - 10, top + rows * cell + 32);
+                for (int j : tickPositions(cols)) draw(g, text, Integer.toString(j), x0 + (j - 1) * cw + cw / 2 - 3, top + ph + 14);
+                for (int i : tickPositions(rows)) draw(g, text, Integer.toString(i), x0 - 22, top + (i - 1) * ch + ch / 2 + 4);
+                draw(g, text, p.colLabel(), x0 + pw / 2 - 10, top + ph + 32);
                 if (text[0] && p.rowLabel() != null) {
                     AffineTransform saved = g.getTransform();
                     g.rotate(-Math.PI / 2);
-                    draw(g, text, p.rowLabel(), -(top + rows * cell / 2) - 10, x0 - 30);
+                    draw(g, text, p.rowLabel(), -(top + ph / 2) - 4, x0 - 30);
                     g.setTransform(saved);
                 }
-                x0 += Math.max(pw, 120) + 70;
+                x0 += Math.max(pw, 260) + 70;
             }
             // colour bar
-            int barH = Math.max(120, maxRows * cell), bx = x0;
+            int barH = Math.max(120, maxH), bx = x0;
             for (int y = 0; y < barH; y++) {
                 g.setColor(colour(1 - y / (double) (barH - 1)));
                 g.fillRect(bx, top + y, 18, 1);
