@@ -71,10 +71,11 @@ public final class Analyze {
     /** What one run left: trainable parameters, the target val loss, its seconds, and per analysed target (q, v of the layer) A and ΔW. */
     public record Run(Spec spec, long trainable, double valLoss, double seconds, Map<String, Tensor> a, Map<String, Tensor> deltaW) {}
 
-    static final long SEED = PeftDemo.SEED, SEED2 = 2, BATCH_SEED = PeftDemo.BATCH_SEED, VERA_KEY = PeftDemo.VERA_KEY;
+    public static final long SEED = PeftDemo.SEED, SEED2 = 2;
+    static final long BATCH_SEED = PeftDemo.BATCH_SEED, VERA_KEY = PeftDemo.VERA_KEY;
     static final double LORA_LR = 2e-3, VERA_LR = 1e-2;
     public static final String Q = "c_attn.q", K = "c_attn.k", V = "c_attn.v", O = "attn.c_proj";
-    static final List<String> QV = List.of(Q, V), ALL = List.of(Q, K, V, O);
+    public static final List<String> QV = List.of(Q, V), ALL = List.of(Q, K, V, O);
     /** The paper's ranks for §7.2 (A_{r=8} vs A_{r=64}) and §7.3 (Table 7 at r = 4 and 64). */
     static final int PHI_SMALL = 8, PHI_LARGE = 64, AMP_SMALL = 4, AMP_LARGE = 64;
 
@@ -84,6 +85,11 @@ public final class Analyze {
     private final PrintStream log;
     private final Map<String, Run> runs = new LinkedHashMap<>();
     private final int layer, d;
+
+    /** The analysed layer (the middle one) and the width d = n_embd. */
+    public int layer() { return layer; }
+
+    public int width() { return d; }
 
     public Analyze(DemoTask task, int steps, int batch, Path out, PrintStream log) {
         this.task = task;
@@ -208,12 +214,12 @@ public final class Analyze {
     }
 
     /** The path of target {@code t} (e.g. c_attn.q) in the analysed layer. */
-    String targetPath(String t) {
+    public String targetPath(String t) {
         return "transformer.h." + layer + "." + (t.startsWith("attn.") ? t : "attn." + t);
     }
 
     /** The pre-trained W of target {@code t} in the analysed layer: its rows of c_attn for q / k / v. */
-    Tensor baseWeight(String t) {
+    public Tensor baseWeight(String t) {
         Gpt model = task.freshModel();
         PeftModel pm = PeftModel.wrap(model, PeftConfig.lora(1, 2, t).seed(SEED).build());
         AdapterLinear l = (AdapterLinear) pm.layer(targetPath(t), "default");
