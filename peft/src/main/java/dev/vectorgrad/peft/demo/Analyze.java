@@ -161,6 +161,11 @@ public final class Analyze {
 
     /** Every run the five experiments need, deduplicated, in the order they run. */
     public List<Spec> specs() {
+        return specs(d);
+    }
+
+    /** {@link #specs()} for width d. */
+    static List<Spec> specs(int d) {
         List<Spec> s = new ArrayList<>();
         // 1. which weights, equal trainable parameters (the paper's r = 8 / 4 / 2)
         for (String t : ALL) s.add(lora(List.of(t), 8));
