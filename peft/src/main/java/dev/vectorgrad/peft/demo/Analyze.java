@@ -439,8 +439,8 @@ public final class Analyze {
             j.put(l, m);
         }
         md.append(String.format(Locale.ROOT, "%nThe paper: a very small rank already suffices (r = 1 on W_q+W_v or all four is within noise of r = 64). "
-                + "%sCriterion: r ≤ 2 gets ≥ 90%% of the best loss reduction. The conclusion **%s** here. (The paper's Table 6 values are quoted as "
-                + "published; we did not re-derive them.)%n%n", why, holdsAll ? "holds" : "does not hold"));
+                + "%sCriterion: r ≤ 2 gets ≥ 90%% of the best loss reduction. The conclusion **%s** here. (The paper's Table 6 values were transcribed "
+                + "from arXiv 2106.09685v2 and not re-checked against it when this was written; Table 5's were.)%n%n", why, holdsAll ? "holds" : "does not hold"));
         j.put("conclusion_holds", holdsAll);
         json.put("rank", j);
     }
