@@ -73,6 +73,15 @@ public abstract class AdapterLinear extends AdapterLayer {
         return in;
     }
 
+    /**
+     * The rows of W₀ that this wrapper's adapters act on, as a view of the layer's weight: all of it [out, in], or
+     * the slice's [size, in] (W_q for {@code c_attn.q}) — the W that {@link #deltaWeight} is added to.
+     */
+    public Tensor baseWeightSlice() {
+        Tensor w = linear.weight.data();
+        return slice == null ? w : w.narrow(0, slice.offset(), slice.size());
+    }
+
     /** The adapters' output width: the layer's outputs, or the slice's size. */
     public int outFeatures() {
         return out;

@@ -28,12 +28,6 @@ public record OutputSlice(String name, int offset, int size) {
         return s;
     }
 
-    /** The slice named {@code name} of that layer, or null. */
-    static OutputSlice named(String modulePath, int out, String name) {
-        for (OutputSlice s : of(modulePath, out)) if (s.name().equals(name)) return s;
-        return null;
-    }
-
     /** The end of the range (exclusive). */
     public int end() {
         return offset + size;

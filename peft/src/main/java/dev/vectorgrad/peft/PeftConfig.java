@@ -30,15 +30,15 @@ import java.util.regex.PatternSyntaxException;
  *
  * <p>Output slices (vectorgrad only; PEFT cannot do this on a fused layer): GPT-2's {@code c_attn} computes
  * [q | k | v] in one Linear, and a target {@code c_attn.q}, {@code c_attn.k} or {@code c_attn.v} adapts that block
- * alone — the LoRA paper's W_q, W_k, W_v ({@link OutputSlice}). LoRA (rsLoRA, LoRA-FA, LoRA+, Gaussian init) and
- * VeRA take slices; DoRA, PiSSA / MiLoRA, AdaLoRA, FLoRA, LoRA-GA and bottleneck adapters refuse them.
+ * alone — the LoRA paper's W_q, W_k, W_v ({@link OutputSlice}). LoRA (rsLoRA, LoRA-FA, LoRA+, LoRA-Pro, Gaussian
+ * init) and VeRA take slices; DoRA, PiSSA / MiLoRA, AdaLoRA, FLoRA, LoRA-GA and bottleneck adapters refuse them.
  *
  * <pre>{@code
  * PeftModel pm = PeftModel.wrap(gpt, PeftConfig.lora(4).alpha(8).targets("c_attn.q", "c_attn.v"));
  * pm.targets("default");       // [transformer.h.0.attn.c_attn.q, transformer.h.0.attn.c_attn.v, transformer.h.1...]
  * LoraLinear q = (LoraLinear) pm.layer("transformer.h.0.attn.c_attn.q", "default");
  * q.a("default");              // A [r, n_embd]; q.b("default") is B [n_embd, r]: rows of the q block only
- * q.deltaWeight("default");    // ΔW_q [n_embd, n_embd]; the layer's W_q is q.linear().weight rows [0, n_embd)
+ * q.deltaWeight("default");    // ΔW_q [n_embd, n_embd]; q.baseWeightSlice() is W_q (a view of c_attn's rows [0, n_embd))
  * PeftModel.wrap(gpt, PeftConfig.vera(256).targets("c_attn.q", "c_attn.v"));   // VeRA: projections sized in → n_embd
  * }</pre>
  */

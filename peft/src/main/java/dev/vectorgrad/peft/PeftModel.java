@@ -309,7 +309,7 @@ public final class PeftModel {
         else if (cfg.loraInit() == PeftConfig.LoraInit.PISSA || cfg.loraInit() == PeftConfig.LoraInit.MILORA) what = cfg.loraInit() + " init";
         if (what != null)
             throw new IllegalArgumentException("target '" + t.path() + "' is output slice '" + t.slice().name() + "' of '" + t.module() + "'; " + what
-                    + " cannot adapt a slice (LoRA and VeRA can: rsLoRA, LoRA-FA, LoRA+, Gaussian init included)");
+                    + " cannot adapt a slice (LoRA and VeRA can: rsLoRA, LoRA-FA, LoRA+, LoRA-Pro, Gaussian init included)");
     }
 
     private static void addLora(LoraLinear l, String name, PeftConfig cfg, String path, Rng rng) {

@@ -75,7 +75,8 @@ class AdapterReloadTest {
                 new Method("LoRA-FA on c_attn.k and c_fc, rank pattern", PeftConfig.lora(2, 4, "c_attn.k", "c_fc").rankPattern("c_attn.k", 3).freezeA(true)
                         .seed(18).build(), "lora-fa"),
                 new Method("LoRA+ on c_attn.v and c_proj, rsLoRA, dropout", PeftConfig.lora(2, 4, "c_attn.v", "c_proj").rslora(true).dropout(0.1)
-                        .seed(19).build(), "lora+"));
+                        .seed(19).build(), "lora+"),
+                new Method("LoRA-Pro on c_attn.q and c_attn.v", PeftConfig.lora(2, 4, "c_attn.q", "c_attn.v").seed(20).build(), "lora-pro"));
         List<Arguments> out = new ArrayList<>();
         for (Method m : adapters) for (Format f : List.of(Format.PEFT_DIR, Format.NATIVE)) out.add(Arguments.of(m, f));
         out.add(Arguments.of(new Method("BitFit", null, "bitfit"), Format.CHECKPOINT));

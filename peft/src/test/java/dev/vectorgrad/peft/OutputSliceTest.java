@@ -15,8 +15,19 @@ import dev.vectorgrad.tensor.Rng;
 import dev.vectorgrad.tensor.Tensor;
 import dev.vectorgrad.transformer.Gpt;
 import dev.vectorgrad.transformer.GptConfig;
+import dev.vectorgrad.tensor.Json;
+import dev.vectorgrad.tensor.Safetensors;
+import dev.vectorgrad.tensor.SafetensorsFile;
+import dev.vectorgrad.transformer.HfGpt2;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Adapters on an output slice of GPT-2's fused {@code c_attn} ({@code c_attn.q}, {@code .k}, {@code .v}): the
@@ -320,5 +331,131 @@ class OutputSliceTest {
         // nothing was changed by the refusals
         assertThat(g.namedModules().get(L0)).isExactlyInstanceOf(Linear.class);
         assertThat(g.numParameters(true)).isEqualTo(g.numParameters(false));
+    }
+
+    @Test
+    void layersExclusionAndRankPatternsApplyToSliceTargets() {
+        Gpt g = new Gpt(CFG, 11);
+        PeftModel pm = PeftModel.wrap(g, PeftConfig.lora(R, 4, "c_attn.q", "c_attn.v").rankPattern("c_attn.v", 3).alphaPattern("c_attn.v", 9)
+                .exclude("h.0.attn.c_attn.q").seed(1));
+        assertThat(pm.targets("default")).containsExactly(L0 + ".v", "transformer.h.1.attn.c_attn.q", "transformer.h.1.attn.c_attn.v");
+        LoraLinear v = (LoraLinear) pm.layer(L0 + ".v", "default"), q = (LoraLinear) pm.layer("transformer.h.1.attn.c_attn.q", "default");
+        assertThat(v.rank("default")).isEqualTo(3);
+        assertThat(v.scaling("default")).isEqualTo(3f); // α 9 / r 3
+        assertThat(q.rank("default")).isEqualTo(R);
+        assertThat(q.scaling("default")).isEqualTo(2f);
+        // the rows the slice adapts, as a view of W₀
+        assertThat(v.baseWeightSlice().shape()).containsExactly(C, C);
+        assertThat(maxAbsDiff(v.baseWeightSlice(), cAttn(g, 0).weight.data().narrow(0, 2 * C, C))).isZero();
+        PeftModel one = PeftModel.wrap(new Gpt(CFG, 11), PeftConfig.lora(R, 4, "c_attn.k").layers(1));
+        assertThat(one.targets("default")).containsExactly("transformer.h.1.attn.c_attn.k");
+        assertThatThrownBy(() -> pm.layer(L0 + ".q", "default")).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("has no target '" + L0 + ".q'");
+    }
+
+    /** B (and VeRA's λ) set to seeded random values so that a file holding zeros or the wrong slice would fail. */
+    static void randomise(PeftModel pm, long seed) {
+        Rng rng = new Rng(seed);
+        try (var off = Grad.disabled()) {
+            for (String t : pm.targets("default"))
+                for (Variable p : pm.layer(t, "default").adapterParameters("default")) p.data().copyFrom(randn(rng, p.shape()));
+        }
+    }
+
+    @Test
+    void aSlicedLoraDirectoryHoldsTheSliceRowsUnderTheTargetPathsAndItsSliceTable(@TempDir Path dir) throws IOException {
+        Gpt g = new Gpt(CFG, 11);
+        PeftModel pm = PeftModel.wrap(g, PeftConfig.lora(R, 4, "c_attn.q", "c_attn.v").seed(6));
+        randomise(pm, 12);
+        PeftFiles.save(pm, "default", dir);
+        Map<String, Object> j = Json.asMap(Json.read(dir.resolve(PeftFiles.CONFIG)), "config");
+        assertThat(j.get("peft_type")).isEqualTo("LORA");
+        assertThat(j.get("target_modules")).isEqualTo(List.of("c_attn.q", "c_attn.v"));
+        Map<?, ?> table = (Map<?, ?>) j.get(PeftFiles.OUTPUT_SLICES);
+        assertThat(List.copyOf(table.keySet())).isEqualTo(List.of("c_attn.q", "c_attn.v"));
+        assertThat(((Map<?, ?>) table.get("c_attn.q")).toString()).isEqualTo("{offset=0, size=16, out_features=48}");
+        assertThat(((Map<?, ?>) table.get("c_attn.v")).toString()).isEqualTo("{offset=32, size=16, out_features=48}");
+        try (SafetensorsFile f = Safetensors.read(dir.resolve(PeftFiles.WEIGHTS))) {
+            TreeSet<String> want = new TreeSet<>();
+            for (int l = 0; l < 2; l++)
+                for (String sl : List.of("q", "v")) {
+                    String k = PeftModel.PREFIX + "transformer.h." + l + ".attn.c_attn." + sl;
+                    want.add(k + ".lora_A.weight");
+                    want.add(k + ".lora_B.weight");
+                    LoraLinear layer = (LoraLinear) pm.layer("transformer.h." + l + ".attn.c_attn." + sl, "default");
+                    assertThat(f.tensor(k + ".lora_A.weight").shape()).containsExactly(R, C);
+                    assertThat(f.tensor(k + ".lora_B.weight").shape()).containsExactly(C, R);
+                    assertThat(maxAbsDiff(f.tensor(k + ".lora_B.weight"), layer.b("default").data())).isZero();
+                    assertThat(maxAbsDiff(f.tensor(k + ".lora_A.weight"), layer.a("default").data())).isZero();
+                }
+            assertThat(new TreeSet<>(f.names())).isEqualTo(want);
+        }
+        // an adapter without slices keeps PEFT's config: no vectorgrad key
+        PeftModel plain = PeftModel.wrap(new Gpt(CFG, 11), PeftConfig.lora(R, 4, "c_attn"));
+        PeftFiles.save(plain, "default", dir.resolve("plain"));
+        assertThat(Json.asMap(Json.read(dir.resolve("plain").resolve(PeftFiles.CONFIG)), "config")).doesNotContainKey(PeftFiles.OUTPUT_SLICES);
+        PeftFiles.saveNative(plain, "default", dir.resolve("plain.safetensors"));
+        try (SafetensorsFile f = Safetensors.read(dir.resolve("plain.safetensors"))) {
+            assertThat(f.metadata().get(PeftFiles.NATIVE_CONFIG)).doesNotContain(PeftFiles.OUTPUT_SLICES);
+        }
+        PeftFiles.saveNative(pm, "default", dir.resolve("sliced.safetensors"));
+        try (SafetensorsFile f = Safetensors.read(dir.resolve("sliced.safetensors"))) {
+            assertThat(f.metadata().get(PeftFiles.NATIVE_CONFIG)).contains("\"" + PeftFiles.OUTPUT_SLICES + "\":{\"c_attn.q\":{\"offset\":0,");
+        }
+    }
+
+    @Test
+    void veraOnSlicesAndItsExactLoraExportReloadOntoAFreshBase(@TempDir Path dir) throws IOException {
+        Gpt pre = new Gpt(CFG, 11);
+        HfGpt2.save(pre, dir.resolve("base"));
+        Gpt g = HfGpt2.load(dir.resolve("base"));
+        PeftModel pm = PeftModel.wrap(g, PeftConfig.vera(4, 3, "c_attn.q", "c_attn.v").seed(7));
+        randomise(pm, 13);
+        IntTensor ids = IntTensor.wrap(new int[] {3, 1, 4, 1, 5, 9, 2, 6}, 1, 8);
+        Tensor tuned = AdapterReloadTest.logits(g, ids);
+        assertThat(maxAbsDiff(tuned, AdapterReloadTest.logits(HfGpt2.load(dir.resolve("base")), ids))).isGreaterThan(1e-3);
+        PeftFiles.save(pm, "default", dir.resolve("vera"));
+        try (SafetensorsFile f = Safetensors.read(dir.resolve("vera").resolve(PeftFiles.WEIGHTS))) {
+            assertThat(f.tensor(PeftFiles.VERA_B).shape()).containsExactly(C, 4); // max out over the targets: the slice's n_embd
+            assertThat(f.tensor(PeftFiles.VERA_A).shape()).containsExactly(4, C);
+            assertThat(f.tensor(PeftModel.PREFIX + L0 + ".v.vera_lambda_b").shape()).containsExactly(C);
+        }
+        PeftFiles.saveVeraAsLora(pm, "default", dir.resolve("as-lora"));
+        for (String sub : List.of("vera", "as-lora")) {
+            Gpt fresh = HfGpt2.load(dir.resolve("base"));
+            PeftModel back = PeftFiles.load(fresh, dir.resolve(sub));
+            assertThat(back.targets("default")).contains(L0 + ".q", L0 + ".v");
+            assertThat(maxAbsDiff(AdapterReloadTest.logits(fresh, ids), tuned)).as(sub).isLessThan(1e-5);
+        }
+    }
+
+    @Test
+    void aFileWhoseSlicesDoNotFitTheModelIsRefusedNamingIt(@TempDir Path dir) throws IOException {
+        PeftModel pm = PeftModel.wrap(new Gpt(CFG, 11), PeftConfig.lora(R, 4, "c_attn.q", "c_attn.v").seed(6));
+        PeftFiles.save(pm, "default", dir);
+        Path cf = dir.resolve(PeftFiles.CONFIG);
+        String good = Files.readString(cf);
+        Map<String, Object> j = new LinkedHashMap<>(Json.asMap(Json.parse(good), "config"));
+        // q said to be rows [16, 32): not this model's q
+        j.put(PeftFiles.OUTPUT_SLICES, Map.of("c_attn.q", Map.of("offset", 16, "size", 16, "out_features", 48),
+                "c_attn.v", Map.of("offset", 32, "size", 16, "out_features", 48)));
+        Files.writeString(cf, Json.writePretty(j));
+        assertThatThrownBy(() -> PeftFiles.load(new Gpt(CFG, 11), dir)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith(cf.toString()).hasMessageContaining("c_attn.q is rows [16, 32) of 48 outputs, but in this model it is rows [0, 16) of 48");
+        j.put(PeftFiles.OUTPUT_SLICES, Map.of("c_attn.q", Map.of("offset", 0, "size", 16, "out_features", 48)));
+        Files.writeString(cf, Json.writePretty(j));
+        assertThatThrownBy(() -> PeftFiles.load(new Gpt(CFG, 11), dir)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith(cf.toString()).hasMessageContaining("does not list output slice target 'c_attn.v'");
+        j.put(PeftFiles.OUTPUT_SLICES, "rows");
+        Files.writeString(cf, Json.writePretty(j));
+        assertThatThrownBy(() -> PeftFiles.load(new Gpt(CFG, 11), dir)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith(cf.toString()).hasMessageContaining(PeftFiles.OUTPUT_SLICES);
+        // an unknown slice name in target_modules
+        Files.writeString(cf, good.replace("\"c_attn.v\"", "\"c_attn.x\""));
+        assertThatThrownBy(() -> PeftFiles.load(new Gpt(CFG, 11), dir)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining(dir.toString()).hasMessageContaining("unknown output slice 'x'");
+        // without the table the target names alone define the slices
+        j.remove(PeftFiles.OUTPUT_SLICES);
+        Files.writeString(cf, Json.writePretty(j));
+        assertThat(PeftFiles.load(new Gpt(CFG, 11), dir).targets("default")).hasSize(4);
     }
 }

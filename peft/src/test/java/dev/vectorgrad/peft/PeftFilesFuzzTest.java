@@ -29,7 +29,8 @@ import net.jqwik.api.lifecycle.AfterContainer;
 /**
  * Fuzzes the adapter readers (issue 12 §5): {@code adapter_config.json} alone ({@link PeftFiles#readConfig}), PEFT
  * directories ({@link PeftFiles#load}: the LoRA and VeRA dumps of {@code testdata/hf} with their config or weights
- * mutated) and native adapter files ({@link PeftFiles#loadNative}: LoRA on linears and an embedding, and VeRA,
+ * mutated) and native adapter files ({@link PeftFiles#loadNative}: LoRA on linears and an embedding, VeRA, and
+ * LoRA / VeRA on output slices of c_attn,
  * written by {@link PeftFiles#saveNative}, then mutated), each loaded onto a fresh GPT of the dumps' shape. Every
  * mutant loads or is rejected with an {@link IllegalArgumentException} naming the file. 1,000 tries from a fixed
  * seed in CI; more with {@code -Dvectorgrad.fuzz.tries=1000000} (see {@link Fuzz}).
@@ -50,7 +51,10 @@ class PeftFilesFuzzTest {
         try {
             BASE = GptConfig.readHf(TestData.hf("gpt2-small-base/model"));
             NATIVE = List.of(nativeFile("lora", PeftConfig.lora(4, 8, "c_attn", "c_proj", "wte").rslora(true)),
-                    nativeFile("vera", PeftConfig.vera(4, 11L, "c_fc", "c_attn")));
+                    nativeFile("vera", PeftConfig.vera(4, 11L, "c_fc", "c_attn")),
+                    // output slices of c_attn: the config carries vectorgrad_output_slices, checked on load
+                    nativeFile("lora-slices", PeftConfig.lora(4, 8, "c_attn.q", "c_attn.v", "c_proj")),
+                    nativeFile("vera-slices", PeftConfig.vera(4, 11L, "c_attn.k", "c_attn.v")));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -123,7 +127,7 @@ class PeftFilesFuzzTest {
 
     /** {@code mode} 0-3: {@link Fuzz#mutateSafetensors}; 4-6: the config JSON inside the metadata mutated. */
     @Property
-    void nativeAdapterLoadsOrRejectsNamingTheFile(@ForAll @IntRange(min = 0, max = 1) int base, @ForAll @IntRange(min = 0, max = 6) int mode,
+    void nativeAdapterLoadsOrRejectsNamingTheFile(@ForAll @IntRange(min = 0, max = 3) int base, @ForAll @IntRange(min = 0, max = 6) int mode,
                                                   @ForAll("tree") List<JsonEdit> tree, @ForAll("bytes") List<Mutation> bytes) {
         byte[] mutant = mode < 4 ? Fuzz.mutateSafetensors(NATIVE.get(base), mode, tree, bytes) : mutateNativeConfig(NATIVE.get(base), mode - 4, tree, bytes);
         Path file = Fuzz.write(DIR.resolve("n" + COUNTER.incrementAndGet() + ".safetensors"), mutant);
