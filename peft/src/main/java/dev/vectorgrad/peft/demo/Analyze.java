@@ -227,9 +227,7 @@ public final class Analyze {
     public Tensor baseWeight(String t) {
         Gpt model = task.freshModel();
         PeftModel pm = PeftModel.wrap(model, PeftConfig.lora(1, 2, t).seed(SEED).build());
-        AdapterLinear l = (AdapterLinear) pm.layer(targetPath(t), "default");
-        Tensor w = l.linear().weight.data();
-        return l.outputSlice() == null ? w.copy() : w.narrow(0, l.outputSlice().offset(), l.outputSlice().size()).contiguous();
+        return ((AdapterLinear) pm.layer(targetPath(t), "default")).baseWeightSlice().copy();
     }
 
     // ------------------------------------------------------------------ the whole analysis
