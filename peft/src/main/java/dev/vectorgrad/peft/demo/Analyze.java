@@ -111,15 +111,30 @@ public final class Analyze {
                 case "--out" -> out = Path.of(value(args, ++i));
                 case "--model" -> model = Path.of(value(args, ++i));
                 case "--corpus" -> corpus = Path.of(value(args, ++i));
-                case "--steps" -> steps = Integer.parseInt(value(args, ++i));
+                case "--steps" -> {
+                    String v = value(args, ++i);
+                    try {
+                        steps = Integer.parseInt(v);
+                    } catch (NumberFormatException e) {
+                        usage("--steps needs a whole number, got '" + v + "'");
+                    }
+                    if (steps <= 0) usage("--steps must be positive, got " + steps);
+                }
                 default -> usage("unknown option " + args[i]);
             }
         }
         if ((model == null) != (corpus == null)) usage("--model and --corpus go together");
         if (steps != null) plan = new Plan(plan.task(), steps);
         long t0 = System.nanoTime();
-        DemoTask task = model == null ? DemoTask.pretrained(plan.task(), PeftDemo.PRETRAINED_CACHE, System.out)
-                : DemoTask.of(model, corpus, plan.task().batch(), plan.task().evalBatches(), System.out);
+        DemoTask task;
+        try {
+            task = model == null ? DemoTask.pretrained(plan.task(), PeftDemo.PRETRAINED_CACHE, System.out)
+                    : DemoTask.of(model, corpus, plan.task().batch(), plan.task().evalBatches(), System.out);
+        } catch (IllegalArgumentException | IOException e) { // a model folder or corpus that cannot be used: one line, exit 2
+            System.err.println("analyze: " + dev.vectorgrad.transformer.cli.CliErrors.describe(e));
+            System.exit(2);
+            return;
+        }
         new Analyze(task, plan.steps(), plan.task().batch(), out, System.out).run();
         System.out.printf(Locale.ROOT, "total wall time: %.1f s%n", (System.nanoTime() - t0) / 1e9);
     }
