@@ -42,6 +42,7 @@ public final class Main {
             case "finetune" -> dev.vectorgrad.peft.cli.FinetuneCommand.main(rest);
             case "embed" -> dev.vectorgrad.encoder.EmbedCommand.main(rest);
             case "demo" -> Demo.run(rest);
+            case "analyze" -> dev.vectorgrad.peft.demo.Analyze.main(rest);
             default -> {
                 System.err.println("vectorgrad: unknown command '" + args[0] + "' (./vectorgrad --help lists them)");
                 System.exit(2);

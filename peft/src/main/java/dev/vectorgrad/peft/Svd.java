@@ -11,7 +11,8 @@ import java.util.Comparator;
  * Singular value decompositions for the SVD-based inits, singular values descending:
  * <ul>
  * <li>{@link #of}: the thin SVD W = U·diag(S)·Vᵀ by one-sided (Hestenes) Jacobi in double precision, exact to
- * rounding (MiLoRA's bottom r needs the whole spectrum); it throws rather than return an unconverged result;</li>
+ * rounding (MiLoRA's bottom r needs the whole spectrum); it throws rather than return an unconverged result;
+ * {@link #ofDouble} is the same in double in and out (the LoRA §7 analyses, {@link Analysis});</li>
  * <li>{@link #topR}: the r leading triplets by randomised subspace iteration, what {@code torch.svd_lowrank(W, q,
  * niter)} does (Halko, Martinsson, Tropp 2011, Alg. 4.4): Q = orth(W·G) for a Gaussian G (n × q), then
  * {@code niter} times Q = orth(W·orth(Wᵀ·Q)), and the exact SVD of the small q × n matrix QᵀW. The products run
@@ -27,17 +28,43 @@ public final class Svd {
 
     private Svd() {}
 
+    /** The thin SVD in double precision: u (m × k) and v (n × k) row-major, s (k) descending, k = min(m, n). */
+    public record Exact(double[][] u, double[] s, double[][] v) {}
+
     public static Result of(Tensor w) {
         if (w.rank() != 2) throw new IllegalArgumentException("svd: need a matrix, got " + Arrays.toString(w.shape()));
         int m0 = w.size(0), n0 = w.size(1);
+        float[] src = w.contiguous().toArray();
+        double[][] rows = new double[m0][n0];
+        for (int i = 0; i < m0; i++) for (int j = 0; j < n0; j++) rows[i][j] = src[i * n0 + j];
+        Exact e = ofDouble(rows);
+        int k = e.s().length;
+        float[] uo = new float[m0 * k], vo = new float[n0 * k], so = new float[k];
+        for (int c = 0; c < k; c++) {
+            so[c] = (float) e.s()[c];
+            for (int i = 0; i < m0; i++) uo[i * k + c] = (float) e.u()[i][c];
+            for (int i = 0; i < n0; i++) vo[i * k + c] = (float) e.v()[i][c];
+        }
+        return new Result(Tensor.wrap(uo, m0, k), Tensor.wrap(so, k), Tensor.wrap(vo, n0, k));
+    }
+
+    /**
+     * The exact thin SVD of {@code w} (m rows × n columns, row-major) by one-sided Jacobi, in double throughout
+     * (what {@link #of} rounds to float32); singular vectors of zero singular values are zero.
+     */
+    public static Exact ofDouble(double[][] w) {
+        int m0 = w.length;
+        if (m0 == 0 || w[0].length == 0) throw new IllegalArgumentException("svd: need a non-empty matrix, got " + m0 + " rows");
+        int n0 = w[0].length;
+        for (int i = 0; i < m0; i++)
+            if (w[i].length != n0) throw new IllegalArgumentException("svd: row " + i + " has " + w[i].length + " columns, row 0 has " + n0);
         boolean tr = m0 < n0;
         int m = tr ? n0 : m0, n = tr ? m0 : n0; // work on an m × n matrix with m ≥ n
-        float[] src = w.contiguous().toArray();
         double[][] a = new double[n][m]; // columns
         for (int i = 0; i < m0; i++)
             for (int j = 0; j < n0; j++) {
-                if (tr) a[i][j] = src[i * n0 + j];
-                else a[j][i] = src[i * n0 + j];
+                if (tr) a[i][j] = w[i][j];
+                else a[j][i] = w[i][j];
             }
         double[][] v = new double[n][n];
         for (int i = 0; i < n; i++) v[i][i] = 1;
@@ -74,15 +101,15 @@ public final class Svd {
         Integer[] order = new Integer[n];
         for (int i = 0; i < n; i++) order[i] = i;
         Arrays.sort(order, Comparator.comparingDouble(i -> -sig[i]));
-        float[] uo = new float[m * n], vo = new float[n * n], so = new float[n];
+        double[][] uo = new double[m][n], vo = new double[n][n];
+        double[] so = new double[n];
         for (int k = 0; k < n; k++) {
             int j = order[k];
-            so[k] = (float) sig[j];
-            for (int i = 0; i < m; i++) uo[i * n + k] = (float) a[j][i];
-            for (int i = 0; i < n; i++) vo[i * n + k] = (float) v[j][i];
+            so[k] = sig[j];
+            for (int i = 0; i < m; i++) uo[i][k] = a[j][i];
+            for (int i = 0; i < n; i++) vo[i][k] = v[j][i];
         }
-        Tensor u = Tensor.wrap(uo, m, n), vv = Tensor.wrap(vo, n, n), s = Tensor.wrap(so, n);
-        return tr ? new Result(vv, s, u) : new Result(u, s, vv);
+        return tr ? new Exact(vo, so, uo) : new Exact(uo, so, vo);
     }
 
     /**

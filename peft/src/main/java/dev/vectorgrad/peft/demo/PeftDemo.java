@@ -1,6 +1,5 @@
 package dev.vectorgrad.peft.demo;
 
-import dev.vectorgrad.autograd.Grad;
 import dev.vectorgrad.autograd.Variable;
 import dev.vectorgrad.autograd.optim.AdamW;
 import dev.vectorgrad.autograd.optim.Optimizer;
@@ -17,12 +16,8 @@ import dev.vectorgrad.transformer.Gpt;
 import dev.vectorgrad.transformer.GptConfig;
 import dev.vectorgrad.transformer.HfGpt2;
 import dev.vectorgrad.transformer.data.Batcher;
-import dev.vectorgrad.transformer.data.CharTokenizer;
-import dev.vectorgrad.transformer.data.EmbeddedCorpus;
-import dev.vectorgrad.transformer.data.TextSplit;
 import dev.vectorgrad.transformer.train.LossPlot;
 import dev.vectorgrad.transformer.train.TrainLoop;
-import dev.vectorgrad.transformer.train.Trainer;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
@@ -72,12 +67,22 @@ public final class PeftDemo {
     private final PrintStream log;
     /** What the run found beyond the table (LoRA-Drop's selection, AdaLoRA's ranks, LoRA-GA's budget), printed under it. */
     private final List<String> notes = new ArrayList<>();
+    private final Path cache;
 
     public PeftDemo(Plan plan, Path out, PrintStream log) {
+        this(plan, out, log, null);
+    }
+
+    /** With {@code cache}: the pretrained model is read from / written to a folder under it ({@link DemoTask}). */
+    public PeftDemo(Plan plan, Path out, PrintStream log, Path cache) {
         this.plan = plan;
         this.out = out;
         this.log = log;
+        this.cache = cache;
     }
+
+    /** Where {@code demo} and {@code analyze} cache their pretrained model. */
+    public static final Path PRETRAINED_CACHE = Path.of("runs", "pretrained");
 
     public static void main(String[] args) throws IOException {
         Plan plan = Plan.full();
@@ -95,39 +100,20 @@ public final class PeftDemo {
             }
         }
         long t0 = System.nanoTime();
-        new PeftDemo(plan, out, System.out).run();
+        new PeftDemo(plan, out, System.out, PRETRAINED_CACHE).run();
         System.out.printf(Locale.ROOT, "total wall time: %.1f s%n", (System.nanoTime() - t0) / 1e9);
     }
 
     // ------------------------------------------------------------------ the experiment
 
     public Report run() throws IOException {
-        String en = plan.corpusChars() > 0 ? EmbeddedCorpus.language(SOURCE, plan.corpusChars()) : EmbeddedCorpus.language(SOURCE);
-        String nl = plan.corpusChars() > 0 ? EmbeddedCorpus.language(TARGET, plan.corpusChars()) : EmbeddedCorpus.language(TARGET);
-        CharTokenizer tok = CharTokenizer.fit(en, nl);
-        GptConfig base = GptConfig.baby(tok.vocabSize());
-        GptConfig cfg = new GptConfig(base.vocabSize(), base.blockSize(), base.layers(), base.heads(), base.nEmbd(), 0.0, true,
-                base.activation(), base.layerNormEps());
-        log.printf(Locale.ROOT, "vectorgrad PEFT demo: pretrain a GPT (baby preset with biases: %d layers, n_embd %d, block %d, vocab %d) on Europarl '%s' "
-                + "(%d chars) for %d iterations, then adapt it to '%s' (%d chars), %d steps per method, batch %d%n",
-                cfg.layers(), cfg.nEmbd(), cfg.blockSize(), cfg.vocabSize(), SOURCE, en.length(), plan.pretrainIters(), TARGET, nl.length(),
-                plan.tuneSteps(), plan.batch());
-
-        // 1. pretraining on the source language
-        Trainer.Options o = Trainer.Options.baby().withSeed(SEED).withBatch(plan.batch())
-                .withSchedule(1e-3, 1e-4, Math.min(50, plan.pretrainIters() / 5), plan.pretrainIters())
-                .withEval(Math.max(1, plan.pretrainIters() / 4), plan.evalBatches()).withLog(Math.max(1, plan.pretrainIters() / 14));
-        Trainer pre = Trainer.create(cfg, tok, en, o);
-        pre.run(plan.pretrainIters(), log, null, false);
-        LinkedHashMap<String, Tensor> weights = new LinkedHashMap<>();
-        pre.model().stateDict().forEach((k, v) -> weights.put(k, v.copy()));
-
+        DemoTask task = DemoTask.pretrained(plan, cache, log);
+        GptConfig cfg = task.config();
+        Map<String, Tensor> weights = task.weights();
+        int[] tgtTrain = task.targetTrain();
+        List<Batcher.Batch> tgtEval = task.targetEval();
+        double srcLoss = task.sourceLoss(), tgtLoss = task.targetLoss();
         int block = cfg.blockSize();
-        int[] srcVal = tok.encode(TextSplit.of(en).val());
-        TextSplit tsplit = TextSplit.of(nl);
-        int[] tgtTrain = tok.encode(tsplit.train()), tgtVal = tok.encode(tsplit.val());
-        List<Batcher.Batch> srcEval = fixedBatches(srcVal, block), tgtEval = fixedBatches(tgtVal, block);
-        double srcLoss = evaluate(pre.model(), srcEval), tgtLoss = evaluate(pre.model(), tgtEval);
         log.printf(Locale.ROOT, "pretrained model: '%s' val loss %.4f, '%s' val loss %.4f (the shift to adapt to)%n", SOURCE, srcLoss, TARGET, tgtLoss);
         log.println("LoRA / VeRA targets: " + String.join(", ", TARGETS) + " in every block (the tied wte / lm_head and the LayerNorms stay frozen)");
 
@@ -354,22 +340,8 @@ public final class PeftDemo {
         return loop;
     }
 
-    private List<Batcher.Batch> fixedBatches(int[] ids, int block) {
-        Batcher b = new Batcher(ids, plan.batch(), block, new Rng(EVAL_SEED));
-        List<Batcher.Batch> out = new ArrayList<>();
-        for (int i = 0; i < plan.evalBatches(); i++) out.add(b.next());
-        return out;
-    }
-
     static double evaluate(Gpt model, List<Batcher.Batch> batches) {
-        boolean was = model.isTraining();
-        model.train(false);
-        double sum = 0;
-        try (var g = Grad.disabled()) {
-            for (Batcher.Batch b : batches) sum += model.loss(b.x(), b.y()).item();
-        }
-        model.train(was);
-        return sum / batches.size();
+        return DemoTask.evaluate(model, batches);
     }
 
     // ------------------------------------------------------------------ heap

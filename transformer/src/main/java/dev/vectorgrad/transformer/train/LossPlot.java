@@ -24,7 +24,8 @@ import java.util.Objects;
  * true when this class loads unless the property was set already). Each series gets its own colour from
  * {@link #PALETTE} (matplotlib's "tab10" and two more; from the 13th series on, colours repeat dashed), axes have
  * "nice" ticks (1, 2, 5 × 10ᵏ) with labels, and a legend names the series. Non-finite points are skipped. Files are
- * written atomically.
+ * written atomically. With {@code logX} the x axis is logarithmic (ticks at 1, 2, 5 × 10ᵏ, or decades only over a
+ * wide range; points with x ≤ 0 are skipped), e.g. quality against the number of trainable parameters.
  *
  * <p>If the JVM cannot draw text (a machine without any fonts), the plot is drawn without text and a warning is
  * printed once, rather than failing a training run at its last step.
@@ -77,7 +78,13 @@ public final class LossPlot {
     /** Writes a plot of the given size and axis labels to {@code png} atomically. */
     public static void write(Path png, String title, String xLabel, String yLabel, List<Series> series, int width, int height)
             throws IOException {
-        BufferedImage img = render(title, xLabel, yLabel, series, width, height);
+        write(png, title, xLabel, yLabel, series, width, height, false);
+    }
+
+    /** Writes a plot of the given size and axis labels to {@code png} atomically, the x axis logarithmic if {@code logX}. */
+    public static void write(Path png, String title, String xLabel, String yLabel, List<Series> series, int width, int height, boolean logX)
+            throws IOException {
+        BufferedImage img = render(title, xLabel, yLabel, series, width, height, logX);
         AtomicFiles.write(png, out -> {
             if (!ImageIO.write(img, "png", out)) throw new IOException("LossPlot: no PNG writer available");
         });
@@ -85,12 +92,17 @@ public final class LossPlot {
 
     /** Draws the plot into a new RGB image. */
     public static BufferedImage render(String title, String xLabel, String yLabel, List<Series> series, int width, int height) {
+        return render(title, xLabel, yLabel, series, width, height, false);
+    }
+
+    /** Draws the plot into a new RGB image, the x axis logarithmic if {@code logX}. */
+    public static BufferedImage render(String title, String xLabel, String yLabel, List<Series> series, int width, int height, boolean logX) {
         if (width < 200 || height < 150)
             throw new IllegalArgumentException("LossPlot: image must be at least 200×150, got " + width + "×" + height);
         BufferedImage img = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = img.createGraphics();
         try {
-            new Painter(g, width, height, title, xLabel, yLabel, series).paint();
+            new Painter(g, width, height, title, xLabel, yLabel, series, logX).paint();
         } finally {
             g.dispose();
         }
@@ -114,6 +126,31 @@ public final class LossPlot {
         return nice * p;
     }
 
+    /** Ticks of a log axis over [10^lo, 10^hi], as log10 values: 1, 2, 5 × 10ᵏ over up to 3 decades, else decades. */
+    static double[] logTicks(double lo, double hi) {
+        List<Double> t = new ArrayList<>();
+        double[] mult = hi - lo <= 3 ? new double[] {1, 2, 5} : new double[] {1};
+        for (int k = (int) Math.floor(lo); k <= (int) Math.ceil(hi); k++)
+            for (double m : mult) {
+                double v = k + Math.log10(m);
+                if (v >= lo - 1e-9 && v <= hi + 1e-9) t.add(v);
+            }
+        return t.stream().mapToDouble(Double::doubleValue).toArray();
+    }
+
+    /** A log-axis tick label: 500, 2k, 10k, 1M. */
+    static String logLabel(double log10) {
+        double v = Math.pow(10, log10);
+        if (v >= 1e6) return trim(v / 1e6) + "M";
+        if (v >= 1e3) return trim(v / 1e3) + "k";
+        return trim(v);
+    }
+
+    private static String trim(double v) {
+        String s = String.format(Locale.ROOT, "%.2f", v);
+        return s.replaceAll("\\.?0+$", "");
+    }
+
     /** A tick label with just enough decimals for the step. */
     static String label(double v, double step) {
         int decimals = Math.max(0, (int) Math.ceil(-Math.log10(step) - 1e-9));
@@ -126,9 +163,11 @@ public final class LossPlot {
         final int w, h;
         final String title, xLabel, yLabel;
         final List<Series> series;
+        final boolean logX;
         boolean text = true;
 
-        Painter(Graphics2D g, int w, int h, String title, String xLabel, String yLabel, List<Series> series) {
+        Painter(Graphics2D g, int w, int h, String title, String xLabel, String yLabel, List<Series> series, boolean logX) {
+            this.logX = logX;
             this.g = g;
             this.w = w;
             this.h = h;
@@ -148,7 +187,7 @@ public final class LossPlot {
             double yMin = Double.POSITIVE_INFINITY, yMax = Double.NEGATIVE_INFINITY;
             for (Series s : series)
                 for (int i = 0; i < s.x().length; i++) {
-                    double x = s.x()[i], y = s.y()[i];
+                    double x = tx(s.x()[i]), y = s.y()[i];
                     if (!Double.isFinite(x) || !Double.isFinite(y)) continue;
                     xMin = Math.min(xMin, x);
                     xMax = Math.max(xMax, x);
@@ -157,6 +196,7 @@ public final class LossPlot {
                 }
             if (xMin > xMax) { xMin = 0; xMax = 1; yMin = 0; yMax = 1; }
             if (xMax - xMin < 1e-12) { xMin -= 0.5; xMax += 0.5; }
+            else if (logX) { double pad = (xMax - xMin) * 0.04; xMin -= pad; xMax += pad; }
             if (yMax - yMin < 1e-12) { double pad = Math.max(Math.abs(yMin) * 0.05, 0.5); yMin -= pad; yMax += pad; }
             else { double pad = (yMax - yMin) * 0.05; yMin -= pad; yMax += pad; }
 
@@ -165,7 +205,7 @@ public final class LossPlot {
             g.setFont(base);
 
             // Grid and ticks.
-            double[] xt = ticks(xMin, xMax, Math.max(2, (right - left) / 90));
+            double[] xt = logX ? logTicks(xMin, xMax) : ticks(xMin, xMax, Math.max(2, (right - left) / 90));
             double[] yt = ticks(yMin, yMax, Math.max(2, (bottom - top) / 60));
             double xStep = xt.length > 1 ? xt[1] - xt[0] : niceStep(xMax - xMin);
             double yStep = yt.length > 1 ? yt[1] - yt[0] : niceStep(yMax - yMin);
@@ -176,7 +216,7 @@ public final class LossPlot {
                 g.drawLine(px, top, px, bottom);
                 g.setColor(Color.DARK_GRAY);
                 g.drawLine(px, bottom, px, bottom + 5);
-                centered(label(v, xStep), px, bottom + 20);
+                centered(logX ? logLabel(v) : label(v, xStep), px, bottom + 20);
             }
             for (double v : yt) {
                 int py = py(v, yMin, yMax, top, bottom);
@@ -211,7 +251,7 @@ public final class LossPlot {
                 boolean pen = false;
                 int points = 0;
                 for (int i = 0; i < s.x().length; i++) {
-                    double x = s.x()[i], y = s.y()[i];
+                    double x = tx(s.x()[i]), y = s.y()[i];
                     if (!Double.isFinite(x) || !Double.isFinite(y)) { pen = false; continue; }
                     double px = pxd(x, xMin, xMax, left, right), py = pyd(y, yMin, yMax, top, bottom);
                     if (pen) path.lineTo(px, py); else path.moveTo(px, py);
@@ -221,7 +261,7 @@ public final class LossPlot {
                 g.draw(path);
                 if (points <= 30) { // sparse curves (evaluations): mark the points
                     for (int i = 0; i < s.x().length; i++) {
-                        double x = s.x()[i], y = s.y()[i];
+                        double x = tx(s.x()[i]), y = s.y()[i];
                         if (!Double.isFinite(x) || !Double.isFinite(y)) continue;
                         int px = px(x, xMin, xMax, left, right), py = py(y, yMin, yMax, top, bottom);
                         g.fillOval(px - 3, py - 3, 7, 7);
@@ -254,6 +294,11 @@ public final class LossPlot {
                     draw(series.get(k).name(), bx + 40, ly);
                 }
             }
+        }
+
+        /** x on the axis: log10(x) on a log axis (NaN for x ≤ 0, so the point is skipped), else x. */
+        private double tx(double x) {
+            return !logX ? x : x > 0 ? Math.log10(x) : Double.NaN;
         }
 
         private static BasicStroke stroke(int k) {

@@ -81,6 +81,24 @@ class LossPlotTest {
     }
 
     @Test
+    void logXAxisPlacesDecadesEvenlyAndLabelsThemCompactly(@TempDir Path dir) throws Exception {
+        // log10 ticks over [10^2.9, 10^4.2]: 1k, 2k, 5k, 10k (≤ 3 decades: 1, 2, 5 × 10ᵏ)
+        double[] t = LossPlot.logTicks(2.9, 4.2);
+        assertThat(t).hasSize(4);
+        assertThat(t[1]).isCloseTo(Math.log10(2000), org.assertj.core.data.Offset.offset(1e-12));
+        assertThat(LossPlot.logTicks(1, 6)).containsExactly(1, 2, 3, 4, 5, 6); // wider: decades only
+        assertThat(LossPlot.logLabel(Math.log10(2000))).isEqualTo("2k");
+        assertThat(LossPlot.logLabel(2)).isEqualTo("100");
+        assertThat(LossPlot.logLabel(6)).isEqualTo("1M");
+        Path png = dir.resolve("log.png");
+        LossPlot.write(png, "quality vs parameters", "trainable params", "val loss",
+                List.of(new LossPlot.Series("a", new double[] {1000, 10000, 100000, 0}, new double[] {2, 1.5, 1.2, 9})), 640, 400, true);
+        BufferedImage img = ImageIO.read(png.toFile());
+        // three points equally spaced in log x lie on the drawn series (x ≤ 0 is skipped, so y = 9 does not stretch the axis)
+        assertThat(count(img, LossPlot.PALETTE.get(0))).isGreaterThan(100);
+    }
+
+    @Test
     void mismatchedSeriesIsRejected() {
         assertThatThrownBy(() -> new LossPlot.Series("bad", new double[2], new double[3])).hasMessageContaining("\"bad\"");
     }
