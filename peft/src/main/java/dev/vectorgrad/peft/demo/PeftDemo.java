@@ -73,10 +73,18 @@ public final class PeftDemo {
     /** What the run found beyond the table (LoRA-Drop's selection, AdaLoRA's ranks, LoRA-GA's budget), printed under it. */
     private final List<String> notes = new ArrayList<>();
 
+    /** Which methods run (by row name): all of them, except in tests that repeat a few. */
+    private final java.util.function.Predicate<String> only;
+
     public PeftDemo(Plan plan, Path out, PrintStream log) {
+        this(plan, out, log, name -> true);
+    }
+
+    PeftDemo(Plan plan, Path out, PrintStream log, java.util.function.Predicate<String> only) {
         this.plan = plan;
         this.out = out;
         this.log = log;
+        this.only = only;
     }
 
     public static void main(String[] args) throws IOException {
@@ -134,7 +142,7 @@ public final class PeftDemo {
         Files.createDirectories(out.resolve("adapters"));
         List<Row> rows = new ArrayList<>();
         rows.add(new Row("pretrained (no tuning)", 0, 0, tgtLoss, Double.NaN, Double.NaN, List.of(0), List.of(tgtLoss)));
-        for (Method m : methods(plan)) rows.add(tune(m, cfg, weights, tgtTrain, tgtEval));
+        for (Method m : methods(plan)) if (only.test(m.name())) rows.add(tune(m, cfg, weights, tgtTrain, tgtEval));
 
         String table = table(rows);
         log.println();
