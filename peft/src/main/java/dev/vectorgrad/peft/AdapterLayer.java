@@ -35,6 +35,16 @@ public abstract class AdapterLayer extends Module {
         return names.contains(name);
     }
 
+    /**
+     * Replaces child {@code child} (a per-adapter dict of this layer) by a copy without {@code name}'s entry and
+     * returns the copy, for the field that holds it: {@code loraA = withoutEntry("lora_A", loraA, name)}.
+     */
+    final NamedDict withoutEntry(String child, NamedDict dict, String name) {
+        NamedDict d = dict.without(name);
+        replaceChild(child, d);
+        return d;
+    }
+
     /** Records a new adapter; the first one on the layer becomes active. */
     void added(String name) {
         names.add(name);
@@ -75,7 +85,10 @@ public abstract class AdapterLayer extends Module {
         return merged.contains(name);
     }
 
-    /** ΔW of the adapter in the base weight's layout (what a merge adds). */
+    /**
+     * ΔW of the adapter in the base weight's layout (what a merge adds); for a wrapper on an {@link OutputSlice},
+     * the slice's rows only ([size, in]: the ΔW_q of {@code c_attn.q}).
+     */
     public abstract Tensor deltaWeight(String name);
 
     /** The adapter's trainable (or trainable-to-be) parameters. */

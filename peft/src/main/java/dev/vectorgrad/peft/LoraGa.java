@@ -103,6 +103,8 @@ public final class LoraGa {
         Map<String, Module> modules = model.namedModules();
         LinkedHashMap<String, Linear> targets = new LinkedHashMap<>();
         for (TargetResolver.Target t : TargetResolver.resolve(model, cfg)) {
+            if (t.slice() != null)
+                throw new IllegalArgumentException("LoRA-GA: target '" + t.path() + "' is an output slice of '" + t.module() + "'; LoRA-GA initialises whole Linear layers only");
             Module m = modules.get(t.path());
             if (!(m instanceof Linear l) || t.embedding())
                 throw new IllegalArgumentException("LoRA-GA: target '" + t.path() + "' is a " + (m == null ? "missing module" : m.getClass().getSimpleName())

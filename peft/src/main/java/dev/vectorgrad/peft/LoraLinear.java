@@ -28,7 +28,12 @@ public class LoraLinear extends AdapterLinear {
 
     /** Wraps {@code base} (a Linear or another adapter wrapper) with no adapter yet; freezes it. */
     public LoraLinear(Module base, long dropoutSeed) {
-        super(base);
+        this(base, null, dropoutSeed);
+    }
+
+    /** Wraps {@code base} for adapters on {@code slice} of its outputs only (B then has {@code slice.size()} rows). */
+    LoraLinear(Module base, OutputSlice slice, long dropoutSeed) {
+        super(base, slice);
         base.requiresGrad(false);
         this.loraA = registerModule("lora_A", new NamedDict());
         this.loraB = registerModule("lora_B", new NamedDict());
@@ -140,16 +145,11 @@ public class LoraLinear extends AdapterLinear {
 
     @Override
     void removeParameters(String name) {
-        loraA = (NamedDict) replaceAndGet("lora_A", loraA.without(name));
-        loraB = (NamedDict) replaceAndGet("lora_B", loraB.without(name));
+        loraA = withoutEntry("lora_A", loraA, name);
+        loraB = withoutEntry("lora_B", loraB, name);
         scaling.remove(name);
         dropout.remove(name);
         initial.remove(name);
-    }
-
-    private Module replaceAndGet(String child, Module m) {
-        replaceChild(child, m);
-        return m;
     }
 
     @Override
@@ -172,10 +172,5 @@ public class LoraLinear extends AdapterLinear {
         m.put(".lora_A.weight", a(name));
         m.put(".lora_B.weight", b(name));
         return m;
-    }
-
-    @Override
-    protected String extraRepr() {
-        return "in_features=" + in + ", out_features=" + out + ", adapters=" + adapterNames();
     }
 }

@@ -27,6 +27,20 @@ import java.util.regex.PatternSyntaxException;
  * {@code "." + name}), a regex that must match the whole path ({@link Builder#targetRegex}), or
  * {@link #ALL_LINEAR}. Defaults are PEFT's (LoRA r = 8, α = 8, dropout 0; VeRA r = 256, key 0,
  * save_projection true, d_initial 0.1).
+ *
+ * <p>Output slices (vectorgrad only; PEFT cannot do this on a fused layer): GPT-2's {@code c_attn} computes
+ * [q | k | v] in one Linear, and a target {@code c_attn.q}, {@code c_attn.k} or {@code c_attn.v} adapts that block
+ * alone — the LoRA paper's W_q, W_k, W_v ({@link OutputSlice}). LoRA (rsLoRA, LoRA-FA, LoRA+, LoRA-Pro, Gaussian
+ * init) and VeRA take slices; DoRA, PiSSA / MiLoRA, AdaLoRA, FLoRA, LoRA-GA and bottleneck adapters refuse them.
+ *
+ * <pre>{@code
+ * PeftModel pm = PeftModel.wrap(gpt, PeftConfig.lora(4).alpha(8).targets("c_attn.q", "c_attn.v"));
+ * pm.targets("default");       // [transformer.h.0.attn.c_attn.q, transformer.h.0.attn.c_attn.v, transformer.h.1...]
+ * LoraLinear q = (LoraLinear) pm.layer("transformer.h.0.attn.c_attn.q", "default");
+ * q.a("default");              // A [r, n_embd]; q.b("default") is B [n_embd, r]: rows of the q block only
+ * q.deltaWeight("default");    // ΔW_q [n_embd, n_embd]; q.baseWeightSlice() is W_q (a view of c_attn's rows [0, n_embd))
+ * PeftModel.wrap(gpt, PeftConfig.vera(256).targets("c_attn.q", "c_attn.v"));   // VeRA: projections sized in → n_embd
+ * }</pre>
  */
 public final class PeftConfig {
     /** The adapter method. */
@@ -156,7 +170,8 @@ public final class PeftConfig {
 
     /**
      * Houlsby et al. (2019) adapters, as AdapterHub's {@code DoubleSeqBnConfig}: two per block, on the output of
-     * the attention's and of the MLP's output projection, bottleneck d/16, swish ({@link BottleneckLinear}).
+     * the attention's and of the MLP's output projection, bottleneck d/16, swish ({@link BottleneckLinear}). Its
+     * targets are the GPT's; on the BERT encoder use {@code Bert.houlsby()} (module {@code encoder}).
      */
     public static Builder houlsby() {
         return new Builder(Type.BOTTLENECK).reductionFactor(16).nonLinearity(NonLinearity.SWISH).targets(HOULSBY_TARGETS);
@@ -165,6 +180,7 @@ public final class PeftConfig {
     /**
      * Pfeiffer et al. (2020) adapters, as AdapterHub's {@code SeqBnConfig}: one per block, on the output of the
      * MLP's output projection, bottleneck d/16, ReLU ({@link BottleneckLinear} says where its placement differs).
+     * Its target is the GPT's; on the BERT encoder use {@code Bert.pfeiffer()} (module {@code encoder}).
      */
     public static Builder pfeiffer() {
         return new Builder(Type.BOTTLENECK).reductionFactor(16).nonLinearity(NonLinearity.RELU).targets(PFEIFFER_TARGETS);

@@ -28,24 +28,44 @@ import java.util.TreeSet;
  * Reading checks every key and shape before touching the model: a file that is malformed or does not fit the
  * model is an {@link IllegalArgumentException} ({@link SafetensorsException} for the tensors) naming it, and an
  * {@link IOException} means the file could not be read. Writing is atomic per file.
+ *
+ * <p><b>Output slices</b> (vectorgrad's format; PEFT cannot load it): an adapter on {@code c_attn.q} /
+ * {@code .k} / {@code .v} ({@link OutputSlice}) is written in the same two files, with
+ * <ul>
+ *   <li>{@code target_modules} holding the slice names as given ({@code ["c_attn.q", "c_attn.v"]}) and
+ *   {@code peft_type} {@code LORA} or {@code VERA} with all their usual keys;</li>
+ *   <li>one extra key, {@value #OUTPUT_SLICES}: per sliced target name, the rows of the layer's weight [out, in] it
+ *   adapts, {@code {"c_attn.q": {"offset": 0, "size": 768, "out_features": 2304}, ...}} (in HF's Conv1D layout,
+ *   weight [in, out], these are columns); loading checks it against the model;</li>
+ *   <li>tensors under the target path: {@code base_model.model.transformer.h.0.attn.c_attn.q.lora_A.weight}
+ *   (r, in), {@code ...c_attn.q.lora_B.weight} (size, r); VeRA {@code ...c_attn.q.vera_lambda_b} (size),
+ *   {@code ...c_attn.q.vera_lambda_d} (r), the shared {@code base_model.vera_A} (r, max in) and
+ *   {@code base_model.vera_B} (max out, r) with max out the largest target's out: n_embd for slices alone.</li>
+ * </ul>
+ * The native file ({@link #saveNative}) holds the same tensors with that config in its metadata. An adapter
+ * without slices is written exactly as before, without the extra key.
  */
 public final class PeftFiles {
     public static final String CONFIG = "adapter_config.json";
     public static final String WEIGHTS = "adapter_model.safetensors";
     public static final String VERA_A = "base_model.vera_A";
     public static final String VERA_B = "base_model.vera_B";
+    /** The config key listing an adapter's output slices (vectorgrad only; absent when it has none). */
+    public static final String OUTPUT_SLICES = "vectorgrad_output_slices";
 
     private PeftFiles() {}
 
     /** Reads a PEFT directory's config. */
     public static PeftConfig readConfig(Path dir) throws IOException {
+        return parseConfig(readConfigJson(dir), dir.resolve(CONFIG));
+    }
+
+    private static Map<String, Object> readConfigJson(Path dir) throws IOException {
         Path f = dir.resolve(CONFIG);
         if (!Files.isRegularFile(f)) throw new IOException(dir + ": no " + CONFIG + " (not a PEFT adapter directory)");
-        Map<String, Object> j;
         Object parsed = Json.read(f); // not UTF-8 or not JSON: an IllegalArgumentException naming f
         if (!(parsed instanceof Map<?, ?>)) throw new IllegalArgumentException(f + ": " + CONFIG + " is not a JSON object");
-        j = Json.asMap(parsed, CONFIG);
-        return parseConfig(j, f);
+        return Json.asMap(parsed, CONFIG);
     }
 
     /**
@@ -175,19 +195,26 @@ public final class PeftFiles {
      * first; a missing key, a wrong shape or an unexpected tensor is an error naming it, and then nothing changed.
      */
     public static void load(PeftModel pm, Path dir, String name) throws IOException {
-        PeftConfig cfg = readConfig(dir);
+        Map<String, Object> j = readConfigJson(dir);
+        PeftConfig cfg = parseConfig(j, dir.resolve(CONFIG));
         Path wf = dir.resolve(WEIGHTS);
         if (!Files.isRegularFile(wf)) throw new IOException(dir + ": no " + WEIGHTS);
-        apply(pm, cfg, wf, name);
+        apply(pm, cfg, j.get(OUTPUT_SLICES), dir.resolve(CONFIG), wf, name);
     }
 
-    private static void apply(PeftModel pm, PeftConfig cfg, Path wf, String name) throws IOException {
+    private static void apply(PeftModel pm, PeftConfig cfg, Object slices, Path cf, Path wf, String name) throws IOException {
         Path dir = wf;
         List<TargetResolver.Target> targets;
         try {
             targets = TargetResolver.resolve(pm.model(), cfg);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(dir + ": " + e.getMessage(), e);
+        }
+        try {
+            checkSlices(slices, cfg, pm, targets, cf);
+        } catch (IllegalArgumentException e) {
+            if (e.getMessage() != null && e.getMessage().startsWith(cf + ": ")) throw e;
+            throw new IllegalArgumentException(cf + ": " + e.getMessage(), e);
         }
         LinkedHashMap<String, int[]> expected = new LinkedHashMap<>();
         int maxIn = 0, maxOut = 0;
@@ -249,7 +276,7 @@ public final class PeftFiles {
     public static void saveNative(PeftModel pm, String name, Path file) throws IOException {
         Portable p = portable(pm, name, false);
         Safetensors.Writer w = Safetensors.writer().metadata("format", "pt")
-                .metadata(NATIVE_CONFIG, Json.write(configJson(p.config(), false)));
+                .metadata(NATIVE_CONFIG, Json.write(withSlices(configJson(p.config(), false), p.config(), pm, name)));
         for (var e : p.tensors().entrySet()) w.put(e.getKey(), e.getValue());
         if (file.getParent() != null) Files.createDirectories(file.getParent());
         w.write(file);
@@ -275,18 +302,12 @@ public final class PeftFiles {
             throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
         }
         PeftConfig cfg = parseConfig(j, file);
-        apply(pm, cfg, file, name);
+        apply(pm, cfg, j.get(OUTPUT_SLICES), file, file, name);
     }
 
     /** The adapter layer at {@code path} (a Linear wrapper in its chain, or an embedding) that holds adapter {@code name}. */
     static AdapterLayer layerWith(PeftModel pm, String path, String name) {
-        Module m = pm.moduleAt(path);
-        while (m instanceof AdapterLayer a) {
-            if (a.hasAdapter(name)) return a;
-            if (!(a instanceof AdapterLinear l)) break;
-            m = l.base;
-        }
-        throw new IllegalStateException("no adapter '" + name + "' at " + path);
+        return pm.layer(path, name);
     }
 
     /**
@@ -331,7 +352,61 @@ public final class PeftFiles {
         Safetensors.Writer w = Safetensors.writer().metadata("format", "pt");
         for (var e : p.tensors().entrySet()) w.put(e.getKey(), e.getValue());
         w.write(dir.resolve(WEIGHTS));
-        AtomicFiles.writeString(dir.resolve(CONFIG), Json.writePretty(configJson(p.config(), saveProjection)));
+        AtomicFiles.writeString(dir.resolve(CONFIG), Json.writePretty(withSlices(configJson(p.config(), saveProjection), p.config(), pm, name)));
+    }
+
+    /**
+     * {@code j} with {@value #OUTPUT_SLICES} added when {@code targets} has output slices: per target name of
+     * {@code cfg} that selects slices, the rows of the first layer it selects (every GPT layer has the same).
+     */
+    static LinkedHashMap<String, Object> withSlices(LinkedHashMap<String, Object> j, PeftConfig cfg, PeftModel pm, String name) {
+        LinkedHashMap<String, Object> m = sliceTable(cfg, pm, pm.targetList(name));
+        if (!m.isEmpty()) j.put(OUTPUT_SLICES, m);
+        return j;
+    }
+
+    /** The {@value #OUTPUT_SLICES} entries of {@code targets} (resolved from {@code cfg} on {@code pm}'s model); empty without slices. */
+    private static LinkedHashMap<String, Object> sliceTable(PeftConfig cfg, PeftModel pm, List<TargetResolver.Target> targets) {
+        LinkedHashMap<String, Object> m = new LinkedHashMap<>();
+        if (cfg.targetModules() != null)
+            for (String t : cfg.targetModules())
+                for (TargetResolver.Target x : targets)
+                    if (x.slice() != null && TargetResolver.nameMatches(x.path(), t)) {
+                        LinkedHashMap<String, Object> e = new LinkedHashMap<>();
+                        e.put("offset", x.slice().offset());
+                        e.put("size", x.slice().size());
+                        e.put("out_features", (long) AdapterLinear.innermost(pm.moduleAt(x.module())).outFeatures);
+                        m.put(t, e);
+                        break;
+                    }
+        return m;
+    }
+
+    /**
+     * Checks a file's {@value #OUTPUT_SLICES} (null when absent) against the slices the model gives its targets:
+     * the same sliced target names, each with the same rows; else an {@link IllegalArgumentException} naming
+     * {@code cf}. A file without the key is accepted (the target names alone define the slices).
+     */
+    private static void checkSlices(Object slices, PeftConfig cfg, PeftModel pm, List<TargetResolver.Target> targets, Path cf) {
+        if (slices == null) return;
+        Map<String, Object> have = Json.asMap(slices, OUTPUT_SLICES);
+        LinkedHashMap<String, Object> want = sliceTable(cfg, pm, targets);
+        for (Map.Entry<String, Object> e : have.entrySet()) {
+            Map<String, Object> s = Json.asMap(e.getValue(), OUTPUT_SLICES + "." + e.getKey());
+            List<Long> got = new ArrayList<>();
+            for (String k : List.of("offset", "size", "out_features")) got.add(Json.asLong(require(s, k, cf), OUTPUT_SLICES + "." + e.getKey() + "." + k));
+            @SuppressWarnings("unchecked")
+            Map<String, Object> w = (Map<String, Object>) want.get(e.getKey());
+            if (w == null)
+                throw new IllegalArgumentException(cf + ": " + OUTPUT_SLICES + " lists '" + e.getKey() + "', which is not an output slice target of this config ("
+                        + (want.isEmpty() ? "it has none" : "it has " + want.keySet()) + ")");
+            List<Long> exp = List.of(((Number) w.get("offset")).longValue(), ((Number) w.get("size")).longValue(), ((Number) w.get("out_features")).longValue());
+            if (!got.equals(exp))
+                throw new IllegalArgumentException(cf + ": " + OUTPUT_SLICES + "." + e.getKey() + " is rows [" + got.get(0) + ", " + (got.get(0) + got.get(1)) + ") of "
+                        + got.get(2) + " outputs, but in this model it is rows [" + exp.get(0) + ", " + (exp.get(0) + exp.get(1)) + ") of " + exp.get(2));
+        }
+        for (String k : want.keySet())
+            if (!have.containsKey(k)) throw new IllegalArgumentException(cf + ": " + OUTPUT_SLICES + " does not list output slice target '" + k + "'");
     }
 
     /** What a saved file holds for an adapter: its config and its tensors under PEFT's keys. */
@@ -358,7 +433,7 @@ public final class PeftFiles {
         }
         boolean mutated = false;
         for (String path : pm.targets(name))
-            if (pm.moduleAt(path) instanceof AdapterLinear && layerWith(pm, path, name) instanceof LoraLinear l && l.initialFactors(name) != null)
+            if (layerWith(pm, path, name) instanceof LoraLinear l && l.initialFactors(name) != null)
                 mutated = true;
         if (!mutated) return new Portable(cfg, sd);
         // r → 2r with α → 2α (α/r unchanged) or, with rsLoRA, α → √2·α (α/√r unchanged)
@@ -370,7 +445,7 @@ public final class PeftFiles {
         try (var g = Grad.disabled()) {
             for (String path : pm.targets(name)) {
                 String k = PeftModel.PREFIX + path;
-                if (pm.moduleAt(path) instanceof LoraEmbedding) {
+                if (layerWith(pm, path, name) instanceof LoraEmbedding) {
                     Tensor a = sd.get(k + ".lora_embedding_A"), bb = sd.get(k + ".lora_embedding_B");
                     out.put(k + ".lora_embedding_A", Tensor.concat(0, a, Tensor.zerosLike(a)));
                     out.put(k + ".lora_embedding_B", Tensor.concat(1, bb, Tensor.zerosLike(bb)));
@@ -411,7 +486,7 @@ public final class PeftFiles {
             w.put(PeftModel.PREFIX + path + ".lora_B.weight", ba[0]);
         }
         w.write(dir.resolve(WEIGHTS));
-        AtomicFiles.writeString(dir.resolve(CONFIG), Json.writePretty(configJson(c, false)));
+        AtomicFiles.writeString(dir.resolve(CONFIG), Json.writePretty(withSlices(configJson(c, false), c, pm, name)));
     }
 
     static LinkedHashMap<String, Object> configJson(PeftConfig cfg, boolean saveProjection) {

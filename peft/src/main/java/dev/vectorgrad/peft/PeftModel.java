@@ -28,7 +28,7 @@ public final class PeftModel {
     private final Module model;
     private final LinkedHashMap<String, PeftConfig> configs = new LinkedHashMap<>();
     private final LinkedHashMap<String, VeraProjections> projections = new LinkedHashMap<>();
-    private final LinkedHashMap<String, List<String>> targetsOf = new LinkedHashMap<>();
+    private final LinkedHashMap<String, List<TargetResolver.Target>> targetsOf = new LinkedHashMap<>();
     private String active;
     private RankAllocator allocator;
     private boolean disabled;
@@ -72,10 +72,38 @@ public final class PeftModel {
         return active;
     }
 
-    /** The module paths adapter {@code name} was injected into. */
+    /**
+     * The target paths adapter {@code name} was injected into: module paths, and for an {@link OutputSlice}
+     * {@code <module path>.<slice>} (e.g. {@code transformer.h.0.attn.c_attn.q}).
+     */
     public List<String> targets(String name) {
         config(name);
-        return List.copyOf(targetsOf.get(name));
+        return targetsOf.get(name).stream().map(TargetResolver.Target::path).toList();
+    }
+
+    /** The resolved targets of adapter {@code name}. */
+    List<TargetResolver.Target> targetList(String name) {
+        config(name);
+        return targetsOf.get(name);
+    }
+
+    /**
+     * The layer holding adapter {@code name} at target path {@code target} (one of {@link #targets}): the
+     * {@link LoraLinear} / {@link VeraLinear} / … wrapper in that module's chain, restricted to the target's
+     * output slice if it has one, or the {@link LoraEmbedding}. E.g. ΔW_q of layer 0 is
+     * {@code pm.layer("transformer.h.0.attn.c_attn.q", "default").deltaWeight("default")} ([n_embd, n_embd]).
+     */
+    public AdapterLayer layer(String target, String name) {
+        TargetResolver.Target t = null;
+        for (TargetResolver.Target x : targetList(name)) if (x.path().equals(target)) t = x;
+        if (t == null) throw new IllegalArgumentException("adapter '" + name + "' has no target '" + target + "' (its targets: " + targets(name) + ")");
+        Module m = moduleAt(t.module());
+        while (m instanceof AdapterLayer a) {
+            if (a.hasAdapter(name) && (!(a instanceof AdapterLinear l) || java.util.Objects.equals(l.outputSlice(), t.slice()))) return a;
+            if (!(a instanceof AdapterLinear l)) break;
+            m = l.base;
+        }
+        throw new IllegalStateException("no adapter '" + name + "' at " + target);
     }
 
     /** VeRA's shared projections of adapter {@code name}. */
@@ -126,9 +154,10 @@ public final class PeftModel {
                     throw new IllegalArgumentException("AdaLoRA: one AdaLoRA adapter per model (PEFT allows one trainable); '" + e.getKey() + "' is already one");
         List<TargetResolver.Target> targets = TargetResolver.resolve(model, cfg);
         for (TargetResolver.Target t : targets) {
-            Module cur = moduleAt(t.path());
+            Module cur = moduleAt(t.module());
             if (cur instanceof AdapterLayer a && a.isMerged())
-                throw new IllegalStateException("module '" + t.path() + "' has merged adapters; unmerge before adding another");
+                throw new IllegalStateException("module '" + t.module() + "' has merged adapters; unmerge before adding another");
+            if (t.slice() != null) requireSliceable(cfg, t);
             // an adapter below a bottleneck one would act on its output after a merge but on its input before
             if (cur instanceof BottleneckLinear && cfg.type() != PeftConfig.Type.BOTTLENECK)
                 throw new IllegalArgumentException("module '" + t.path() + "' has a bottleneck adapter; add the " + cfg.type() + " adapter before it, not on top of it");
@@ -153,9 +182,8 @@ public final class PeftModel {
         // Everything validated: from here on nothing is expected to fail.
         if (configs.isEmpty()) model.requiresGrad(false);
         Rng rng = new Rng(cfg.seed());
-        List<String> paths = new ArrayList<>();
         for (TargetResolver.Target t : targets) {
-            Module cur = moduleAt(t.path());
+            Module cur = moduleAt(t.module());
             if (cur instanceof dev.vectorgrad.autograd.nn.Embedding || cur instanceof LoraEmbedding) {
                 LoraEmbedding le;
                 if (cur instanceof LoraEmbedding x) le = x;
@@ -169,20 +197,20 @@ public final class PeftModel {
                 }
                 le.addAdapter(name, TargetResolver.rankFor(cfg, t.path()), TargetResolver.alphaFor(cfg, t.path()), cfg.useRslora(), rng);
                 if (cfg.useDora()) ((DoraEmbedding) le).addMagnitude(name);
-                paths.add(t.path());
                 continue;
             }
             LinearMethod method = LinearMethod.of(cfg);
-            AdapterLinear w = method.layer().isInstance(cur) ? (AdapterLinear) cur : null;
+            // the wrapper on top is reused when it is this method's, on the same outputs (all, or the same slice)
+            AdapterLinear w = method.layer().isInstance(cur) && java.util.Objects.equals(((AdapterLinear) cur).outputSlice(), t.slice()) ? (AdapterLinear) cur : null;
             if (w == null) {
-                w = method.wrap().apply(cur, cfg.seed() ^ t.path().hashCode());
-                install(t.path(), cur, w);
+                long seed = cfg.seed() ^ t.path().hashCode();
+                w = t.slice() == null ? method.wrap().apply(cur, seed) : method.sliced().wrap(cur, t.slice(), seed);
+                install(t.module(), cur, w);
             }
             method.add().add(w, name, cfg, t.path(), rng, proj);
-            paths.add(t.path());
         }
         configs.put(name, cfg);
-        targetsOf.put(name, paths);
+        targetsOf.put(name, List.copyOf(targets));
         if (proj != null) projections.put(name, proj);
         setAdapter(name);
     }
@@ -215,7 +243,16 @@ public final class PeftModel {
      * A new method adds one entry here; the bookkeeping, target resolution and files need no change.
      */
     private record LinearMethod(Predicate<PeftConfig> uses, Class<? extends AdapterLinear> layer, BiFunction<Module, Long, AdapterLinear> wrap, Adder add,
-            FileShapes shapes) {
+            FileShapes shapes, SlicedWrap sliced) {
+        LinearMethod(Predicate<PeftConfig> uses, Class<? extends AdapterLinear> layer, BiFunction<Module, Long, AdapterLinear> wrap, Adder add, FileShapes shapes) {
+            this(uses, layer, wrap, add, shapes, null);
+        }
+
+        /** The layer class's constructor for a wrapper on an {@link OutputSlice}; null when the method cannot adapt a slice. */
+        interface SlicedWrap {
+            AdapterLinear wrap(Module base, OutputSlice slice, long seed);
+        }
+
         interface Adder {
             void add(AdapterLinear w, String name, PeftConfig cfg, String path, Rng rng, VeraProjections proj);
         }
@@ -227,7 +264,7 @@ public final class PeftModel {
 
         static final List<LinearMethod> ALL = List.of(
                 new LinearMethod(c -> c.type() == PeftConfig.Type.VERA, VeraLinear.class, VeraLinear::new,
-                        (w, n, c, p, rng, proj) -> ((VeraLinear) w).addAdapter(n, proj, c.dInitial(), c.dropout()), VeraLinear::fileShapes),
+                        (w, n, c, p, rng, proj) -> ((VeraLinear) w).addAdapter(n, proj, c.dInitial(), c.dropout()), VeraLinear::fileShapes, VeraLinear::new),
                 new LinearMethod(c -> c.type() == PeftConfig.Type.LORA && c.useDora(), DoraLinear.class, DoraLinear::new, (w, n, c, p, rng, proj) -> {
                     addLora((LoraLinear) w, n, c, p, rng);
                     ((DoraLinear) w).addMagnitude(n); // after A and B (and any PiSSA rewrite of W): m = ‖W + s·B·A‖
@@ -249,7 +286,7 @@ public final class PeftModel {
                         (w, n, c, p, rng, proj) -> ((BottleneckLinear) w).addAdapter(n, c.bottleneck(w.out), c.nonLinearity(), c.dropout(), rng),
                         BottleneckLinear::fileShapes),
                 new LinearMethod(c -> c.type() == PeftConfig.Type.LORA, LoraLinear.class, LoraLinear::new,
-                        (w, n, c, p, rng, proj) -> addLora((LoraLinear) w, n, c, p, rng), LoraLinear::fileShapes));
+                        (w, n, c, p, rng, proj) -> addLora((LoraLinear) w, n, c, p, rng), LoraLinear::fileShapes, LoraLinear::new));
 
         static LinearMethod of(PeftConfig cfg) {
             for (LinearMethod m : ALL) if (m.uses().test(cfg)) return m;
@@ -263,6 +300,16 @@ public final class PeftModel {
         int r = TargetResolver.rankFor(cfg, t.path());
         if (t.embedding()) return cfg.useDora() ? DoraEmbedding.fileShapes(r, t.in(), t.out()) : LoraEmbedding.fileShapes(r, t.in(), t.out());
         return LinearMethod.of(cfg).shapes().of(r, t.in(), t.out());
+    }
+
+    /** Refuses, naming the target, a method or an init that cannot adapt an output slice (they read or rewrite all of W₀). */
+    private static void requireSliceable(PeftConfig cfg, TargetResolver.Target t) {
+        String what = null;
+        if (LinearMethod.of(cfg).sliced() == null) what = cfg.useDora() ? "DoRA" : cfg.type().toString();
+        else if (cfg.loraInit() == PeftConfig.LoraInit.PISSA || cfg.loraInit() == PeftConfig.LoraInit.MILORA) what = cfg.loraInit() + " init";
+        if (what != null)
+            throw new IllegalArgumentException("target '" + t.path() + "' is output slice '" + t.slice().name() + "' of '" + t.module() + "'; " + what
+                    + " cannot adapt a slice (LoRA and VeRA can: rsLoRA, LoRA-FA, LoRA+, LoRA-Pro, Gaussian init included)");
     }
 
     private static void addLora(LoraLinear l, String name, PeftConfig cfg, String path, Rng rng) {

@@ -14,15 +14,32 @@ import java.util.regex.Pattern;
  * regex or a list of names / dotted suffixes, {@code all-linear} (every Linear but the output head),
  * {@code exclude_modules}, {@code layers_to_transform} / {@code layers_pattern}, and the per-path rank and alpha
  * of {@code rank_pattern} / {@code alpha_pattern}. Pure: it reads the model and changes nothing.
+ *
+ * <p>Beyond PEFT: a target name may end in the name of an {@link OutputSlice} of the module it names,
+ * {@code c_attn.q}, {@code c_attn.k}, {@code c_attn.v} (GPT-2's fused W_q, W_k, W_v): the adapter then acts on that
+ * block of the layer's outputs alone, at the target path {@code <module path>.q}. Several slices of one module may
+ * be targeted together; a slice and its whole module may not. Slices are addressed by name only (not by
+ * {@code target_regex} or {@code all-linear}), exclusion of the module excludes its slices, and rank / alpha
+ * patterns match the target path ({@code "c_attn.q"}).
  */
 final class TargetResolver {
     private TargetResolver() {}
 
     /**
      * A Linear (or an already wrapped one) that an adapter can go on, at its dotted path; or, with
-     * {@code embedding}, an Embedding with {@code in} = num_embeddings and {@code out} = embedding_dim.
+     * {@code embedding}, an Embedding with {@code in} = num_embeddings and {@code out} = embedding_dim; or, with
+     * {@code slice}, a block of a Linear's outputs at path {@code <module>.<slice name>}, {@code out} the block's size.
      */
-    record Target(String path, int in, int out, boolean embedding) {}
+    record Target(String path, int in, int out, boolean embedding, OutputSlice slice) {
+        Target(String path, int in, int out, boolean embedding) {
+            this(path, in, out, embedding, null);
+        }
+
+        /** The module's path: the target path without the slice name. */
+        String module() {
+            return slice == null ? path : path.substring(0, path.length() - slice.name().length() - 1);
+        }
+    }
 
     /** The layers {@code cfg} selects in {@code model}, validated (names, kinds, ranks); no side effects. */
     static List<Target> resolve(Module model, PeftConfig cfg) {
@@ -35,7 +52,7 @@ final class TargetResolver {
                 if (t == null || t.isEmpty()) throw new IllegalArgumentException("PEFT config: empty target module name");
                 boolean found = false;
                 for (String k : all.keySet()) if (nameMatches(k, t)) { found = true; break; }
-                if (!found)
+                if (!found && sliceOf(t, all) == null)
                     throw new IllegalArgumentException("target module '" + t + "' not found in the model (" + model.getClass().getSimpleName() + ")");
             }
         }
@@ -48,12 +65,21 @@ final class TargetResolver {
             if (allLinear) hit = isLinear && !isOutputHead(k);
             else if (cfg.targetRegex() != null) hit = Pattern.compile(cfg.targetRegex()).matcher(k).matches();
             else hit = cfg.targetModules().stream().anyMatch(t -> nameMatches(k, t));
+            List<OutputSlice> slices = allLinear || cfg.targetRegex() != null ? List.of() : slicesTargeted(k, m, cfg.targetModules());
+            if (hit && !slices.isEmpty())
+                throw new IllegalArgumentException("targets adapt module '" + k + "' whole and its output slice(s) " + slices.stream().map(OutputSlice::name).toList()
+                        + " too; adapt either the module or its slices");
+            if (!slices.isEmpty() && !excluded(k, cfg) && inLayers(k, cfg)) {
+                Linear l = AdapterLinear.innermost(m);
+                for (OutputSlice sl : slices) {
+                    String p = k + "." + sl.name();
+                    if (!excluded(p, cfg)) res.add(new Target(p, l.inFeatures, sl.size(), false, sl));
+                }
+                continue;
+            }
             if (!hit || k.isEmpty()) continue;
             if (excluded(k, cfg)) continue;
-            if (cfg.layersToTransform() != null && !cfg.layersToTransform().isEmpty()) {
-                Integer idx = layerIndex(k, cfg.layersPattern());
-                if (idx == null || !cfg.layersToTransform().contains(idx)) continue;
-            }
+            if (!inLayers(k, cfg)) continue;
             boolean isEmbedding = m instanceof dev.vectorgrad.autograd.nn.Embedding || m instanceof LoraEmbedding;
             if (isEmbedding && !allLinear) {
                 if (cfg.type() != PeftConfig.Type.LORA)
@@ -96,6 +122,48 @@ final class TargetResolver {
             if (e.getValue() instanceof AdapterLayer) wrappers.add(k);
             out.put(k, e.getValue());
         }
+        return out;
+    }
+
+    /** Whether {@code k} is in {@code layers_to_transform} (always, when that is not set). */
+    private static boolean inLayers(String k, PeftConfig cfg) {
+        if (cfg.layersToTransform() == null || cfg.layersToTransform().isEmpty()) return true;
+        Integer idx = layerIndex(k, cfg.layersPattern());
+        return idx != null && cfg.layersToTransform().contains(idx);
+    }
+
+    /**
+     * For a target name {@code <module name>.<slice>} whose module part names a module of the model: that slice of
+     * the first such module; null when no Linear matches the part before the last dot (then {@code t} is no slice
+     * target). A Linear that matches but has no slice of that name is an error naming the slices it has.
+     */
+    static OutputSlice sliceOf(String t, Map<String, Module> all) {
+        int dot = t.lastIndexOf('.');
+        if (dot <= 0 || dot == t.length() - 1) return null;
+        String mod = t.substring(0, dot), name = t.substring(dot + 1);
+        for (Map.Entry<String, Module> e : all.entrySet()) {
+            if (!nameMatches(e.getKey(), mod)) continue;
+            Module m = e.getValue();
+            if (!(m instanceof Linear || m instanceof AdapterLinear)) continue;
+            List<OutputSlice> have = OutputSlice.of(e.getKey(), AdapterLinear.innermost(m).outFeatures);
+            for (OutputSlice s : have) if (s.name().equals(name)) return s;
+            throw new IllegalArgumentException("target '" + t + "': unknown output slice '" + name + "' of module '" + e.getKey() + "' ("
+                    + (have.isEmpty() ? "a Linear with no named output slices; only GPT-2's fused c_attn has them: q, k, v"
+                            : "its slices: " + String.join(", ", have.stream().map(OutputSlice::name).toList())) + ")");
+        }
+        return null;
+    }
+
+    /** The output slices of module {@code k} that target names select, in output order (checked by {@link #sliceOf}). */
+    private static List<OutputSlice> slicesTargeted(String k, Module m, List<String> targets) {
+        if (!(m instanceof Linear || m instanceof AdapterLinear)) return List.of();
+        List<OutputSlice> out = new ArrayList<>();
+        for (OutputSlice s : OutputSlice.of(k, AdapterLinear.innermost(m).outFeatures))
+            for (String t : targets)
+                if (t.endsWith("." + s.name()) && nameMatches(k, t.substring(0, t.length() - s.name().length() - 1))) {
+                    out.add(s);
+                    break;
+                }
         return out;
     }
 

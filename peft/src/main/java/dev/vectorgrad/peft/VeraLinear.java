@@ -16,7 +16,9 @@ import java.util.Map;
  * {@link VeraProjections} sliced to this layer (A[:, :in], B[:out, :]); trainable λ_d (r, init dInitial) and
  * λ_b (out, init 0), named as PEFT names them: {@code vera_lambda_d.<adapter>}, {@code vera_lambda_b.<adapter>}.
  * The adapter path runs fused ({@link VeraOp}), or, when that is less arithmetic for the batch at hand, as
- * W₀ + ΔW(λ) through the base product ({@link VeraDeltaWeight}).
+ * W₀ + ΔW(λ) through the base product ({@link VeraDeltaWeight}). On an {@link OutputSlice} (e.g. {@code c_attn.q})
+ * the layer's out is the slice's size: λ_b has that many entries and B_s = B[:size, :], as on a separate
+ * in → size layer.
  */
 public final class VeraLinear extends AdapterLinear {
     private NamedDict lambdaB, lambdaD;
@@ -25,7 +27,12 @@ public final class VeraLinear extends AdapterLinear {
     private final Rng dropoutRng;
 
     public VeraLinear(Module base, long dropoutSeed) {
-        super(base);
+        this(base, null, dropoutSeed);
+    }
+
+    /** Wraps {@code base} for adapters on {@code slice} of its outputs only (λ_b then has {@code slice.size()} entries, B_s that many rows). */
+    VeraLinear(Module base, OutputSlice slice, long dropoutSeed) {
+        super(base, slice);
         base.requiresGrad(false);
         this.lambdaB = registerModule("vera_lambda_b", new NamedDict());
         this.lambdaD = registerModule("vera_lambda_d", new NamedDict());
@@ -110,11 +117,8 @@ public final class VeraLinear extends AdapterLinear {
 
     @Override
     void removeParameters(String name) {
-        NamedDict b = lambdaB.without(name), d = lambdaD.without(name);
-        replaceChild("vera_lambda_b", b);
-        replaceChild("vera_lambda_d", d);
-        lambdaB = b;
-        lambdaD = d;
+        lambdaB = withoutEntry("vera_lambda_b", lambdaB, name);
+        lambdaD = withoutEntry("vera_lambda_d", lambdaD, name);
         projections.remove(name);
         dropout.remove(name);
     }
@@ -139,10 +143,5 @@ public final class VeraLinear extends AdapterLinear {
         m.put(".vera_lambda_b", lambdaB(name));
         m.put(".vera_lambda_d", lambdaD(name));
         return m;
-    }
-
-    @Override
-    protected String extraRepr() {
-        return "in_features=" + in + ", out_features=" + out + ", adapters=" + adapterNames();
     }
 }

@@ -68,7 +68,15 @@ class AdapterReloadTest {
                 new Method("FLoRA", PeftConfig.flora(2).alpha(4).targets(LINEARS).seed(14).build(), "adamw"),
                 new Method("DoRA on PiSSA, dropout", PeftConfig.lora(2, 4, LINEARS).dora(true).init(PeftConfig.LoraInit.PISSA).dropout(0.1).seed(11).build(), "adamw"),
                 new Method("Adapter (Houlsby)", PeftConfig.houlsby().reductionFactor(4).seed(14).build(), "adamw"),
-                new Method("Adapter (Pfeiffer), dropout", PeftConfig.pfeiffer().reductionFactor(4).dropout(0.1).seed(15).build(), "adamw"));
+                new Method("Adapter (Pfeiffer), dropout", PeftConfig.pfeiffer().reductionFactor(4).dropout(0.1).seed(15).build(), "adamw"),
+                // output slices of the fused c_attn (vectorgrad's own target names; OutputSliceTest checks the layers)
+                new Method("LoRA on c_attn.q and c_attn.v", PeftConfig.lora(2, 4, "c_attn.q", "c_attn.v").seed(16).build(), "adamw"),
+                new Method("VeRA on c_attn.q and c_attn.v", PeftConfig.vera(8, 3, "c_attn.q", "c_attn.v").seed(17).build(), "adamw"),
+                new Method("LoRA-FA on c_attn.k and c_fc, rank pattern", PeftConfig.lora(2, 4, "c_attn.k", "c_fc").rankPattern("c_attn.k", 3).freezeA(true)
+                        .seed(18).build(), "lora-fa"),
+                new Method("LoRA+ on c_attn.v and c_proj, rsLoRA, dropout", PeftConfig.lora(2, 4, "c_attn.v", "c_proj").rslora(true).dropout(0.1)
+                        .seed(19).build(), "lora+"),
+                new Method("LoRA-Pro on c_attn.q and c_attn.v", PeftConfig.lora(2, 4, "c_attn.q", "c_attn.v").seed(20).build(), "lora-pro"));
         List<Arguments> out = new ArrayList<>();
         for (Method m : adapters) for (Format f : List.of(Format.PEFT_DIR, Format.NATIVE)) out.add(Arguments.of(m, f));
         out.add(Arguments.of(new Method("BitFit", null, "bitfit"), Format.CHECKPOINT));

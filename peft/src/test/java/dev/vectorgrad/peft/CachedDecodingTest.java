@@ -38,7 +38,9 @@ class CachedDecodingTest {
                 new Object[] {"FLoRA", PeftConfig.flora(2).alpha(4).targets("c_attn", "c_proj", "c_fc").seed(10).build()},
                 new Object[] {"AdaLoRA", PeftConfig.adalora(3, 2, 100).targets("c_attn", "c_fc").seed(8).build()},
                 new Object[] {"DoRA on wpe and c_fc", PeftConfig.lora(2, 4, "wpe", "c_fc").dora(true).seed(9).build()},
-                new Object[] {"DoRA", PeftConfig.lora(2, 4, "c_attn", "c_proj", "c_fc").dora(true).seed(7).build()});
+                new Object[] {"DoRA", PeftConfig.lora(2, 4, "c_attn", "c_proj", "c_fc").dora(true).seed(7).build()},
+                new Object[] {"LoRA on c_attn.q and c_attn.v", PeftConfig.lora(2, 4, "c_attn.q", "c_attn.v").seed(12).build()},
+                new Object[] {"VeRA on c_attn.k and c_attn.v", PeftConfig.vera(6, 0, "c_attn.k", "c_attn.v").seed(13).build()});
         for (Object[] k : kinds)
             for (boolean merged : new boolean[] {false, true}) out.add(Arguments.of(k[0], k[1], merged));
         // bottleneck adapters cannot be merged (BottleneckTest): unmerged only; they wrap attn.c_proj, which the cached step calls

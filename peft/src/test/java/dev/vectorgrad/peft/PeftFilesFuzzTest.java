@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.vectorgrad.testdata.Fuzz;
 import dev.vectorgrad.testdata.Fuzz.JsonEdit;
 import dev.vectorgrad.testdata.Fuzz.Mutation;
+import dev.vectorgrad.testdata.FuzzContainer;
 import dev.vectorgrad.testdata.TestData;
 import dev.vectorgrad.transformer.Gpt;
 import dev.vectorgrad.transformer.GptConfig;
@@ -17,26 +18,21 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
 import net.jqwik.api.constraints.IntRange;
-import net.jqwik.api.lifecycle.AddLifecycleHook;
-import net.jqwik.api.lifecycle.AfterContainer;
 
 /**
  * Fuzzes the adapter readers (issue 12 §5): {@code adapter_config.json} alone ({@link PeftFiles#readConfig}), PEFT
  * directories ({@link PeftFiles#load}: the LoRA and VeRA dumps of {@code testdata/hf} with their config or weights
- * mutated) and native adapter files ({@link PeftFiles#loadNative}: LoRA on linears and an embedding, and VeRA,
+ * mutated) and native adapter files ({@link PeftFiles#loadNative}: LoRA on linears and an embedding, VeRA, and
+ * LoRA / VeRA on output slices of c_attn,
  * written by {@link PeftFiles#saveNative}, then mutated), each loaded onto a fresh GPT of the dumps' shape. Every
  * mutant loads or is rejected with an {@link IllegalArgumentException} naming the file. 1,000 tries from a fixed
  * seed in CI; more with {@code -Dvectorgrad.fuzz.tries=1000000} (see {@link Fuzz}).
  */
-@AddLifecycleHook(Fuzz.Settings.class)
-class PeftFilesFuzzTest {
-    static final Path DIR = Fuzz.tempDir("peft");
+class PeftFilesFuzzTest extends FuzzContainer {
+    static final Path DIR = Fuzz.tempDir(PeftFilesFuzzTest.class, "peft");
     static final AtomicLong COUNTER = new AtomicLong();
     static final GptConfig BASE;
     static final List<Path> ADAPTERS = List.of(TestData.hf("gpt2-small-lora/adapter"), TestData.hf("gpt2-small-vera/adapter"),
@@ -50,7 +46,10 @@ class PeftFilesFuzzTest {
         try {
             BASE = GptConfig.readHf(TestData.hf("gpt2-small-base/model"));
             NATIVE = List.of(nativeFile("lora", PeftConfig.lora(4, 8, "c_attn", "c_proj", "wte").rslora(true)),
-                    nativeFile("vera", PeftConfig.vera(4, 11L, "c_fc", "c_attn")));
+                    nativeFile("vera", PeftConfig.vera(4, 11L, "c_fc", "c_attn")),
+                    // output slices of c_attn: the config carries vectorgrad_output_slices, checked on load
+                    nativeFile("lora-slices", PeftConfig.lora(4, 8, "c_attn.q", "c_attn.v", "c_proj")),
+                    nativeFile("vera-slices", PeftConfig.vera(4, 11L, "c_attn.k", "c_attn.v")));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -74,21 +73,6 @@ class PeftFilesFuzzTest {
         byte[] mutated = Fuzz.mutateJsonFile(cfg, mode, tree, bytes);
         md.put(PeftFiles.NATIVE_CONFIG, new String(mutated, StandardCharsets.UTF_8)); // invalid UTF-8 becomes U+FFFD
         return p.with(Json.write(header).getBytes(StandardCharsets.UTF_8));
-    }
-
-    @AfterContainer
-    static void cleanUp() {
-        Fuzz.deleteTree(DIR);
-    }
-
-    @Provide
-    Arbitrary<List<JsonEdit>> tree() {
-        return Fuzz.jsonEdits();
-    }
-
-    @Provide
-    Arbitrary<List<Mutation>> bytes() {
-        return Fuzz.mutations();
     }
 
     @Property
@@ -123,7 +107,7 @@ class PeftFilesFuzzTest {
 
     /** {@code mode} 0-3: {@link Fuzz#mutateSafetensors}; 4-6: the config JSON inside the metadata mutated. */
     @Property
-    void nativeAdapterLoadsOrRejectsNamingTheFile(@ForAll @IntRange(min = 0, max = 1) int base, @ForAll @IntRange(min = 0, max = 6) int mode,
+    void nativeAdapterLoadsOrRejectsNamingTheFile(@ForAll @IntRange(min = 0, max = 3) int base, @ForAll @IntRange(min = 0, max = 6) int mode,
                                                   @ForAll("tree") List<JsonEdit> tree, @ForAll("bytes") List<Mutation> bytes) {
         byte[] mutant = mode < 4 ? Fuzz.mutateSafetensors(NATIVE.get(base), mode, tree, bytes) : mutateNativeConfig(NATIVE.get(base), mode - 4, tree, bytes);
         Path file = Fuzz.write(DIR.resolve("n" + COUNTER.incrementAndGet() + ".safetensors"), mutant);

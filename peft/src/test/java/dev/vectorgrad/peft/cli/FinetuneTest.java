@@ -154,6 +154,31 @@ class FinetuneTest {
         }
     }
 
+    /** {@code --targets c_attn.q,c_attn.v}: the W_q and W_v blocks of the fused c_attn, through the command and the API. */
+    @Test
+    void outputSlicesOfCAttnAreTargetsOfFinetune(@TempDir Path tmp) throws Exception {
+        Path[] p = setUp(tmp);
+        String text = Files.readString(p[1]);
+        IntTensor x = IntTensor.wrap(new int[] {1, 20, 30, 40, 50, 2, 7, 9, 11, 13, 60, 0, 5, 44, 33, 21}, 1, 16);
+        for (String method : List.of("lora", "vera")) {
+            Finetune.Options o = opts(method, 2);
+            o = new Finetune.Options(method, o.r(), o.alpha(), List.of("c_attn.q", "c_attn.v"), 2, 2, 16, o.lr(), 1, 2, 2, 7);
+            Path out = tmp.resolve(method);
+            Finetune f = new Finetune(p[0], text, o);
+            f.run(2, out, QUIET, false);
+            Tensor tuned = logits(f.model(), x);
+            assertThat(f.peftModel().targets("default")).contains("transformer.h.0.attn.c_attn.q", "transformer.h.0.attn.c_attn.v");
+            Gpt fresh = Trainer.loadModel(p[0]);
+            assertThat(Tolerance.relErr(logits(fresh, x), tuned)).as(method + ": training changed the model").isGreaterThan(1e-6);
+            Tensor again = logits(PeftFiles.load(fresh, out).model(), x);
+            assertThat(Tolerance.relErr(again, tuned)).as(method + ": the files reproduce the tuned model").isLessThan(2e-5);
+        }
+        String[] r = cli("--model", p[0].toString(), "--data", p[1].toString(), "--method", "lora", "--targets", "c_attn.q,c_attn.v", "--r", "2",
+                "--batch", "2", "--block", "16", "--iters", "1", "--eval-interval", "1", "--eval-iters", "1", "--out", tmp.resolve("cli").toString());
+        assertThat(r[0]).as(r[2]).isEqualTo("0");
+        assertThat(Files.readString(tmp.resolve("cli/adapter_config.json"))).contains("\"c_attn.q\"", "\"c_attn.v\"", PeftFiles.OUTPUT_SLICES);
+    }
+
     static String[] with(List<String> a, String... more) {
         List<String> l = new ArrayList<>(a);
         l.addAll(List.of(more));
@@ -171,6 +196,8 @@ class FinetuneTest {
         cases.add(new String[] {"no such directory", "--model", tmp.resolve("nomodel").toString(), "--data", d, "--method", "lora"});
         cases.add(new String[] {"unknown method 'dora2'", "--model", m, "--data", d, "--method", "dora2"});
         cases.add(new String[] {"target module 'q_proj' not found", "--model", m, "--data", d, "--method", "lora", "--targets", "q_proj"});
+        cases.add(new String[] {"unknown output slice 'x' of module 'transformer.h.0.attn.c_attn'", "--model", m, "--data", d, "--method", "lora", "--targets", "c_attn.x"});
+        cases.add(new String[] {"DoRA cannot adapt a slice", "--model", m, "--data", d, "--method", "dora", "--targets", "c_attn.q"});
         cases.add(new String[] {"r = 64 exceeds the rank bound 32", "--model", m, "--data", d, "--method", "pissa", "--r", "64"});
         cases.add(new String[] {"--r must be >= 1", "--model", m, "--data", d, "--method", "vera", "--r", "0"});
         cases.add(new String[] {"--r does not apply to --method bitfit", "--model", m, "--data", d, "--method", "bitfit", "--r", "4"});
