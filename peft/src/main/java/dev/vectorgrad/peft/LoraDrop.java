@@ -139,7 +139,8 @@ public final class LoraDrop {
             }
         } finally {
             model.train(training);
-            for (int i = 0; i < linears.size(); i++) linears.get(i).setForwardDelegate(previous.get(i));
+            // last installed first: wrappers on slices of one layer share its Linear, so their captures are chained
+            for (int i = linears.size() - 1; i >= 0; i--) linears.get(i).setForwardDelegate(previous.get(i));
         }
         LinkedHashMap<String, Double> out = new LinkedHashMap<>();
         int i = 0;

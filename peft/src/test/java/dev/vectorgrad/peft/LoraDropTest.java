@@ -378,6 +378,37 @@ class LoraDropTest {
     }
 
     @Test
+    void onOutputSlicesOfOneLayerTheCapturesUnwindAndSharedSlicesReload(@TempDir Path dir) throws IOException {
+        // c_attn.q and c_attn.v wrap one Linear: importance installs a capture for each, chained, and must unwind both
+        Gpt g = new Gpt(AdapterReloadTest.CFG, 11);
+        PeftModel pm = PeftModel.wrap(g, PeftConfig.lora(2, 4, "c_attn.q", "c_attn.v").seed(4).build());
+        AdapterReloadTest.train(g, pm, "adamw");
+        Tensor tuned = logits(g);
+        var top = g.transformer.h.get(0).attn.cAttn.forwardDelegate();
+        LinkedHashMap<String, Double> raw = LoraDrop.importance(pm, "default", () -> logits(g));
+        assertThat(g.transformer.h.get(0).attn.cAttn.forwardDelegate()).isSameAs(top);
+        assertThat(maxAbsDiff(logits(g), tuned)).isZero();
+        assertThat(raw.keySet()).containsExactly("transformer.h.0.attn.c_attn.q", "transformer.h.0.attn.c_attn.v",
+                "transformer.h.1.attn.c_attn.q", "transformer.h.1.attn.c_attn.v");
+        assertThat(raw.values()).allSatisfy(v -> assertThat(v).isPositive());
+        // every slice dropped: one pair for the q slices, one for the v slices (both 16 → 16, told apart by name)
+        var sel = LoraDrop.select(pm, "default", LoraDrop.normalise(raw), 0);
+        assertThat(sel.groups()).containsExactly("q.16x16", "v.16x16");
+        LoraDrop.restructure(pm, "default", sel);
+        AdapterReloadTest.train(g, pm, "adamw");
+        Tensor shared = logits(g);
+        Path file = dir.resolve("slices.safetensors");
+        LoraDrop.save(pm, "default", file, sel);
+        try (SafetensorsFile f = Safetensors.read(file)) {
+            assertThat(new TreeSet<>(f.names())).containsExactly("lora_drop.q.16x16.lora_A.weight", "lora_drop.q.16x16.lora_B.weight",
+                    "lora_drop.v.16x16.lora_A.weight", "lora_drop.v.16x16.lora_B.weight");
+        }
+        Gpt fresh = new Gpt(AdapterReloadTest.CFG, 11);
+        LoraDrop.load(fresh, file);
+        assertThat(maxAbsDiff(logits(fresh), shared)).isLessThanOrEqualTo(1e-5);
+    }
+
+    @Test
     void restructureStartsTheSelectedStructureFromLorasInit() {
         Gpt g = new Gpt(AdapterReloadTest.CFG, 11);
         Tensor base = logits(g);

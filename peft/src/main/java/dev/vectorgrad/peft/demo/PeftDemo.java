@@ -69,16 +69,29 @@ public final class PeftDemo {
     private final List<String> notes = new ArrayList<>();
     private final Path cache;
 
+    /** Which methods run (by row name): all of them, except in tests that repeat a few. */
+    private final java.util.function.Predicate<String> only;
+
     public PeftDemo(Plan plan, Path out, PrintStream log) {
-        this(plan, out, log, null);
+        this(plan, out, log, null, name -> true);
     }
 
     /** With {@code cache}: the pretrained model is read from / written to a folder under it ({@link DemoTask}). */
     public PeftDemo(Plan plan, Path out, PrintStream log, Path cache) {
+        this(plan, out, log, cache, name -> true);
+    }
+
+    /** Only the rows whose names {@code only} accepts (tests that repeat a few), without a cache. */
+    PeftDemo(Plan plan, Path out, PrintStream log, java.util.function.Predicate<String> only) {
+        this(plan, out, log, null, only);
+    }
+
+    private PeftDemo(Plan plan, Path out, PrintStream log, Path cache, java.util.function.Predicate<String> only) {
         this.plan = plan;
         this.out = out;
         this.log = log;
         this.cache = cache;
+        this.only = only;
     }
 
     /** Where {@code demo} and {@code analyze} cache their pretrained model. */
@@ -120,7 +133,7 @@ public final class PeftDemo {
         Files.createDirectories(out.resolve("adapters"));
         List<Row> rows = new ArrayList<>();
         rows.add(new Row("pretrained (no tuning)", 0, 0, tgtLoss, Double.NaN, Double.NaN, List.of(0), List.of(tgtLoss)));
-        for (Method m : methods(plan)) rows.add(tune(m, cfg, weights, tgtTrain, tgtEval));
+        for (Method m : methods(plan)) if (only.test(m.name())) rows.add(tune(m, cfg, weights, tgtTrain, tgtEval));
 
         String table = table(rows);
         log.println();
