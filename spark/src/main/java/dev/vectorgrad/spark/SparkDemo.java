@@ -28,7 +28,8 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
 /**
- * {@code ./vectorgrad spark-demo}: Spark {@code local[2]} on the embedded Europarl text. Embeds
+ * {@code ./vectorgrad spark-demo}: Spark {@code local[2]} (or the master {@code spark-submit} names) on the embedded
+ * Europarl text. Embeds
  * {@value #PASSAGES} passages with MiniLM on Spark and on this machine alone, then pretrains the PEFT demo's
  * character GPT (baby preset with biases) briefly on English and fine-tunes a VeRA adapter on Dutch,
  * data-parallel on two replicas and on one machine with the same global batches. The last two lines are read by
@@ -50,7 +51,10 @@ public final class SparkDemo {
         System.setProperty("log4j2.configurationFile", "vectorgrad-spark-demo-log4j2.properties");
         Path out = Path.of("runs", "spark-demo");
         long t0 = System.nanoTime();
-        SparkSession spark = SparkSession.builder().master("local[2]").appName("vectorgrad spark-demo").config("spark.ui.enabled", "false").getOrCreate();
+        SparkSession.Builder builder = SparkSession.builder().appName("vectorgrad spark-demo");
+        // local[2] unless spark-submit named a master (it sets spark.master): the same main class runs on a cluster
+        if (System.getProperty("spark.master") == null) builder.master("local[2]").config("spark.ui.enabled", "false");
+        SparkSession spark = builder.getOrCreate();
         try {
             run(spark, out, System.out);
         } finally {
