@@ -1,7 +1,6 @@
 package dev.vectorgrad.spark;
 
 import dev.vectorgrad.autograd.Variable;
-import dev.vectorgrad.autograd.nn.Module;
 import dev.vectorgrad.autograd.optim.Adam;
 import dev.vectorgrad.autograd.optim.AdamW;
 import dev.vectorgrad.autograd.optim.ParamGroup;

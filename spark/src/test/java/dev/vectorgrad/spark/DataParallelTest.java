@@ -51,7 +51,9 @@ class DataParallelTest {
         double worst = 0;
         for (String n : a.keySet()) {
             worst = Math.max(worst, Tolerance.relErr(a.get(n), b.get(n)));
-            assertThat(Tolerance.relErr(a.get(n), b.get(n))).as(name + " " + n).isLessThan(1e-4);
+            // measured here (AVX-512): LoRA 4.4e-5, VeRA 1.9e-6. AdamW divides by √v, which magnifies the rounding
+            // difference of the two summation orders; 1e-3 as TrainLoopTest allows for AdamW, 10x below "moved".
+            assertThat(Tolerance.relErr(a.get(n), b.get(n))).as(name + " " + n).isLessThan(1e-3);
         }
         double moved = 0;
         for (String n : a.keySet()) moved = Math.max(moved, Tolerance.relErr(b.get(n), start.get(n)));
