@@ -145,6 +145,7 @@ public final class DataParallel {
             ClassTag<Out> tag = ClassTag$.MODULE$.apply(Out.class);
             RDD<Out> run = rdd.rdd().barrier().mapPartitions(new ReplicaTask(shared, state, until, fault), false, tag);
             List<Out> outs;
+            long j0 = System.nanoTime();
             try {
                 outs = JavaRDD.fromRDD(run, tag).collect();
             } catch (Exception e) {
@@ -158,6 +159,10 @@ public final class DataParallel {
             }
             state = identical(outs);
             bytes = outs.get(0).bytesPerStep();
+            if (log != null)
+                log.printf(Locale.ROOT, "data-parallel: barrier job for steps %d..%d: %.1f s, of it in allGather (rank 0) %.1f s; loss %.4f%n",
+                        until - outs.get(0).steps() + 1, until, (System.nanoTime() - j0) / 1e9, outs.get(0).exchangeSeconds(),
+                        state.losses()[state.losses().length - 1]);
             driver.checkpoint(state, checkpointDir);
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
@@ -267,8 +272,8 @@ public final class DataParallel {
 
     // ------------------------------------------------------------------ a replica
 
-    /** What a replica task returns: its rank, its state at the end of the job, and the bytes it sent per step. */
-    record Out(int rank, State state, long bytesPerStep) implements Serializable {}
+    /** What a replica task returns: its rank, its state at the end of the job, the bytes it sent per step, its steps and its time in allGather. */
+    record Out(int rank, State state, long bytesPerStep, int steps, double exchangeSeconds) implements Serializable {}
 
     /** The barrier task: one replica training from {@code from} to step {@code until}. */
     static final class ReplicaTask extends AbstractFunction1<scala.collection.Iterator<Integer>, scala.collection.Iterator<Out>> implements Serializable {
@@ -291,11 +296,12 @@ public final class DataParallel {
             Job j = job.value();
             Exchange ex = new Exchange(ctx, world);
             Replica r = new Replica(j, j.tokens(), from, rank, world, ex);
+            int first = r.loop.step();
             while (r.loop.step() < until) {
                 fault.beforeStep(rank, r.loop.step());
                 r.takeStep();
             }
-            return scala.jdk.javaapi.CollectionConverters.asScala(List.of(new Out(rank, r.state(), ex.bytesPerStep)).iterator());
+            return scala.jdk.javaapi.CollectionConverters.asScala(List.of(new Out(rank, r.state(), ex.bytesPerStep, until - first, ex.nanos / 1e9)).iterator());
         }
     }
 
@@ -361,7 +367,7 @@ public final class DataParallel {
     static final class Exchange {
         private final BarrierTaskContext ctx;
         private final int world;
-        long bytesPerStep;
+        long bytesPerStep, nanos;
 
         Exchange(BarrierTaskContext ctx, int world) {
             this.ctx = ctx;
@@ -377,7 +383,9 @@ public final class DataParallel {
             }
             String msg = Double.toString(loss) + "|" + Base64.getEncoder().encodeToString(pack(params, n));
             bytesPerStep = msg.length();
+            long t0 = System.nanoTime();
             String[] all = ctx.allGather(msg);
+            nanos += System.nanoTime() - t0;
             float[] sum = new float[n];
             double lossSum = 0;
             for (String m : all) { // in rank order
