@@ -21,8 +21,8 @@ import java.util.function.Supplier;
  * The one training loop, configured by {@code train} ({@link Trainer}), {@code finetune}, the PEFT demo and the
  * benches: a step is K micro-batches (gradient accumulation; each micro-batch's loss scaled by 1/K, so K
  * micro-batches of B rows give the update of one batch of K·B rows), each forward + backward inside the step
- * arena, then gradient clipping, the learning rate of this step ({@link LrPolicy}), the optimiser step and the
- * {@link StepHook}s (PEFT's per-step extras, e.g. AdaLoRA's {@code update_and_allocate(step)}).
+ * arena, then the {@link GradientHook}s (data-parallel replicas average their gradients there), gradient
+ * clipping, the learning rate of this step ({@link LrPolicy}), the optimiser step and the {@link StepHook}s (PEFT's per-step extras, e.g. AdaLoRA's {@code update_and_allocate(step)}).
  * {@link #run} adds the progress line, evaluation every N steps ({@code val loss: X}), checkpoints and the loss
  * history that checkpoints and plots carry.
  *
@@ -52,6 +52,17 @@ public final class TrainLoop {
         void afterStep(int step);
     }
 
+    /**
+     * Runs after the step's backward pass(es), before clipping and the optimiser step, with the step's summed
+     * gradients on the trained parameters: data-parallel replicas replace each gradient by its mean over the
+     * replicas here, so that clipping and the optimiser see the gradient of the global batch. A hook changes
+     * gradients in place (the {@code .grad} buffers live outside the step arena).
+     */
+    @FunctionalInterface
+    public interface GradientHook {
+        void afterBackward(List<Variable> params);
+    }
+
     /** Writes a checkpoint of the current state. */
     @FunctionalInterface
     public interface Checkpoint {
@@ -72,6 +83,7 @@ public final class TrainLoop {
     private final double gradClip;
     private final int gradAccum;
     private final List<StepHook> hooks = new ArrayList<>();
+    private final List<GradientHook> gradientHooks = new ArrayList<>();
     private Supplier<Batcher.Batch> batches;
     private StepArena arena;
     private int step;
@@ -105,6 +117,12 @@ public final class TrainLoop {
     /** Adds a hook that runs after every optimiser step. */
     public TrainLoop onStep(StepHook hook) {
         hooks.add(Objects.requireNonNull(hook, "hook"));
+        return this;
+    }
+
+    /** Adds a hook that runs between backward and the optimiser step (before clipping). */
+    public TrainLoop onGradients(GradientHook hook) {
+        gradientHooks.add(Objects.requireNonNull(hook, "hook"));
         return this;
     }
 
@@ -171,6 +189,7 @@ public final class TrainLoop {
     }
 
     private void update() {
+        for (GradientHook h : gradientHooks) h.afterBackward(params);
         if (gradClip > 0) Optimizer.clipGradNorm(params, gradClip);
         lr.apply(opt, step);
         opt.step(); // its state, created lazily in the first step, is plain arrays, not the arena's

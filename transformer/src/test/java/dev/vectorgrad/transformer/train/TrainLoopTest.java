@@ -83,4 +83,37 @@ class TrainLoopTest {
         assertThat(l.trainLosses()).hasSize(2);
         assertThatThrownBy(() -> l.step(List.of(rows(0, 1), rows(1, 1)))).hasMessageContaining("takes 1 micro-batches, got 2");
     }
+
+    @Test
+    void gradientHooksSeeTheSummedGradientBeforeClippingAndTheOptimiser() {
+        // SGD lr 1, no clipping: the update is the gradient the optimiser sees. A hook that halves the gradients must
+        // halve every update of the first step; and it sees what backward left (the same gradient as a hand-made pass).
+        Gpt plain = new Gpt(CFG, 5), hooked = new Gpt(CFG, 5), reference = new Gpt(CFG, 5);
+        reference.loss(rows(0, 4).x(), rows(0, 4).y()).backward();
+        Map<String, Tensor> expectGrad = new LinkedHashMap<>();
+        reference.namedParameters().forEach((n, p) -> expectGrad.put(n, p.grad().copy()));
+        Map<String, Tensor> start = weights(plain);
+        List<Variable> pp = new ArrayList<>(plain.parameters()), hp = new ArrayList<>(hooked.parameters());
+        TrainLoop a = new TrainLoop(plain, b -> plain.loss(b.x(), b.y()), pp, new SGD(pp, 1.0), (o, s) -> {}, 0, 1, null);
+        TrainLoop b = new TrainLoop(hooked, x -> hooked.loss(x.x(), x.y()), hp, new SGD(hp, 1.0), (o, s) -> {}, 0, 1, null);
+        Map<String, Tensor> seen = new LinkedHashMap<>();
+        var names = new java.util.IdentityHashMap<Variable, String>();
+        hooked.namedParameters().forEach((n, p) -> names.put(p, n));
+        b.onGradients(ps -> {
+            for (Variable p : ps) {
+                seen.put(names.get(p), p.grad().copy());
+                float[] g = p.grad().storage();
+                for (int i = 0; i < g.length; i++) g[i] *= 0.5f;
+            }
+        });
+        a.step(List.of(rows(0, 4)));
+        b.step(List.of(rows(0, 4)));
+        Map<String, Tensor> wa = weights(plain), wb = weights(hooked);
+        for (String n : start.keySet()) {
+            assertThat(Tolerance.relErr(seen.get(n), expectGrad.get(n))).as(n + " gradient seen by the hook").isLessThan(1e-6);
+            Tensor g = expectGrad.get(n);
+            assertThat(Tolerance.relErr(wa.get(n), start.get(n).sub(g))).as(n + " plain SGD step").isLessThan(1e-6);
+            assertThat(Tolerance.relErr(wb.get(n), start.get(n).sub(g.mul(0.5f)))).as(n + " step on the halved gradient").isLessThan(1e-6);
+        }
+    }
 }
