@@ -84,9 +84,10 @@ public final class Analyze {
     private final Map<String, Run> runs = new LinkedHashMap<>();
     private final int layer, d;
 
-    /** The analysed layer (the middle one) and the width d = n_embd. */
+    /** The analysed layer (the middle one). */
     public int layer() { return layer; }
 
+    /** The width d = n_embd that the random baselines and the rank scaling use. */
     public int width() { return d; }
 
     public Analyze(DemoTask task, int steps, int batch, Path out, PrintStream log) {

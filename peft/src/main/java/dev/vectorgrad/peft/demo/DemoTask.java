@@ -186,8 +186,10 @@ public final class DemoTask {
         return model;
     }
 
+    /** The pretrained model's shape. */
     public GptConfig config() { return config; }
 
+    /** The model's tokenizer (for the demo's task, a character tokenizer fitted to both texts). */
     public Tokenizer tokenizer() { return tokenizer; }
 
     /** The pretrained weights (shared: copy before changing). */
