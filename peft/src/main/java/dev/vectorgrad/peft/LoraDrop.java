@@ -6,20 +6,19 @@ import dev.vectorgrad.autograd.nn.Linear;
 import dev.vectorgrad.autograd.nn.Module;
 import dev.vectorgrad.tensor.Json;
 import dev.vectorgrad.tensor.Safetensors;
-import dev.vectorgrad.tensor.SafetensorsException;
 import dev.vectorgrad.tensor.SafetensorsFile;
 import dev.vectorgrad.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
 
 /**
@@ -428,20 +427,7 @@ public final class LoraDrop {
             expected.put(k + ".lora_A.weight", new int[] {r, t.in()});
             expected.put(k + ".lora_B.weight", new int[] {t.out(), r});
         }
-        LinkedHashMap<String, Tensor> tensors = new LinkedHashMap<>();
-        try (SafetensorsFile f = Safetensors.read(file)) {
-            TreeSet<String> unexpected = new TreeSet<>(f.names());
-            for (Map.Entry<String, int[]> e : expected.entrySet()) {
-                String k = e.getKey();
-                if (!f.contains(k)) throw new SafetensorsException(file + ": missing tensor '" + k + "' (expected shape " + Arrays.toString(e.getValue()) + ")");
-                Tensor t = f.tensor(k);
-                if (!Arrays.equals(t.shape(), e.getValue()))
-                    throw new SafetensorsException(file + ": tensor '" + k + "' has shape " + Arrays.toString(t.shape()) + ", expected " + Arrays.toString(e.getValue()));
-                tensors.put(k, t);
-                unexpected.remove(k);
-            }
-            if (!unexpected.isEmpty()) throw new SafetensorsException(file + ": unexpected tensor(s) " + unexpected + " for this config and model");
-        }
+        LinkedHashMap<String, Tensor> tensors = PeftFiles.readExactly(file, expected, Set.of());
         try {
             pm.addAdapter(name, cfg);
         } catch (IllegalArgumentException | IllegalStateException e) {

@@ -4,7 +4,6 @@ import dev.vectorgrad.autograd.F;
 import dev.vectorgrad.autograd.Grad;
 import dev.vectorgrad.autograd.Variable;
 import dev.vectorgrad.autograd.nn.Embedding;
-import dev.vectorgrad.autograd.nn.Module;
 import dev.vectorgrad.tensor.Init;
 import dev.vectorgrad.tensor.IntTensor;
 import dev.vectorgrad.tensor.Rng;

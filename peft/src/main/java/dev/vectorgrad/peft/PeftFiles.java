@@ -17,6 +17,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
 
 /**
@@ -202,6 +203,29 @@ public final class PeftFiles {
         apply(pm, cfg, j.get(OUTPUT_SLICES), dir.resolve(CONFIG), wf, name);
     }
 
+    /**
+     * The tensors {@code expected} names (key → shape) read from {@code file}: a missing key, a wrong shape or a
+     * tensor it does not name (other than {@code tolerated}) is a {@link SafetensorsException} naming the file and the key.
+     */
+    static LinkedHashMap<String, Tensor> readExactly(Path file, Map<String, int[]> expected, Set<String> tolerated) throws IOException {
+        LinkedHashMap<String, Tensor> tensors = new LinkedHashMap<>();
+        try (SafetensorsFile f = Safetensors.read(file)) {
+            TreeSet<String> unexpected = new TreeSet<>(f.names());
+            for (Map.Entry<String, int[]> e : expected.entrySet()) {
+                String k = e.getKey();
+                if (!f.contains(k)) throw new SafetensorsException(file + ": missing tensor '" + k + "' (expected shape " + Arrays.toString(e.getValue()) + ")");
+                Tensor t = f.tensor(k);
+                if (!Arrays.equals(t.shape(), e.getValue()))
+                    throw new SafetensorsException(file + ": tensor '" + k + "' has shape " + Arrays.toString(t.shape()) + ", expected " + Arrays.toString(e.getValue()));
+                tensors.put(k, t);
+                unexpected.remove(k);
+            }
+            unexpected.removeAll(tolerated);
+            if (!unexpected.isEmpty()) throw new SafetensorsException(file + ": unexpected tensor(s) " + unexpected + " for this config and model");
+        }
+        return tensors;
+    }
+
     private static void apply(PeftModel pm, PeftConfig cfg, Object slices, Path cf, Path wf, String name) throws IOException {
         Path dir = wf;
         List<TargetResolver.Target> targets;
@@ -230,24 +254,9 @@ public final class PeftFiles {
             expected.put(VERA_A, new int[] {cfg.r(), maxIn});
             expected.put(VERA_B, new int[] {maxOut, cfg.r()});
         }
-        Map<String, Tensor> tensors = new LinkedHashMap<>();
-        try (SafetensorsFile f = Safetensors.read(wf)) {
-            TreeSet<String> unexpected = new TreeSet<>(f.names());
-            for (Map.Entry<String, int[]> e : expected.entrySet()) {
-                String k = e.getKey();
-                if (!f.contains(k)) throw new SafetensorsException(wf + ": missing tensor '" + k + "' (expected shape " + Arrays.toString(e.getValue()) + ")");
-                Tensor t = f.tensor(k);
-                if (!Arrays.equals(t.shape(), e.getValue()))
-                    throw new SafetensorsException(wf + ": tensor '" + k + "' has shape " + Arrays.toString(t.shape()) + ", expected " + Arrays.toString(e.getValue()));
-                tensors.put(k, t);
-                unexpected.remove(k);
-            }
-            if (cfg.type() == PeftConfig.Type.VERA && !cfg.saveProjection()) {
-                unexpected.remove(VERA_A); // tolerated; regenerated from the key anyway
-                unexpected.remove(VERA_B);
-            }
-            if (!unexpected.isEmpty()) throw new SafetensorsException(wf + ": unexpected tensor(s) " + unexpected + " for this config and model");
-        }
+        // stored projections in a key-only VeRA file are tolerated: regenerated from the key anyway
+        Map<String, Tensor> tensors = readExactly(wf, expected,
+                cfg.type() == PeftConfig.Type.VERA && !cfg.saveProjection() ? Set.of(VERA_A, VERA_B) : Set.of());
         VeraProjections proj = null;
         if (cfg.type() == PeftConfig.Type.VERA && cfg.saveProjection())
             proj = new VeraProjections(cfg.projectionPrngKey(), cfg.r(), maxIn, maxOut, tensors.get(VERA_A), tensors.get(VERA_B));

@@ -4,7 +4,6 @@ import dev.vectorgrad.autograd.nn.Linear;
 import dev.vectorgrad.peft.AdapterLinear;
 import dev.vectorgrad.peft.VeraLinear;
 import dev.vectorgrad.peft.VeraProjections;
-import dev.vectorgrad.tensor.Rng;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.State;
 

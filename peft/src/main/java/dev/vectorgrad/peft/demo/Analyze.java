@@ -1,8 +1,6 @@
 package dev.vectorgrad.peft.demo;
 
 import dev.vectorgrad.autograd.Variable;
-import dev.vectorgrad.autograd.optim.AdamW;
-import dev.vectorgrad.autograd.optim.ParamGroup;
 import dev.vectorgrad.peft.AdapterLinear;
 import dev.vectorgrad.peft.Analysis;
 import dev.vectorgrad.peft.LoraLinear;
@@ -86,9 +84,10 @@ public final class Analyze {
     private final Map<String, Run> runs = new LinkedHashMap<>();
     private final int layer, d;
 
-    /** The analysed layer (the middle one) and the width d = n_embd. */
+    /** The analysed layer (the middle one). */
     public int layer() { return layer; }
 
+    /** The width d = n_embd that the random baselines and the rank scaling use. */
     public int width() { return d; }
 
     public Analyze(DemoTask task, int steps, int batch, Path out, PrintStream log) {
@@ -128,7 +127,8 @@ public final class Analyze {
         long t0 = System.nanoTime();
         DemoTask task;
         try {
-            task = model == null ? DemoTask.pretrained(plan.task(), PeftDemo.PRETRAINED_CACHE, System.out)
+            task = model == null ? DemoTask.pretrained(plan.task(), "vectorgrad analyze", plan.steps() + " steps per run",
+                    PeftDemo.PRETRAINED_CACHE, System.out)
                     : DemoTask.of(model, corpus, plan.task().batch(), plan.task().evalBatches(), System.out);
         } catch (IllegalArgumentException | IOException e) { // a model folder or corpus that cannot be used: one line, exit 2
             System.err.println("analyze: " + dev.vectorgrad.transformer.cli.CliErrors.describe(e));
@@ -211,15 +211,11 @@ public final class Analyze {
                 ? PeftConfig.vera(spec.r(), VERA_KEY, spec.targets().toArray(String[]::new)).seed(spec.seed()).build()
                 : PeftConfig.lora(spec.r(), 2.0 * spec.r(), spec.targets().toArray(String[]::new)).seed(spec.seed()).build();
         PeftModel pm = PeftModel.wrap(model, cfg);
-        List<Variable> trainable = new ArrayList<>();
-        for (Variable v : model.parameters()) if (v.requiresGrad()) trainable.add(v);
-        long n = 0;
-        for (Variable v : trainable) n += v.numel();
+        List<Variable> trainable = DemoTask.trainable(model);
+        long n = trainable.stream().mapToLong(Variable::numel).sum();
         double lr = spec.method().equals("vera") ? VERA_LR : LORA_LR;
-        AdamW opt = new AdamW(List.of(ParamGroup.of(trainable).lr(lr)), lr, 0.9, 0.999, 1e-8, 0.0);
         Batcher batcher = new Batcher(task.targetTrain(), batch, task.config().blockSize(), new Rng(BATCH_SEED));
-        // the shared loop, as the demo configures it: constant lr, clipping at 1.0, one micro-batch per step
-        TrainLoop loop = new TrainLoop(model, b -> model.loss(b.x(), b.y()), trainable, opt, (o, s) -> {}, 1.0, 1, batcher::next);
+        TrainLoop loop = DemoTask.loop(model, b -> model.loss(b.x(), b.y()), trainable, DemoTask.adamW(trainable, lr), batcher::next);
         for (int s = 0; s < steps; s++) loop.takeStep();
         double val = DemoTask.evaluate(model, task.targetEval());
         Map<String, Tensor> a = new LinkedHashMap<>(), dw = new LinkedHashMap<>();

@@ -1,6 +1,10 @@
 package dev.vectorgrad.peft.demo;
 
 import dev.vectorgrad.autograd.Grad;
+import dev.vectorgrad.autograd.Variable;
+import dev.vectorgrad.autograd.optim.AdamW;
+import dev.vectorgrad.autograd.optim.Optimizer;
+import dev.vectorgrad.autograd.optim.ParamGroup;
 import dev.vectorgrad.tensor.Rng;
 import dev.vectorgrad.tensor.Tensor;
 import dev.vectorgrad.transformer.AtomicFiles;
@@ -13,6 +17,7 @@ import dev.vectorgrad.transformer.data.EmbeddedCorpus;
 import dev.vectorgrad.transformer.data.TextSplit;
 import dev.vectorgrad.transformer.data.Tokenizer;
 import dev.vectorgrad.transformer.train.Checkpoints;
+import dev.vectorgrad.transformer.train.TrainLoop;
 import dev.vectorgrad.transformer.train.Trainer;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -23,6 +28,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * The demo's adaptation task, shared by {@code demo} and {@code analyze}: a GPT pretrained on one text (the baby
@@ -62,16 +68,24 @@ public final class DemoTask {
      * read from {@code cache/<key>} if there, else trained and written there.
      */
     public static DemoTask pretrained(PeftDemo.Plan plan, Path cache, PrintStream log) throws IOException {
+        return pretrained(plan, "vectorgrad PEFT demo", plan.tuneSteps() + " steps per method", cache, log);
+    }
+
+    /**
+     * As {@link #pretrained(PeftDemo.Plan, Path, PrintStream)}, the log's first line naming the command ({@code who})
+     * and its adaptation budget ({@code budget}, e.g. "200 steps per run") rather than the demo's.
+     */
+    public static DemoTask pretrained(PeftDemo.Plan plan, String who, String budget, Path cache, PrintStream log) throws IOException {
         String en = plan.corpusChars() > 0 ? EmbeddedCorpus.language(PeftDemo.SOURCE, plan.corpusChars()) : EmbeddedCorpus.language(PeftDemo.SOURCE);
         String nl = plan.corpusChars() > 0 ? EmbeddedCorpus.language(PeftDemo.TARGET, plan.corpusChars()) : EmbeddedCorpus.language(PeftDemo.TARGET);
         CharTokenizer tok = CharTokenizer.fit(en, nl);
         GptConfig base = GptConfig.baby(tok.vocabSize());
         GptConfig cfg = new GptConfig(base.vocabSize(), base.blockSize(), base.layers(), base.heads(), base.nEmbd(), 0.0, true,
                 base.activation(), base.layerNormEps());
-        log.printf(Locale.ROOT, "vectorgrad PEFT demo: pretrain a GPT (baby preset with biases: %d layers, n_embd %d, block %d, vocab %d) on Europarl '%s' "
-                + "(%d chars) for %d iterations, then adapt it to '%s' (%d chars), %d steps per method, batch %d%n",
-                cfg.layers(), cfg.nEmbd(), cfg.blockSize(), cfg.vocabSize(), PeftDemo.SOURCE, en.length(), plan.pretrainIters(), PeftDemo.TARGET, nl.length(),
-                plan.tuneSteps(), plan.batch());
+        log.printf(Locale.ROOT, "%s: pretrain a GPT (baby preset with biases: %d layers, n_embd %d, block %d, vocab %d) on Europarl '%s' "
+                + "(%d chars) for %d iterations, then adapt it to '%s' (%d chars), %s, batch %d%n",
+                who, cfg.layers(), cfg.nEmbd(), cfg.blockSize(), cfg.vocabSize(), PeftDemo.SOURCE, en.length(), plan.pretrainIters(), PeftDemo.TARGET,
+                nl.length(), budget, plan.batch());
 
         Path dir = cache == null ? null : cache.resolve(String.format(Locale.ROOT, "demo-%s-c%d-b%d-i%d-e%d-s%d-v%d", PeftDemo.SOURCE,
                 plan.corpusChars(), plan.batch(), plan.pretrainIters(), plan.evalBatches(), SEED, cfg.vocabSize()));
@@ -144,6 +158,26 @@ public final class DemoTask {
         return sum / batches.size();
     }
 
+    /** The model's parameters that train now (requiresGrad), in the model's order. */
+    static List<Variable> trainable(Gpt model) {
+        List<Variable> out = new ArrayList<>();
+        for (Variable v : model.parameters()) if (v.requiresGrad()) out.add(v);
+        return out;
+    }
+
+    /** AdamW over {@code params} at learning rate {@code lr}, betas (0.9, 0.999), eps 1e-8, no weight decay: the demo's optimiser. */
+    static AdamW adamW(List<Variable> params, double lr) {
+        return new AdamW(List.of(ParamGroup.of(params).lr(lr)), lr, 0.9, 0.999, 1e-8, 0.0);
+    }
+
+    /**
+     * The shared loop as {@code demo} and {@code analyze} configure it: the optimiser's lr held constant, clipping
+     * at a global gradient norm of 1.0, one micro-batch per step from {@code source}.
+     */
+    static TrainLoop loop(Gpt model, TrainLoop.Objective objective, List<Variable> trainable, Optimizer opt, Supplier<Batcher.Batch> source) {
+        return new TrainLoop(model, objective, trainable, opt, (o, s) -> {}, 1.0, 1, source);
+    }
+
     /** A new model holding a copy of the pretrained weights, in training mode. */
     public Gpt freshModel() {
         Gpt model = new Gpt(config, SEED);
@@ -152,8 +186,10 @@ public final class DemoTask {
         return model;
     }
 
+    /** The pretrained model's shape. */
     public GptConfig config() { return config; }
 
+    /** The model's tokenizer (for the demo's task, a character tokenizer fitted to both texts). */
     public Tokenizer tokenizer() { return tokenizer; }
 
     /** The pretrained weights (shared: copy before changing). */

@@ -1,9 +1,7 @@
 package dev.vectorgrad.peft.demo;
 
 import dev.vectorgrad.autograd.Variable;
-import dev.vectorgrad.autograd.optim.AdamW;
 import dev.vectorgrad.autograd.optim.Optimizer;
-import dev.vectorgrad.autograd.optim.ParamGroup;
 import dev.vectorgrad.peft.LoraDrop;
 import dev.vectorgrad.peft.LoraGa;
 import dev.vectorgrad.peft.Methods;
@@ -254,7 +252,7 @@ public final class PeftDemo {
             return b;
         };
         TrainLoop loop = loop(m, model, pm, source, peak, last);
-        long nTrain = trainable(model).stream().mapToLong(Variable::numel).sum();
+        long nTrain = DemoTask.trainable(model).stream().mapToLong(Variable::numel).sum();
         log.printf(Locale.ROOT, "%-18s trainable %,d: val %.4f", m.name(), nTrain, losses.get(0));
         double[] ms = new double[plan.tuneSteps() - first + 1];
         LoraDrop.Selection sel = null;
@@ -271,7 +269,7 @@ public final class PeftDemo {
                 })), LoraDrop.DEFAULT_THRESHOLD);
                 LoraDrop.restructure(p, "default", sel);
                 loop = loop(m, model, pm, source, peak, last); // fresh AdamW state for the fresh structure
-                nTrain = trainable(model).stream().mapToLong(Variable::numel).sum();
+                nTrain = DemoTask.trainable(model).stream().mapToLong(Variable::numel).sum();
                 log.printf(Locale.ROOT, " | restructured after %d sample steps: %d of %d modules keep their LoRA (%d shared groups), trainable %,d", sample,
                         sel.kept().size(), sel.importance().size(), sel.groups().size(), nTrain);
                 notes.add(String.format(Locale.ROOT, "LoRA-Drop r=8: plain LoRA r=8 trained on a sample for the first %d of the %d budget steps; "
@@ -323,32 +321,26 @@ public final class PeftDemo {
         return new Row(m.name(), nTrain, Files.size(file), losses.get(losses.size() - 1), median, peak[0], steps, losses);
     }
 
-    private static List<Variable> trainable(Gpt model) {
-        List<Variable> out = new ArrayList<>();
-        for (Variable v : model.parameters()) if (v.requiresGrad()) out.add(v);
-        return out;
-    }
-
     /**
-     * The shared loop for the model's trainable parameters now: constant lr, clipping at 1.0, one micro-batch per
-     * step, the method's optimiser; AdaLoRA adds its orthogonal regulariser to the loss and allocates ranks after
+     * The shared loop ({@link DemoTask#loop}: constant lr, clipping at 1.0, one micro-batch per step) for the model's
+     * trainable parameters now, with the method's optimiser; AdaLoRA adds its orthogonal regulariser to the loss and allocates ranks after
      * each optimiser step (PEFT's {@code update_and_allocate(global_step)}, global_step counting from 0).
      */
     private TrainLoop loop(Method m, Gpt model, PeftModel pm, Supplier<Batcher.Batch> source, double[] peak, boolean[] last) {
-        List<Variable> trainable = trainable(model);
+        List<Variable> trainable = DemoTask.trainable(model);
         Optimizer opt = switch (m.kind()) {
             case "lora+" -> Methods.loraPlusAdamW(model, m.lr(), Methods.LORA_PLUS_RATIO, 0.0);
             case "lora-fa" -> Methods.loraFaAdamW(pm, m.lr(), 0.0);
             case "lora-pro" -> Methods.loraProAdamW(pm, m.lr(), 0.0);
-            default -> new AdamW(List.of(ParamGroup.of(trainable).lr(m.lr())), m.lr(), 0.9, 0.999, 1e-8, 0.0);
+            default -> DemoTask.adamW(trainable, m.lr());
         };
         boolean ada = m.kind().equals("adalora");
-        TrainLoop loop = new TrainLoop(model, b -> {
+        TrainLoop loop = DemoTask.loop(model, b -> {
             Variable l = model.loss(b.x(), b.y());
             if (ada) l = l.add(pm.rankAllocator().orthogonalLoss());
             if (last[0]) peak[0] = liveHeapMb(); // the forward graph and its activations are alive here
             return l;
-        }, trainable, opt, (o, s) -> {}, 1.0, 1, source);
+        }, trainable, opt, source);
         if (ada) loop.onStep(s -> pm.updateAndAllocate(s - 1));
         return loop;
     }

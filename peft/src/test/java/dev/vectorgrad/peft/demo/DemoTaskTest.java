@@ -27,6 +27,12 @@ class DemoTaskTest {
         }
         assertThat(b.targetLoss()).isEqualTo(a.targetLoss());
         assertThat(b.sourceLoss()).isEqualTo(a.sourceLoss());
+        assertThat(first.toString(StandardCharsets.UTF_8)).startsWith("vectorgrad PEFT demo: ").contains(", 2 steps per method, batch 2");
+        // analyze's header names analyze and its own budget, not the demo's
+        ByteArrayOutputStream third = new ByteArrayOutputStream();
+        DemoTask.pretrained(TINY, "vectorgrad analyze", "3 steps per run", cache, new PrintStream(third, true, StandardCharsets.UTF_8));
+        assertThat(third.toString(StandardCharsets.UTF_8)).startsWith("vectorgrad analyze: ").contains(", 3 steps per run, batch 2")
+                .doesNotContain("per method").contains("read from");
         // the cached folder is a model folder that `--model` reads
         DemoTask c = DemoTask.of(cache.resolve(cache.toFile().list()[0]), writeText(cache), 2, 1, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
         assertThat(c.config()).isEqualTo(a.config());
