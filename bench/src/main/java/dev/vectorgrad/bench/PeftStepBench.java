@@ -26,9 +26,11 @@ import java.util.Map;
  * {@code c_fc}: LoRA r=8 against VeRA r=64 and r=256. The methods are timed in interleaved rounds so that a
  * noisy neighbour hurts all of them alike; prints each median and the VeRA / LoRA ratios. Then times the inference
  * forward (ms per batch) of the bare model, LoRA r=8 and VeRA r=256 unmerged and after {@code merge()}, and the
- * Houlsby and Pfeiffer bottleneck adapters, which cannot be merged.
+ * Houlsby and Pfeiffer bottleneck adapters, which cannot be merged. {@code --forward-only} skips the training
+ * steps and times only that forward table (the latency comparison of issue 19); {@code --seconds S} runs the
+ * forward table's rounds until S seconds have passed instead of a fixed {@code --rounds}.
  *
- * <p>usage: {@code ./vectorgrad bench peft [--steps N] [--warmup W] [--rounds R] [--batch B] [--threads T]}
+ * <p>usage: {@code ./vectorgrad bench peft [--forward-only] [--seconds S] [--steps N] [--warmup W] [--rounds R] [--batch B] [--threads T]}
  */
 public final class PeftStepBench {
     private PeftStepBench() {}
@@ -37,19 +39,27 @@ public final class PeftStepBench {
 
     public static void main(String[] args) {
         int steps = 20, warmup = 5, rounds = 3, batch = 12, threads = Parallel.threads();
+        boolean forwardOnly = false;
+        double seconds = 0;
         for (int i = 0; i < args.length; i++) {
             String v = i + 1 < args.length ? args[i + 1] : null;
             switch (args[i]) {
+                case "--forward-only" -> forwardOnly = true;
+                case "--seconds" -> { seconds = Double.parseDouble(v); i++; }
                 case "--steps" -> { steps = Integer.parseInt(v); i++; }
                 case "--warmup" -> { warmup = Integer.parseInt(v); i++; }
                 case "--rounds" -> { rounds = Integer.parseInt(v); i++; }
                 case "--batch" -> { batch = Integer.parseInt(v); i++; }
                 case "--threads" -> { threads = Integer.parseInt(v); i++; }
                 default -> {
-                    System.err.println("usage: ./vectorgrad bench peft [--steps N] [--warmup W] [--rounds R] [--batch B] [--threads T]");
+                    System.err.println("usage: ./vectorgrad bench peft [--forward-only] [--seconds S] [--steps N] [--warmup W] [--rounds R] [--batch B] [--threads T]");
                     System.exit(2);
                 }
             }
+        }
+        if (rounds < 1 || steps < 1 || warmup < 0 || batch < 1 || !(seconds >= 0)) {
+            System.err.println("bench peft: --rounds, --steps and --batch must be at least 1, --warmup and --seconds at least 0");
+            System.exit(2);
         }
         Parallel.setThreads(threads);
         GptConfig b = GptConfig.baby(100);
@@ -59,6 +69,16 @@ public final class PeftStepBench {
         methods.put("LoRA r=8", PeftConfig.lora(8, 16, targets).seed(1).build());
         methods.put("VeRA r=64", PeftConfig.vera(64, 0, targets).build());
         methods.put("VeRA r=256", PeftConfig.vera(256, 0, targets).build());
+        int[] ids = new int[20_000];
+        Rng r = new Rng(7);
+        for (int i = 0; i < ids.length; i++) ids[i] = r.nextInt(100);
+        Batcher.Batch data = new Batcher(ids, batch, cfg.blockSize(), new Rng(3)).next();
+        System.out.printf(Locale.ROOT, "host: %d CPUs, load average %.2f at start; JDK %s%n", Runtime.getRuntime().availableProcessors(),
+                java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(), Runtime.version());
+        if (forwardOnly) {
+            mergedForward(cfg, methods.get("LoRA r=8"), data.x(), rounds, seconds, warmup, steps, threads);
+            return;
+        }
         List<Case> cases = new ArrayList<>();
         for (Map.Entry<String, PeftConfig> e : methods.entrySet()) {
             Gpt g = new Gpt(cfg, 1337);
@@ -68,10 +88,6 @@ public final class PeftStepBench {
             AdamW opt = new AdamW(ps, 1e-3, 0.0);
             cases.add(new Case(e.getKey(), g, ps, new TrainLoop(g, bt -> g.loss(bt.x(), bt.y()), ps, opt, (o, s) -> {}, 1.0, 1, null)));
         }
-        int[] ids = new int[20_000];
-        Rng r = new Rng(7);
-        for (int i = 0; i < ids.length; i++) ids[i] = r.nextInt(100);
-        Batcher.Batch data = new Batcher(ids, batch, cfg.blockSize(), new Rng(3)).next();
         System.out.printf(Locale.ROOT, "peft step: GPT %d layers, n_embd %d, batch %d × %d, adapters on c_attn/c_proj/c_fc; threads %d, "
                 + "%d rounds × (%d warm-up + %d timed) steps per method%n", cfg.layers(), cfg.nEmbd(), batch, cfg.blockSize(), threads, rounds, warmup, steps);
         List<List<Double>> times = new ArrayList<>();
@@ -94,15 +110,18 @@ public final class PeftStepBench {
         }
         for (int c = 1; c < cases.size(); c++)
             System.out.printf(Locale.ROOT, "ratio %s / %s: %.2f× (bar: ≤ 1.5×)%n", cases.get(c).name(), cases.get(0).name(), med[c] / med[0]);
-        mergedForward(cfg, methods.get("LoRA r=8"), data.x(), rounds, warmup, steps);
+        mergedForward(cfg, methods.get("LoRA r=8"), data.x(), rounds, seconds, warmup, steps, threads);
     }
 
     /**
      * Inference forward (no grad, ms per batch) of the bare model, the model with an unmerged LoRA adapter and the
      * same after merge(), VeRA r=256 unmerged and merged, and the bottleneck adapters (Houlsby, Pfeiffer), which
-     * cannot be merged: the latency argument of the LoRA paper against adapter tuning. Interleaved rounds, medians.
+     * cannot be merged: the latency argument of the LoRA paper against adapter tuning. One untimed round first (so
+     * that no model pays for the JIT), then interleaved rounds; per model the median and the interquartile range of
+     * the timed forwards (a wide range says the host was busy). With {@code seconds > 0}, rounds continue until that
+     * much time has passed since the first timed round began (whole rounds, so every model gets the same count).
      */
-    static void mergedForward(GptConfig cfg, PeftConfig lora, IntTensor x, int rounds, int warmup, int steps) {
+    static void mergedForward(GptConfig cfg, PeftConfig lora, IntTensor x, int rounds, double seconds, int warmup, int steps, int threads) {
         PeftConfig vera = PeftConfig.vera(256, 0, "c_attn", "c_proj", "c_fc").build();
         LinkedHashMap<String, Gpt> byName = new LinkedHashMap<>();
         byName.put("bare", new Gpt(cfg, 1337));
@@ -125,7 +144,13 @@ public final class PeftStepBench {
         List<List<Double>> times = new ArrayList<>();
         for (int i = 0; i < models.length; i++) times.add(new ArrayList<>());
         StepArena arena = StepArena.create();
-        for (int round = 0; round < rounds; round++)
+        int[] xs = x.shape();
+        long start = 0;
+        int round = -1; // round -1 is the untimed one
+        for (;; round++) {
+            if (round == 0) start = System.nanoTime();
+            boolean done = seconds > 0 ? round > 0 && System.nanoTime() - start >= seconds * 1e9 : round >= rounds;
+            if (done) break;
             for (int m = 0; m < models.length; m++) {
                 models[m].train(false);
                 for (int s = 0; s < warmup + steps; s++) {
@@ -133,12 +158,27 @@ public final class PeftStepBench {
                     try (var g = Grad.disabled(); StepArena a = arena.reopen()) {
                         models[m].forward(x);
                     }
-                    if (s >= warmup) times.get(m).add((System.nanoTime() - t0) / 1e6);
+                    if (round >= 0 && s >= warmup) times.get(m).add((System.nanoTime() - t0) / 1e6);
                 }
             }
-        for (int m = 0; m < models.length; m++)
-            System.out.printf(Locale.ROOT, "forward %-19s median ms per batch: %7.2f  (%.2f× bare)%n", names[m], median(times.get(m)), median(times.get(m)) / median(times.get(0)));
+        }
+        System.out.printf(Locale.ROOT, "forward (no grad): batch %d × %d tokens, threads %d, 1 untimed round + %d rounds × (%d warm-up + %d timed) forwards per model, %.0f s%n",
+                xs[0], xs[1], threads, round, warmup, steps, (System.nanoTime() - start) / 1e9);
+        for (int m = 0; m < models.length; m++) {
+            double med = median(times.get(m));
+            System.out.printf(Locale.ROOT, "forward %-19s median ms per batch: %7.2f  (%.2f× bare)  IQR %.2f–%.2f%n", names[m], med, med / median(times.get(0)),
+                    quantile(times.get(m), 0.25), quantile(times.get(m), 0.75));
+        }
         System.out.println("merged layers run the bare Linear (expect 1.0× bare); bottleneck adapters cannot be merged");
+    }
+
+    /** The {@code q}-quantile of {@code v}, linear between the order statistics (numpy's default). */
+    static double quantile(List<Double> v, double q) {
+        double[] a = v.stream().mapToDouble(Double::doubleValue).toArray();
+        Arrays.sort(a);
+        double pos = q * (a.length - 1);
+        int lo = (int) Math.floor(pos), hi = Math.min(lo + 1, a.length - 1);
+        return a[lo] + (pos - lo) * (a[hi] - a[lo]);
     }
 
     static double median(List<Double> v) {

@@ -7,6 +7,7 @@ import dev.vectorgrad.autograd.nn.LayerNorm;
 import dev.vectorgrad.autograd.nn.Linear;
 import dev.vectorgrad.autograd.nn.Module;
 import dev.vectorgrad.autograd.nn.ModuleList;
+import dev.vectorgrad.peft.PeftConfig;
 import dev.vectorgrad.tensor.IntTensor;
 import dev.vectorgrad.tensor.Rng;
 import dev.vectorgrad.tensor.Tensor;
@@ -15,7 +16,7 @@ import java.util.Arrays;
 /**
  * A BERT encoder (Hugging Face's {@code BertModel} without the pooler) in the autograd engine, with its
  * parameter names, so that PEFT's LoRA/VeRA target {@code encoder.layer.N.attention.self.query} as on the
- * Python side:
+ * Python side, and bottleneck adapters go where AdapterHub puts them ({@link #houlsby()}, {@link #pfeiffer()}):
  * <pre>
  * embeddings.word_embeddings / position_embeddings / token_type_embeddings, embeddings.LayerNorm
  * encoder.layer.N.attention.self.query / key / value        [C, C]
@@ -124,6 +125,46 @@ public final class Bert extends Module {
         Variable forward(Variable x, Variable residual) {
             return layerNorm.forward(residual.add(dense.forward(x)));
         }
+    }
+
+    /** Houlsby's targets on this encoder: both sublayers' output projections, {@code encoder.layer.N.attention.output.dense} and {@code encoder.layer.N.output.dense}. */
+    public static final String HOULSBY_TARGETS = "(.*\\.)?encoder\\.layer\\.\\d+\\.(attention\\.)?output\\.dense";
+
+    /** Pfeiffer's target on this encoder: the FFN's output projection {@code encoder.layer.N.output.dense} only. */
+    public static final String PFEIFFER_TARGETS = "(.*\\.)?encoder\\.layer\\.\\d+\\.output\\.dense";
+
+    /**
+     * Houlsby et al. (2019) bottleneck adapters on this encoder ({@link PeftConfig#houlsby()}: AdapterHub's
+     * {@code DoubleSeqBnConfig}, d/16, swish), as regex {@link #HOULSBY_TARGETS}: a
+     * {@link dev.vectorgrad.peft.BottleneckLinear} wraps {@code attention.output.dense} and {@code output.dense} of
+     * every layer, so each block computes {@code x ← LN(x + A(dense(h)))}: the adapter reads the sublayer's projected
+     * output and comes before the residual add and the post-LayerNorm, which stays frozen. That is AdapterHub's
+     * placement on BERT exactly: its {@code BertSelfOutputWithAdapters} / {@code BertOutputWithAdapters}
+     * ({@code adapters/models/bert/modeling_bert.py}) call {@code bottleneck_layer_forward(dense(h), input_tensor,
+     * LayerNorm)} after {@code dense} and {@code dropout}, and with {@code original_ln_before=False,
+     * residual_before_ln=True, original_ln_after=True} ({@code methods/modeling.py}, {@code pre_forward} /
+     * {@code post_forward}) that is {@code LN(x + dense(h) + up(f(down(dense(h)))))}. This encoder has no dropout.
+     * Use it as {@code PeftModel.wrap(bert, Bert.houlsby().seed(s))}; reduction factor, dropout and layers can be
+     * changed on the builder.
+     */
+    public static PeftConfig.Builder houlsby() {
+        return PeftConfig.houlsby().targetRegex(HOULSBY_TARGETS);
+    }
+
+    /**
+     * Pfeiffer et al. (2020) bottleneck adapters on this encoder ({@link PeftConfig#pfeiffer()}: AdapterHub's
+     * {@code SeqBnConfig}, d/16, ReLU), as regex {@link #PFEIFFER_TARGETS}: one adapter per block, on the FFN's
+     * {@code output.dense} only, placed as Houlsby's: {@code x ← LN(x + A(dense(h)))}. Where it differs from
+     * AdapterHub's: {@code SeqBnConfig} sets {@code original_ln_before=True}, so AdapterHub's adapter reads
+     * {@code LN(dense(h) + x)} (the block's own LayerNorm, applied to output plus residual), adds its output to
+     * {@code dense(h)} ({@code residual_before_ln=True}), and then {@code post_forward} applies the same LayerNorm
+     * again to that plus {@code x}: {@code LN(dense(h) + A(LN(dense(h) + x)) + x)}. Here the adapter reads
+     * {@code dense(h)} as on the GPT ({@link dev.vectorgrad.peft.BottleneckLinear}'s Javadoc), since reproducing
+     * {@code original_ln_before} would need the block's residual and LayerNorm inside the adapter, an edit of
+     * {@link Output}. Both start as the identity (zero up-projection), and the LayerNorms stay frozen.
+     */
+    public static PeftConfig.Builder pfeiffer() {
+        return PeftConfig.pfeiffer().targetRegex(PFEIFFER_TARGETS);
     }
 
     /** A model with placeholder weights (nn's default initialisation) until {@link #loadStateDict} fills them. */

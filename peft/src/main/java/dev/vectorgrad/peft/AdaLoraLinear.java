@@ -162,21 +162,12 @@ public final class AdaLoraLinear extends AdapterLinear {
 
     @Override
     void removeParameters(String name) {
-        NamedDict a = loraA.without(name), e = loraE.without(name), b = loraB.without(name);
-        replaceChild("lora_A", a);
-        replaceChild("lora_E", e);
-        replaceChild("lora_B", b);
-        loraA = a;
-        loraE = e;
-        loraB = b;
+        loraA = withoutEntry("lora_A", loraA, name);
+        loraE = withoutEntry("lora_E", loraE, name);
+        loraB = withoutEntry("lora_B", loraB, name);
         scaling.remove(name);
         initR.remove(name);
         dropout.remove(name);
         pattern.remove(name);
-    }
-
-    @Override
-    protected String extraRepr() {
-        return "in_features=" + in + ", out_features=" + out + ", adapters=" + adapterNames();
     }
 }

@@ -35,6 +35,16 @@ public abstract class AdapterLayer extends Module {
         return names.contains(name);
     }
 
+    /**
+     * Replaces child {@code child} (a per-adapter dict of this layer) by a copy without {@code name}'s entry and
+     * returns the copy, for the field that holds it: {@code loraA = withoutEntry("lora_A", loraA, name)}.
+     */
+    final NamedDict withoutEntry(String child, NamedDict dict, String name) {
+        NamedDict d = dict.without(name);
+        replaceChild(child, d);
+        return d;
+    }
+
     /** Records a new adapter; the first one on the layer becomes active. */
     void added(String name) {
         names.add(name);

@@ -59,6 +59,11 @@ public abstract class AdapterLinear extends AdapterLayer {
     }
 
     @Override
+    protected String extraRepr() {
+        return "in_features=" + in + ", out_features=" + out + ", adapters=" + adapterNames();
+    }
+
+    @Override
     String describe() {
         return "this layer (" + in + " → " + out + ")";
     }

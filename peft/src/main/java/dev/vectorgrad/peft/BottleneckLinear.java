@@ -30,7 +30,10 @@ import java.util.Map;
  * <em>plus the block's residual</em> (with the post-LN models' layer norm) while its own residual is still the
  * sublayer output. Here Pfeiffer's one adapter per block, after the FFN, reads the FFN output as Houlsby's does;
  * reproducing {@code original_ln_before} would need the block's residual inside the adapter, i.e. an edit of
- * {@code Block}. The block's layer norms stay frozen, as AdapterHub's {@code train_adapter} freezes them.
+ * {@code Block}. The block's layer norms stay frozen, as AdapterHub's {@code train_adapter} freezes them. On the
+ * BERT encoder (module {@code encoder}), {@code Bert.houlsby()} / {@code Bert.pfeiffer()} wrap
+ * {@code attention.output.dense} and {@code output.dense}, before the residual add and the post-LayerNorm; their
+ * Javadoc gives AdapterHub's BERT placement and where Pfeiffer's differs there.
  *
  * <p><b>Init.</b> down: PyTorch's Linear init (kaiming_uniform, a = √5), bias zero; up: weight and bias zero, so a
  * freshly added adapter is the identity and the wrapped model computes exactly the base model. That is
@@ -146,11 +149,8 @@ public final class BottleneckLinear extends AdapterLinear {
 
     @Override
     void removeParameters(String name) {
-        NamedDict d = down.without(name), u = up.without(name);
-        replaceChild("adapter_down", d);
-        replaceChild("adapter_up", u);
-        down = d;
-        up = u;
+        down = withoutEntry("adapter_down", down, name);
+        up = withoutEntry("adapter_up", up, name);
         nonLinearity.remove(name);
         dropout.remove(name);
     }
@@ -179,10 +179,5 @@ public final class BottleneckLinear extends AdapterLinear {
         m.put(".adapter_up.weight", up(name).weight);
         m.put(".adapter_up.bias", up(name).bias);
         return m;
-    }
-
-    @Override
-    protected String extraRepr() {
-        return "in_features=" + in + ", out_features=" + out + ", adapters=" + adapterNames();
     }
 }

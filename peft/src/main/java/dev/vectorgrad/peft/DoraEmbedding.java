@@ -3,14 +3,10 @@ package dev.vectorgrad.peft;
 import dev.vectorgrad.autograd.Grad;
 import dev.vectorgrad.autograd.Variable;
 import dev.vectorgrad.autograd.nn.Embedding;
-import dev.vectorgrad.autograd.nn.Module;
 import dev.vectorgrad.tensor.IntTensor;
 import dev.vectorgrad.tensor.Tensor;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * DoRA on an {@link Embedding}, as HF PEFT's {@code DoraEmbeddingLayer}: LoRA's embedding adapter
@@ -22,40 +18,27 @@ import java.util.Map;
  * for an embedding), only against the formulas in DoraTest.
  */
 public final class DoraEmbedding extends LoraEmbedding {
-    private NamedDict magnitude;
-    private final Map<String, Tensor> mergedNorm = new HashMap<>();
+    /** The magnitudes and, per merged adapter, the column norms n at merge time, for unmerge. */
+    private final DoraMagnitudes magnitudes;
 
     public DoraEmbedding(Embedding base) {
         super(base);
-        magnitude = registerModule("lora_magnitude_vector", new NamedDict());
-    }
-
-    private static final class Magnitude extends Module {
-        final Variable weight;
-
-        Magnitude(Tensor m) {
-            weight = registerParameter("weight", Variable.param(m));
-        }
+        magnitudes = new DoraMagnitudes(this, registerModule(DoraMagnitudes.CHILD, new NamedDict()), "embedding");
     }
 
     /** Makes adapter {@code name} (added, A and B initialised) a DoRA adapter: m = column norms of W + ΔW. */
     public void addMagnitude(String name) {
         a(name);
-        if (isDora(name)) throw new IllegalArgumentException("DoRA: adapter '" + name + "' already has a magnitude");
-        try (var g = Grad.disabled()) {
-            magnitude.putModule(name, new Magnitude(columnNorms(embedding().weight.data().add(deltaLora(name)))));
-        }
+        magnitudes.add(name, () -> columnNorms(embedding().weight.data().add(deltaLora(name))));
     }
 
     public boolean isDora(String name) {
-        return magnitude.module(name) != null;
+        return magnitudes.has(name);
     }
 
     /** The magnitude m (embedding_dim) of DoRA adapter {@code name}. */
     public Variable magnitude(String name) {
-        Module m = magnitude.module(name);
-        if (m == null) throw new IllegalArgumentException("DoRA: adapter '" + name + "' has no magnitude on this embedding");
-        return ((Magnitude) m).weight;
+        return magnitudes.get(name);
     }
 
     /** LoRA's ΔW = s·(B·A)ᵀ (num × dim). */
@@ -92,7 +75,7 @@ public final class DoraEmbedding extends LoraEmbedding {
     @Override
     Tensor mergeInto(String name, Tensor w) {
         if (!isDora(name)) return super.mergeInto(name, w);
-        mergedNorm.put(name, columnNorms(w.add(deltaLora(name))));
+        magnitudes.cacheNorm(name, columnNorms(w.add(deltaLora(name))));
         return mergeIntoUncached(name, w);
     }
 
@@ -106,16 +89,13 @@ public final class DoraEmbedding extends LoraEmbedding {
     @Override
     Tensor unmergeFrom(String name, Tensor w) {
         if (!isDora(name)) return super.unmergeFrom(name, w);
-        Tensor n = mergedNorm.remove(name);
-        if (n == null) throw new IllegalStateException("DoRA: adapter '" + name + "' was not merged (no cached weight norm)");
+        Tensor n = magnitudes.takeNorm(name);
         return w.div(magnitude(name).data().div(n).reshape(1, n.numel())).sub(deltaLora(name));
     }
 
     @Override
     public List<Variable> adapterParameters(String name) {
-        List<Variable> p = new ArrayList<>(super.adapterParameters(name));
-        if (isDora(name)) p.add(magnitude(name));
-        return p;
+        return magnitudes.withMagnitude(super.adapterParameters(name), name);
     }
 
     /** LoRA's embedding file shapes plus the magnitude (dim). */
@@ -127,19 +107,12 @@ public final class DoraEmbedding extends LoraEmbedding {
 
     @Override
     LinkedHashMap<String, Variable> fileTensors(String name) {
-        LinkedHashMap<String, Variable> m = super.fileTensors(name);
-        if (isDora(name)) m.put(DoraLinear.MAGNITUDE_KEY, magnitude(name));
-        return m;
+        return magnitudes.withMagnitude(super.fileTensors(name), name);
     }
 
     @Override
     void removeParameters(String name) {
         super.removeParameters(name);
-        if (isDora(name)) {
-            NamedDict d = magnitude.without(name);
-            replaceChild("lora_magnitude_vector", d);
-            magnitude = d;
-        }
-        mergedNorm.remove(name);
+        magnitudes.remove(name);
     }
 }

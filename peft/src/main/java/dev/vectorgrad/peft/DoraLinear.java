@@ -5,11 +5,8 @@ import dev.vectorgrad.autograd.Grad;
 import dev.vectorgrad.autograd.Variable;
 import dev.vectorgrad.autograd.nn.Module;
 import dev.vectorgrad.tensor.Tensor;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * DoRA (Liu et al., ICML 2024, arXiv 2402.09353) on a Linear / GPT-2 Conv1D, as HF PEFT's {@code use_dora=True}
@@ -31,44 +28,29 @@ import java.util.Map;
  * a magnitude ({@link #addMagnitude} not called) behave as plain LoRA on this layer.
  */
 public final class DoraLinear extends LoraLinear {
-    private NamedDict magnitude;
-    /** n = ‖W + s·B·A‖_row at merge time, per merged adapter, for unmerge. */
-    private final Map<String, Tensor> mergedNorm = new HashMap<>();
+    /** The magnitudes and, per merged adapter, n = ‖W + s·B·A‖_row at merge time, for unmerge. */
+    private final DoraMagnitudes magnitudes;
 
     /** Wraps {@code base} (a Linear or another adapter wrapper); freezes it. */
     public DoraLinear(Module base, long dropoutSeed) {
         super(base, dropoutSeed);
-        magnitude = registerModule("lora_magnitude_vector", new NamedDict());
-    }
-
-    /** PEFT's {@code DoraLinearLayer}: a module holding the magnitude as its {@code weight}. */
-    private static final class Magnitude extends Module {
-        final Variable weight;
-
-        Magnitude(Tensor m) {
-            weight = registerParameter("weight", Variable.param(m));
-        }
+        magnitudes = new DoraMagnitudes(this, registerModule(DoraMagnitudes.CHILD, new NamedDict()), "layer");
     }
 
     /** Makes adapter {@code name} (already added, A and B initialised) a DoRA adapter: m = ‖W + s·B·A‖_row. */
     public void addMagnitude(String name) {
         a(name);
-        if (magnitude.module(name) != null) throw new IllegalArgumentException("DoRA: adapter '" + name + "' already has a magnitude");
-        try (var g = Grad.disabled()) {
-            magnitude.putModule(name, new Magnitude(rowNorms(linear().weight.data().add(loraWeight(name)))));
-        }
+        magnitudes.add(name, () -> rowNorms(linear().weight.data().add(loraWeight(name))));
     }
 
     /** Whether adapter {@code name} is a DoRA adapter on this layer. */
     public boolean isDora(String name) {
-        return magnitude.module(name) != null;
+        return magnitudes.has(name);
     }
 
     /** The magnitude m (out) of DoRA adapter {@code name}. */
     public Variable magnitude(String name) {
-        Module m = magnitude.module(name);
-        if (m == null) throw new IllegalArgumentException("DoRA: adapter '" + name + "' has no magnitude on this layer");
-        return ((Magnitude) m).weight;
+        return magnitudes.get(name);
     }
 
     /** s·B·A [out, in], no gradient. */
@@ -121,7 +103,7 @@ public final class DoraLinear extends LoraLinear {
         if (!isDora(name)) return super.mergeInto(name, w);
         Tensor sum = w.add(loraWeight(name));
         Tensor n = rowNorms(sum);
-        mergedNorm.put(name, n);
+        magnitudes.cacheNorm(name, n);
         Tensor g = magnitude(name).data().div(n);
         return sum.mul(g.reshape(g.numel(), 1));
     }
@@ -130,8 +112,7 @@ public final class DoraLinear extends LoraLinear {
     @Override
     Tensor unmergeFrom(String name, Tensor w) {
         if (!isDora(name)) return super.unmergeFrom(name, w);
-        Tensor n = mergedNorm.remove(name);
-        if (n == null) throw new IllegalStateException("DoRA: adapter '" + name + "' was not merged (no cached weight norm)");
+        Tensor n = magnitudes.takeNorm(name);
         Tensor g = magnitude(name).data().div(n);
         return w.div(g.reshape(g.numel(), 1)).sub(loraWeight(name));
     }
@@ -139,19 +120,12 @@ public final class DoraLinear extends LoraLinear {
     @Override
     void removeParameters(String name) {
         super.removeParameters(name);
-        if (magnitude.module(name) != null) {
-            NamedDict d = magnitude.without(name);
-            replaceChild("lora_magnitude_vector", d);
-            magnitude = d;
-        }
-        mergedNorm.remove(name);
+        magnitudes.remove(name);
     }
 
     @Override
     public List<Variable> adapterParameters(String name) {
-        List<Variable> p = new ArrayList<>(super.adapterParameters(name));
-        if (isDora(name)) p.add(magnitude(name));
-        return p;
+        return magnitudes.withMagnitude(super.adapterParameters(name), name);
     }
 
     /** LoRA's file shapes plus the magnitude (out). */
@@ -164,11 +138,9 @@ public final class DoraLinear extends LoraLinear {
     /** LoRA's keys plus {@code .lora_magnitude_vector} (out), no {@code .weight}: PEFT's saved form. */
     @Override
     LinkedHashMap<String, Variable> fileTensors(String name) {
-        LinkedHashMap<String, Variable> m = super.fileTensors(name);
-        if (isDora(name)) m.put(MAGNITUDE_KEY, magnitude(name));
-        return m;
+        return magnitudes.withMagnitude(super.fileTensors(name), name);
     }
 
     /** The file key suffix of the magnitude. */
-    static final String MAGNITUDE_KEY = ".lora_magnitude_vector";
+    static final String MAGNITUDE_KEY = "." + DoraMagnitudes.CHILD;
 }

@@ -211,11 +211,8 @@ public class LoraEmbedding extends AdapterLayer {
 
     @Override
     void removeParameters(String name) {
-        NamedDict a = loraA.without(name), b = loraB.without(name);
-        replaceChild("lora_embedding_A", a);
-        replaceChild("lora_embedding_B", b);
-        loraA = a;
-        loraB = b;
+        loraA = withoutEntry("lora_embedding_A", loraA, name);
+        loraB = withoutEntry("lora_embedding_B", loraB, name);
         scaling.remove(name);
     }
 }

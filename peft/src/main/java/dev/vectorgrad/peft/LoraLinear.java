@@ -124,16 +124,11 @@ public class LoraLinear extends AdapterLinear {
 
     @Override
     void removeParameters(String name) {
-        loraA = (NamedDict) replaceAndGet("lora_A", loraA.without(name));
-        loraB = (NamedDict) replaceAndGet("lora_B", loraB.without(name));
+        loraA = withoutEntry("lora_A", loraA, name);
+        loraB = withoutEntry("lora_B", loraB, name);
         scaling.remove(name);
         dropout.remove(name);
         initial.remove(name);
-    }
-
-    private Module replaceAndGet(String child, Module m) {
-        replaceChild(child, m);
-        return m;
     }
 
     @Override
@@ -156,10 +151,5 @@ public class LoraLinear extends AdapterLinear {
         m.put(".lora_A.weight", a(name));
         m.put(".lora_B.weight", b(name));
         return m;
-    }
-
-    @Override
-    protected String extraRepr() {
-        return "in_features=" + in + ", out_features=" + out + ", adapters=" + adapterNames();
     }
 }

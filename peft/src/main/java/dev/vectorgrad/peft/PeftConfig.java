@@ -158,7 +158,8 @@ public final class PeftConfig {
 
     /**
      * Houlsby et al. (2019) adapters, as AdapterHub's {@code DoubleSeqBnConfig}: two per block, on the output of
-     * the attention's and of the MLP's output projection, bottleneck d/16, swish ({@link BottleneckLinear}).
+     * the attention's and of the MLP's output projection, bottleneck d/16, swish ({@link BottleneckLinear}). Its
+     * targets are the GPT's; on the BERT encoder use {@code Bert.houlsby()} (module {@code encoder}).
      */
     public static Builder houlsby() {
         return new Builder(Type.BOTTLENECK).reductionFactor(16).nonLinearity(NonLinearity.SWISH).targets(HOULSBY_TARGETS);
@@ -167,6 +168,7 @@ public final class PeftConfig {
     /**
      * Pfeiffer et al. (2020) adapters, as AdapterHub's {@code SeqBnConfig}: one per block, on the output of the
      * MLP's output projection, bottleneck d/16, ReLU ({@link BottleneckLinear} says where its placement differs).
+     * Its target is the GPT's; on the BERT encoder use {@code Bert.pfeiffer()} (module {@code encoder}).
      */
     public static Builder pfeiffer() {
         return new Builder(Type.BOTTLENECK).reductionFactor(16).nonLinearity(NonLinearity.RELU).targets(PFEIFFER_TARGETS);

@@ -110,11 +110,8 @@ public final class VeraLinear extends AdapterLinear {
 
     @Override
     void removeParameters(String name) {
-        NamedDict b = lambdaB.without(name), d = lambdaD.without(name);
-        replaceChild("vera_lambda_b", b);
-        replaceChild("vera_lambda_d", d);
-        lambdaB = b;
-        lambdaD = d;
+        lambdaB = withoutEntry("vera_lambda_b", lambdaB, name);
+        lambdaD = withoutEntry("vera_lambda_d", lambdaD, name);
         projections.remove(name);
         dropout.remove(name);
     }
@@ -139,10 +136,5 @@ public final class VeraLinear extends AdapterLinear {
         m.put(".vera_lambda_b", lambdaB(name));
         m.put(".vera_lambda_d", lambdaD(name));
         return m;
-    }
-
-    @Override
-    protected String extraRepr() {
-        return "in_features=" + in + ", out_features=" + out + ", adapters=" + adapterNames();
     }
 }

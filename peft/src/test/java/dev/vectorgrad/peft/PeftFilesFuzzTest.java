@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.vectorgrad.testdata.Fuzz;
 import dev.vectorgrad.testdata.Fuzz.JsonEdit;
 import dev.vectorgrad.testdata.Fuzz.Mutation;
+import dev.vectorgrad.testdata.FuzzContainer;
 import dev.vectorgrad.testdata.TestData;
 import dev.vectorgrad.transformer.Gpt;
 import dev.vectorgrad.transformer.GptConfig;
@@ -17,14 +18,9 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
 import net.jqwik.api.constraints.IntRange;
-import net.jqwik.api.lifecycle.AddLifecycleHook;
-import net.jqwik.api.lifecycle.AfterContainer;
 
 /**
  * Fuzzes the adapter readers (issue 12 §5): {@code adapter_config.json} alone ({@link PeftFiles#readConfig}), PEFT
@@ -34,9 +30,8 @@ import net.jqwik.api.lifecycle.AfterContainer;
  * mutant loads or is rejected with an {@link IllegalArgumentException} naming the file. 1,000 tries from a fixed
  * seed in CI; more with {@code -Dvectorgrad.fuzz.tries=1000000} (see {@link Fuzz}).
  */
-@AddLifecycleHook(Fuzz.Settings.class)
-class PeftFilesFuzzTest {
-    static final Path DIR = Fuzz.tempDir("peft");
+class PeftFilesFuzzTest extends FuzzContainer {
+    static final Path DIR = Fuzz.tempDir(PeftFilesFuzzTest.class, "peft");
     static final AtomicLong COUNTER = new AtomicLong();
     static final GptConfig BASE;
     static final List<Path> ADAPTERS = List.of(TestData.hf("gpt2-small-lora/adapter"), TestData.hf("gpt2-small-vera/adapter"),
@@ -74,21 +69,6 @@ class PeftFilesFuzzTest {
         byte[] mutated = Fuzz.mutateJsonFile(cfg, mode, tree, bytes);
         md.put(PeftFiles.NATIVE_CONFIG, new String(mutated, StandardCharsets.UTF_8)); // invalid UTF-8 becomes U+FFFD
         return p.with(Json.write(header).getBytes(StandardCharsets.UTF_8));
-    }
-
-    @AfterContainer
-    static void cleanUp() {
-        Fuzz.deleteTree(DIR);
-    }
-
-    @Provide
-    Arbitrary<List<JsonEdit>> tree() {
-        return Fuzz.jsonEdits();
-    }
-
-    @Provide
-    Arbitrary<List<Mutation>> bytes() {
-        return Fuzz.mutations();
     }
 
     @Property

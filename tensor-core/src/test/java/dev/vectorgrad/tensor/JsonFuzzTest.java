@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.vectorgrad.testdata.Fuzz;
 import dev.vectorgrad.testdata.Fuzz.JsonEdit;
 import dev.vectorgrad.testdata.Fuzz.Mutation;
+import dev.vectorgrad.testdata.FuzzContainer;
 import dev.vectorgrad.testdata.TestData;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -16,8 +17,6 @@ import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 import net.jqwik.api.constraints.IntRange;
-import net.jqwik.api.lifecycle.AddLifecycleHook;
-import net.jqwik.api.lifecycle.AfterContainer;
 
 /**
  * Fuzzes the JSON parser (issue 12 §5) through {@link Json#read}: the repository's {@code config.json},
@@ -26,9 +25,8 @@ import net.jqwik.api.lifecycle.AfterContainer;
  * is rejected with an {@link IllegalArgumentException} naming the file; never a {@code StackOverflowError}.
  * 1,000 tries from a fixed seed in CI; more with {@code -Dvectorgrad.fuzz.tries=1000000} (see {@link Fuzz}).
  */
-@AddLifecycleHook(Fuzz.Settings.class)
-class JsonFuzzTest {
-    static final Path DIR = Fuzz.tempDir("json");
+class JsonFuzzTest extends FuzzContainer {
+    static final Path DIR = Fuzz.tempDir(JsonFuzzTest.class, "json");
     static final AtomicLong COUNTER = new AtomicLong();
     static final List<byte[]> BASES = List.of(
             Fuzz.bytes(TestData.hf("gpt2-small-base/model/config.json")),
@@ -37,24 +35,9 @@ class JsonFuzzTest {
             Fuzz.bytes(TestData.hf("gpt2-small-vera/adapter/adapter_config.json")),
             Fuzz.SafetensorsParts.of(Fuzz.bytes(TestData.hf("gpt2-small-lora/adapter/adapter_model.safetensors"))).header());
 
-    @AfterContainer
-    static void cleanUp() {
-        Fuzz.deleteTree(DIR);
-    }
-
     @Provide
     Arbitrary<Integer> base() {
         return Arbitraries.integers().between(0, BASES.size() - 1);
-    }
-
-    @Provide
-    Arbitrary<List<JsonEdit>> tree() {
-        return Fuzz.jsonEdits();
-    }
-
-    @Provide
-    Arbitrary<List<Mutation>> bytes() {
-        return Fuzz.mutations();
     }
 
     @Property

@@ -7,6 +7,7 @@ import dev.vectorgrad.tensor.Safetensors.TensorInfo;
 import dev.vectorgrad.testdata.Fuzz;
 import dev.vectorgrad.testdata.Fuzz.JsonEdit;
 import dev.vectorgrad.testdata.Fuzz.Mutation;
+import dev.vectorgrad.testdata.FuzzContainer;
 import dev.vectorgrad.testdata.TestData;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -21,8 +22,6 @@ import net.jqwik.api.Arbitrary;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
-import net.jqwik.api.lifecycle.AddLifecycleHook;
-import net.jqwik.api.lifecycle.AfterContainer;
 
 /**
  * Fuzzes the safetensors reader (issue 12 §5): real files from {@code testdata/hf} and one with every dtype, with
@@ -31,19 +30,13 @@ import net.jqwik.api.lifecycle.AfterContainer;
  * {@link SafetensorsException} naming the file. 1,000 tries from a fixed seed in CI; more with
  * {@code -Dvectorgrad.fuzz.tries=1000000 -Dvectorgrad.fuzz.seed=random} (see {@link Fuzz}).
  */
-@AddLifecycleHook(Fuzz.Settings.class)
-class SafetensorsFuzzTest {
-    static final Path DIR = Fuzz.tempDir("safetensors");
+class SafetensorsFuzzTest extends FuzzContainer {
+    static final Path DIR = Fuzz.tempDir(SafetensorsFuzzTest.class, "safetensors");
     static final AtomicLong COUNTER = new AtomicLong();
     static final List<byte[]> BASES = List.of(
             Fuzz.bytes(TestData.hf("gpt2-small-base/model/model.safetensors")),
             Fuzz.bytes(TestData.hf("gpt2-small-lora/adapter/adapter_model.safetensors")),
             everyDtype());
-
-    @AfterContainer
-    static void cleanUp() {
-        Fuzz.deleteTree(DIR);
-    }
 
     @Provide
     Arbitrary<Integer> base() {
@@ -53,16 +46,6 @@ class SafetensorsFuzzTest {
     @Provide
     Arbitrary<Integer> mode() {
         return Arbitraries.integers().between(0, 3);
-    }
-
-    @Provide
-    Arbitrary<List<JsonEdit>> tree() {
-        return Fuzz.jsonEdits();
-    }
-
-    @Provide
-    Arbitrary<List<Mutation>> bytes() {
-        return Fuzz.mutations();
     }
 
     @Property

@@ -25,7 +25,9 @@ import java.util.concurrent.TimeoutException;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
+import net.jqwik.api.lifecycle.AfterContainerHook;
 import net.jqwik.api.lifecycle.AroundPropertyHook;
+import net.jqwik.api.lifecycle.ContainerLifecycleContext;
 import net.jqwik.api.lifecycle.PropagationMode;
 import net.jqwik.api.lifecycle.PropertyExecutionResult;
 import net.jqwik.api.lifecycle.PropertyExecutor;
@@ -35,7 +37,8 @@ import net.jqwik.api.lifecycle.PropertyLifecycleContext;
  * The shared pieces of the loader fuzz tests (issue 12 §5): how many tries and which seed, mutations of valid
  * files, and the check that a load ends cleanly.
  *
- * <p><b>Tries and seed.</b> A fuzz test class carries {@code @AddLifecycleHook(Fuzz.Settings.class)}; every
+ * <p><b>Tries and seed.</b> A fuzz test class extends {@link FuzzContainer} (or carries
+ * {@code @AddLifecycleHook(Fuzz.Settings.class)} itself); every
  * {@code @Property} in it then runs {@code -Dvectorgrad.fuzz.tries} tries (1,000 by default, as in CI) from the
  * seed {@code -Dvectorgrad.fuzz.seed} (a fixed number by default, so CI is reproducible; {@code random} lets jqwik
  * pick one and print it). The parent POM passes both to Surefire's JVM, so the long run is
@@ -82,8 +85,11 @@ public final class Fuzz {
         return s.trim().equalsIgnoreCase("random") ? null : s.trim();
     }
 
-    /** Applies {@link #tries()} and {@link #seed()} to each property of a class annotated with it. */
-    public static final class Settings implements AroundPropertyHook {
+    /**
+     * Applies {@link #tries()} and {@link #seed()} to each property of a class annotated with it (or extending
+     * {@link FuzzContainer}), and after the class deletes the folder {@link #tempDir(Class, String)} made for it.
+     */
+    public static final class Settings implements AroundPropertyHook, AfterContainerHook {
         @Override
         public PropagationMode propagateTo() {
             return PropagationMode.ALL_DESCENDANTS; // from the class to each of its properties
@@ -100,7 +106,15 @@ public final class Fuzz {
                     context.targetMethod().getName(), tries(), r.seed().orElse("?"), (System.nanoTime() - t0) / 1e9);
             return r;
         }
+
+        @Override
+        public void afterContainer(ContainerLifecycleContext context) {
+            context.optionalContainerClass().ifPresent(c -> deleteTree(TEMP_DIRS.remove(c)));
+        }
     }
+
+    /** The folders {@link #tempDir(Class, String)} made, by test class, until {@link Settings} deletes them. */
+    private static final Map<Class<?>, Path> TEMP_DIRS = new java.util.concurrent.ConcurrentHashMap<>();
 
     // ================================================================ outcome
 
@@ -169,6 +183,20 @@ public final class Fuzz {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * A new temporary folder for test class {@code owner}, deleted after its last property by {@link Settings}
+     * (which a {@link FuzzContainer} carries); one per class.
+     */
+    public static Path tempDir(Class<?> owner, String name) {
+        Path dir = tempDir(name);
+        Path old = TEMP_DIRS.putIfAbsent(owner, dir);
+        if (old != null) {
+            deleteTree(dir);
+            throw new IllegalStateException("fuzz: " + owner.getSimpleName() + " already has a temporary folder, " + old);
+        }
+        return dir;
     }
 
     /** Deletes a folder and everything in it. */

@@ -6,18 +6,15 @@ import dev.vectorgrad.autograd.Variable;
 import dev.vectorgrad.testdata.Fuzz;
 import dev.vectorgrad.testdata.Fuzz.JsonEdit;
 import dev.vectorgrad.testdata.Fuzz.Mutation;
+import dev.vectorgrad.testdata.FuzzContainer;
 import dev.vectorgrad.testdata.TestData;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
-import net.jqwik.api.Arbitrary;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
 import net.jqwik.api.constraints.IntRange;
-import net.jqwik.api.lifecycle.AddLifecycleHook;
-import net.jqwik.api.lifecycle.AfterContainer;
 
 /**
  * Fuzzes the Hugging Face GPT-2 readers (issue 12 §5): {@code config.json} alone ({@link GptConfig#readHf}) and a
@@ -27,28 +24,12 @@ import net.jqwik.api.lifecycle.AfterContainer;
  * for a model larger than its weights file. 1,000 tries from a fixed seed in CI; more with
  * {@code -Dvectorgrad.fuzz.tries=1000000} (see {@link Fuzz}).
  */
-@AddLifecycleHook(Fuzz.Settings.class)
-class GptConfigFuzzTest {
-    static final Path DIR = Fuzz.tempDir("gpt2");
+class GptConfigFuzzTest extends FuzzContainer {
+    static final Path DIR = Fuzz.tempDir(GptConfigFuzzTest.class, "gpt2");
     static final AtomicLong COUNTER = new AtomicLong();
     static final Path MODEL = TestData.hf("gpt2-small-base/model");
     static final byte[] CONFIG = Fuzz.bytes(MODEL.resolve("config.json"));
     static final byte[] WEIGHTS = Fuzz.bytes(MODEL.resolve("model.safetensors"));
-
-    @AfterContainer
-    static void cleanUp() {
-        Fuzz.deleteTree(DIR);
-    }
-
-    @Provide
-    Arbitrary<List<JsonEdit>> tree() {
-        return Fuzz.jsonEdits();
-    }
-
-    @Provide
-    Arbitrary<List<Mutation>> bytes() {
-        return Fuzz.mutations();
-    }
 
     @Property
     void configJsonReadsOrRejectsNamingTheFile(@ForAll @IntRange(min = 0, max = 2) int mode, @ForAll("tree") List<JsonEdit> tree,

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.vectorgrad.testdata.Fuzz;
 import dev.vectorgrad.testdata.Fuzz.JsonEdit;
 import dev.vectorgrad.testdata.Fuzz.Mutation;
+import dev.vectorgrad.testdata.FuzzContainer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -15,8 +16,6 @@ import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 import net.jqwik.api.constraints.IntRange;
-import net.jqwik.api.lifecycle.AddLifecycleHook;
-import net.jqwik.api.lifecycle.AfterContainer;
 
 /**
  * Fuzzes checkpoint loading (issue 12 §5): a checkpoint written by {@link Trainer#save} after two steps of a tiny
@@ -26,33 +25,17 @@ import net.jqwik.api.lifecycle.AfterContainer;
  * an {@link IllegalArgumentException} naming the checkpoint's file. 1,000 tries from a fixed seed in CI; more with
  * {@code -Dvectorgrad.fuzz.tries=1000000} (see {@link Fuzz}).
  */
-@AddLifecycleHook(Fuzz.Settings.class)
-class CheckpointFuzzTest {
+class CheckpointFuzzTest extends FuzzContainer {
     static final String TEXT = TinyCheckpoint.TEXT;
     static final List<String> FILES = List.of("gpt.json", "trainer.json", "tokenizer.json", "config.json", "model.safetensors",
             "optimizer.safetensors");
-    static final Path DIR = Fuzz.tempDir("checkpoint");
+    static final Path DIR = Fuzz.tempDir(CheckpointFuzzTest.class, "checkpoint");
     static final Path BASE = TinyCheckpoint.write(DIR.resolve("base"));
     static final AtomicLong COUNTER = new AtomicLong();
-
-    @AfterContainer
-    static void cleanUp() {
-        Fuzz.deleteTree(DIR);
-    }
 
     @Provide
     Arbitrary<String> file() {
         return Arbitraries.of(FILES);
-    }
-
-    @Provide
-    Arbitrary<List<JsonEdit>> tree() {
-        return Fuzz.jsonEdits();
-    }
-
-    @Provide
-    Arbitrary<List<Mutation>> bytes() {
-        return Fuzz.mutations();
     }
 
     @Property
