@@ -3,6 +3,7 @@ package dev.vectorgrad.encoder;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.vectorgrad.testdata.Fuzz;
+import dev.vectorgrad.testdata.FuzzContainer;
 import dev.vectorgrad.testdata.Fuzz.Mutation;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,8 +15,6 @@ import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
-import net.jqwik.api.lifecycle.AddLifecycleHook;
-import net.jqwik.api.lifecycle.AfterContainer;
 
 /**
  * Fuzzes the ONNX protobuf reader and the BERT mapping behind it (issue 15 §1, "fuzz the reader like the other
@@ -28,16 +27,10 @@ import net.jqwik.api.lifecycle.AfterContainer;
  * out-of-memory. 1,000 tries from a fixed seed in CI; the long run as the other fuzz tests
  * ({@code -Dvectorgrad.fuzz.tries=1000000 -Dvectorgrad.fuzz.seed=random}, see {@link Fuzz}).
  */
-@AddLifecycleHook(Fuzz.Settings.class)
-class OnnxReaderFuzzTest {
-    static final Path DIR = Fuzz.tempDir("onnx");
+class OnnxReaderFuzzTest extends FuzzContainer {
+    static final Path DIR = Fuzz.tempDir(OnnxReaderFuzzTest.class, "onnx");
     static final AtomicLong COUNTER = new AtomicLong();
     static final List<byte[]> BASES = List.of(OnnxReaderTest.tinyBert(null), packedInt64Graph());
-
-    @AfterContainer
-    static void cleanUp() {
-        Fuzz.deleteTree(DIR);
-    }
 
     /** A protobuf edit: what to write ({@code kind}) at byte {@code at} (mod the size). */
     record PbEdit(int kind, int at, long value) {}
@@ -45,11 +38,6 @@ class OnnxReaderFuzzTest {
     @Provide
     Arbitrary<Integer> base() {
         return Arbitraries.integers().between(0, BASES.size() - 1);
-    }
-
-    @Provide
-    Arbitrary<List<Mutation>> bytes() {
-        return Fuzz.mutations();
     }
 
     @Provide

@@ -39,7 +39,7 @@ import java.util.Set;
  * {@code ./vectorgrad demo classify}: the VeRA paper's GLUE comparison in miniature, on real labelled data. all-MiniLM-L6-v2
  * plus a linear head on its pooled embedding ({@link TextClassifier}) learns SpamAssassin's spam / ham labels
  * ({@link SpamCorpus}) with each method — head only, full fine-tuning, BitFit, LoRA, VeRA (on the attention query and
- * value projections, as the paper's GLUE runs), DoRA — for the same steps on the same batches from the same head init,
+ * value projections, as the paper's GLUE runs), DoRA, Houlsby and Pfeiffer bottleneck adapters — for the same steps on the same batches from the same head init,
  * beside a bag-of-words logistic regression ({@link BagOfWords}) on the same input. Prints the table, writes it and a PNG
  * of validation accuracy against steps to {@code runs/demo-classify/}, and every trained adapter under {@code adapters/}
  * (LoRA's as a PEFT directory with BERT's Hugging Face names, the head as PEFT's {@code modules_to_save}).
@@ -99,10 +99,10 @@ public final class ClassifyDemo {
                 new Method("LoRA r=8", "peft", 1e-3, PeftConfig.lora(8, 16, TARGETS).modulesToSave(TextClassifier.HEAD).seed(SEED).build()),
                 new Method("VeRA r=256", "peft", 1e-2,
                         PeftConfig.vera(256, VERA_KEY, TARGETS).saveProjection(false).modulesToSave(TextClassifier.HEAD).seed(SEED).build()),
-                new Method("DoRA r=8", "peft", 1e-3, PeftConfig.lora(8, 16, TARGETS).dora(true).modulesToSave(TextClassifier.HEAD).seed(SEED).build())
-                // Houlsby / Pfeiffer bottleneck adapters: add their rows here once BottleneckLinear runs on the encoder's
-                // attention.output / output dense layers (issue #19), with modulesToSave(TextClassifier.HEAD) like the others.
-        );
+                new Method("DoRA r=8", "peft", 1e-3, PeftConfig.lora(8, 16, TARGETS).dora(true).modulesToSave(TextClassifier.HEAD).seed(SEED).build()),
+                // bottleneck adapters where AdapterHub puts them on BERT (Bert.houlsby() / pfeiffer(): d/16 = 24)
+                new Method("Houlsby", "peft", 1e-3, Bert.houlsby().modulesToSave(TextClassifier.HEAD).seed(SEED).build()),
+                new Method("Pfeiffer", "peft", 1e-3, Bert.pfeiffer().modulesToSave(TextClassifier.HEAD).seed(SEED).build()));
     }
 
     private final Plan plan;
@@ -442,8 +442,9 @@ public final class ClassifyDemo {
                 + "the key) for LoRA / VeRA / DoRA, the trained tensors (Methods.saveTrained, head included) for head only, BitFit and full FT. "
                 + "ms/step: median wall time of a training step (forward + backward + clip + AdamW). peak heap MB: live heap in the last step after "
                 + "the forward pass (System.gc() then MemoryMXBean), including what every row shares (the pretrained weights kept for the next method). "
-                + "Learning rates fixed per method, not tuned: full FT 1e-4, BitFit 1e-3, LoRA / DoRA 1e-3 (α = 2r), VeRA 1e-2. "
+                + "Learning rates fixed per method, not tuned: full FT 1e-4, BitFit 1e-3, LoRA / DoRA 1e-3 (α = 2r), VeRA 1e-2, "
+                + "Houlsby / Pfeiffer 1e-3 (bottleneck d/16 = 24; their file is vectorgrad's own BOTTLENECK type, which PEFT cannot load). "
                 + "Baseline: binary bag of word pieces, logistic regression (Adam, " + BASELINE_EPOCHS + " full-batch epochs, L2 chosen on validation "
-                + "accuracy); its val accuracy is drawn flat in the PNG. Bottleneck adapters (Houlsby, Pfeiffer): not in this table yet (issue #19).";
+                + "accuracy); its val accuracy is drawn flat in the PNG.";
     }
 }

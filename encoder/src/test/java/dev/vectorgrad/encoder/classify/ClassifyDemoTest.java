@@ -46,14 +46,14 @@ class ClassifyDemoTest {
     @Test
     void aShortRunPrintsTheTableAndWritesThePlotAndTheAdapters() throws Exception {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        ClassifyDemo.Plan plan = new ClassifyDemo.Plan(1, 4, 1, 0, 0, 62, 8, List.of("LoRA r=8", "VeRA r=256"));
+        ClassifyDemo.Plan plan = new ClassifyDemo.Plan(1, 4, 1, 0, 0, 62, 8, List.of("LoRA r=8", "VeRA r=256", "Pfeiffer"));
         ClassifyDemo.Report r = new ClassifyDemo(plan, tmp, new PrintStream(buf, true, StandardCharsets.UTF_8)).run(splits, minilm);
         String out = buf.toString(StandardCharsets.UTF_8);
         assertThat(out).contains(ClassifyDemo.HEADER).contains("| bag-of-words logistic regression (baseline) |").contains("| LoRA r=8 | 73,728 |");
-        assertThat(r.rows()).extracting(ClassifyDemo.Row::method).containsExactly("LoRA r=8", "VeRA r=256");
+        assertThat(r.rows()).extracting(ClassifyDemo.Row::method).containsExactly("LoRA r=8", "VeRA r=256", "Pfeiffer");
         // trainable parameters outside the head, counted by hand: LoRA r=8 on 12 matrices 384×384 = 12·8·(384+384);
-        // VeRA r=256: 12·(384 + 256) λ values
-        assertThat(r.rows()).extracting(ClassifyDemo.Row::trainable).containsExactly(12L * 8 * 768, 12L * (384 + 256));
+        // VeRA r=256: 12·(384 + 256) λ values; Pfeiffer: one 384→24→384 bottleneck with biases per layer, 6·(2·384·24 + 24 + 384)
+        assertThat(r.rows()).extracting(ClassifyDemo.Row::trainable).containsExactly(12L * 8 * 768, 12L * (384 + 256), 6L * (2 * 384 * 24 + 24 + 384));
         for (ClassifyDemo.Row row : r.rows()) {
             assertThat(row.evalSteps()).containsExactly(0, 1);
             assertThat(row.test().n()).isEqualTo(8);
