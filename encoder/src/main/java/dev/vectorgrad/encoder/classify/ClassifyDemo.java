@@ -14,7 +14,6 @@ import dev.vectorgrad.peft.PeftFiles;
 import dev.vectorgrad.peft.PeftModel;
 import dev.vectorgrad.tensor.IntTensor;
 import dev.vectorgrad.tensor.Rng;
-import dev.vectorgrad.tensor.StepArena;
 import dev.vectorgrad.tensor.Tensor;
 import dev.vectorgrad.transformer.AtomicFiles;
 import dev.vectorgrad.transformer.data.Batcher;
@@ -366,7 +365,8 @@ public final class ClassifyDemo {
     /**
      * {@code [CLS] pieces [SEP]} right-padded as x [B, T], labels (1 = spam) as y [B]. T is the longest sequence rounded
      * up to a multiple of {@value #PAD_MULTIPLE}: the step arena pools arrays by exact size, so a T per batch would keep
-     * one set of activations per length seen (it ran out of a 6 GB heap); padded keys are masked, so the result is the same.
+     * one set of activations per length seen (it ran out of a 6 GB heap); four buckets (T ≤ 64) bound that. Padded keys
+     * are masked, so the result is the same.
      */
     static Batcher.Batch batch(List<Example> xs, WordPieceTokenizer tok) {
         int[] y = new int[xs.size()];
@@ -384,7 +384,7 @@ public final class ClassifyDemo {
     }
 
     /** Batches are padded to a multiple of this many tokens. */
-    static final int PAD_MULTIPLE = 8;
+    static final int PAD_MULTIPLE = 16;
 
     /** The attention mask of right-padded ids: 1 where the id is not the pad id ([CLS] and [SEP] never are). */
     static IntTensor mask(IntTensor ids, int padId) {
@@ -395,7 +395,7 @@ public final class ClassifyDemo {
         return IntTensor.of(m, b, t);
     }
 
-    /** Predictions on {@code xs} (no graph, evaluation mode, batches of 64 of similar length, in the loop's arena). */
+    /** Predictions on {@code xs} (no graph, evaluation mode, batches of 64 of similar length). */
     static Metrics evaluate(TextClassifier model, TrainLoop loop, List<Example> xs, WordPieceTokenizer tok) {
         Integer[] order = new Integer[xs.size()];
         for (int i = 0; i < order.length; i++) order[i] = i;
@@ -406,11 +406,11 @@ public final class ClassifyDemo {
             for (int s = 0; s < order.length; s += 64) {
                 List<Example> chunk = new ArrayList<>();
                 for (int i = s; i < Math.min(order.length, s + 64); i++) chunk.add(xs.get(order[i]));
-                try (StepArena a = loop.arena()) {
-                    Batcher.Batch b = batch(chunk, tok);
-                    float[] logits = model.logits(b.x(), mask(b.x(), tok.padId())).data().contiguous().toArray();
-                    for (int i = 0; i < chunk.size(); i++) predicted[order[s + i]] = logits[2 * i + 1] > logits[2 * i];
-                }
+                // not in the loop's arena: it pools arrays by exact size for ever, and evaluation batches come in every
+                // length bucket; with them pooled too, DoRA's run went past a 6 GB heap. These die young instead.
+                Batcher.Batch b = batch(chunk, tok);
+                float[] logits = model.logits(b.x(), mask(b.x(), tok.padId())).data().contiguous().toArray();
+                for (int i = 0; i < chunk.size(); i++) predicted[order[s + i]] = logits[2 * i + 1] > logits[2 * i];
             }
         }
         model.train(true);
