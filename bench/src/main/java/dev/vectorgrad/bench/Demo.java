@@ -10,6 +10,8 @@ final class Demo {
     private Demo() {}
 
     static void run(String[] args) throws Exception {
-        PeftDemo.main(args);
+        // `demo classify`: MiniLM fine-tuned on SpamAssassin with each method (issue #15 §4)
+        if (args.length > 0 && args[0].equals("classify")) dev.vectorgrad.encoder.classify.ClassifyDemo.main(java.util.Arrays.copyOfRange(args, 1, args.length));
+        else PeftDemo.main(args);
     }
 }

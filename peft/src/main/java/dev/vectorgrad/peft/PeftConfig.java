@@ -87,6 +87,7 @@ public final class PeftConfig {
     private final double dInitial;
     private final double reductionFactor;
     private final NonLinearity nonLinearity;
+    private final List<String> modulesToSave;
 
     private PeftConfig(Builder b) {
         type = b.type;
@@ -123,6 +124,7 @@ public final class PeftConfig {
         dInitial = b.dInitial;
         reductionFactor = b.reductionFactor;
         nonLinearity = b.nonLinearity;
+        modulesToSave = b.modulesToSave == null ? null : List.copyOf(b.modulesToSave);
     }
 
     // ------------------------------------------------------------------ entry points
@@ -225,6 +227,7 @@ public final class PeftConfig {
         b.dInitial = dInitial;
         b.reductionFactor = reductionFactor;
         b.nonLinearity = nonLinearity;
+        b.modulesToSave = modulesToSave;
         return b;
     }
 
@@ -335,6 +338,13 @@ public final class PeftConfig {
     /** Bottleneck adapters: the non-linearity between the down- and the up-projection. */
     public NonLinearity nonLinearity() { return nonLinearity; }
 
+    /**
+     * PEFT's {@code modules_to_save}: modules (matched by exact path or dotted suffix, e.g. a classification head
+     * {@code "classifier"}) that train in full beside the adapter and are saved with it, under
+     * {@code base_model.model.<path>.<parameter>} as PEFT 0.15+ writes them; null when there are none.
+     */
+    public List<String> modulesToSave() { return modulesToSave; }
+
     /** The bottleneck size of a bottleneck adapter on a layer with {@code d} outputs: AdapterHub's {@code int(d // reduction_factor)}, at least 1. */
     public int bottleneck(int d) {
         return Math.max(1, (int) Math.floor(d / reductionFactor));
@@ -362,6 +372,7 @@ public final class PeftConfig {
         if (loraInit != LoraInit.DEFAULT) s.append(", init=").append(loraInit);
         if (freezeA) s.append(", freezeA");
         if (useDora) s.append(", dora");
+        if (modulesToSave != null) s.append(", modulesToSave=").append(modulesToSave);
         return s.append(", seed=").append(seed).append(']').toString();
     }
 
@@ -399,6 +410,7 @@ public final class PeftConfig {
         private double dInitial = 0.1;
         private double reductionFactor = 16;
         private NonLinearity nonLinearity = NonLinearity.RELU;
+        private List<String> modulesToSave;
 
         private Builder(Type type) {
             this.type = Objects.requireNonNull(type, "PEFT config: method (type) must be LORA, VERA, ADALORA or BOTTLENECK, got null");
@@ -502,6 +514,9 @@ public final class PeftConfig {
         /** Bottleneck adapters: the non-linearity. */
         public Builder nonLinearity(NonLinearity n) { this.nonLinearity = n; return this; }
 
+        /** PEFT's {@code modules_to_save} (see {@link PeftConfig#modulesToSave()}). */
+        public Builder modulesToSave(String... names) { this.modulesToSave = nullSafeList(names); return this; }
+
         /**
          * Checks every setting and returns the config. Refused: r ≤ 0; α, a pattern's α or d_initial not finite;
          * dropout outside [0, 1); no targets, an empty or null target name, {@code all-linear} beside other
@@ -529,6 +544,8 @@ public final class PeftConfig {
                 for (String x : excludeModules) if (x == null || x.isEmpty()) throw bad("empty exclude module name in " + excludeModules);
             if (layersToTransform != null)
                 for (Integer i : layersToTransform) if (i == null || i < 0) throw bad("layers_to_transform holds " + i + "; layer indices are ≥ 0");
+            if (modulesToSave != null)
+                for (String m : modulesToSave) if (m == null || m.isEmpty()) throw bad("empty modules_to_save name in " + modulesToSave);
             if (layersPattern != null)
                 for (String p : layersPattern) if (p == null || p.isEmpty()) throw bad("empty layers_pattern in " + layersPattern);
             for (Map.Entry<String, Integer> e : rankPattern.entrySet()) {

@@ -161,6 +161,8 @@ public final class PeftFiles {
             for (Object o : l) idx.add(Json.asInt(o, "layers_to_transform"));
             c.layers(idx.toArray(Integer[]::new));
         } else if (lt != null) c.layers(Json.asInt(lt, "layers_to_transform"));
+        Object ms = j.get("modules_to_save");
+        if (ms != null) c.modulesToSave(strings(ms, "modules_to_save").toArray(String[]::new));
         Object lp = j.get("layers_pattern");
         if (lp instanceof String s) c.layersPattern(s);
         else if (lp != null) c.layersPattern(strings(lp, "layers_pattern").toArray(String[]::new));
@@ -254,6 +256,17 @@ public final class PeftFiles {
             expected.put(VERA_A, new int[] {cfg.r(), maxIn});
             expected.put(VERA_B, new int[] {maxOut, cfg.r()});
         }
+        LinkedHashMap<String, Variable> saved = new LinkedHashMap<>();
+        try {
+            for (var m : PeftModel.modulesToSave(pm.model(), cfg).entrySet())
+                for (var e : m.getValue().namedParameters().entrySet()) {
+                    String k = PeftModel.PREFIX + m.getKey() + "." + e.getKey();
+                    expected.put(k, e.getValue().shape());
+                    saved.put(k, e.getValue());
+                }
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(dir + ": " + e.getMessage(), e);
+        }
         // stored projections in a key-only VeRA file are tolerated: regenerated from the key anyway
         Map<String, Tensor> tensors = readExactly(wf, expected,
                 cfg.type() == PeftConfig.Type.VERA && !cfg.saveProjection() ? Set.of(VERA_A, VERA_B) : Set.of());
@@ -270,6 +283,7 @@ public final class PeftFiles {
                 String k = PeftModel.PREFIX + t.path();
                 for (var e : layerWith(pm, t.path(), name).fileTensors(name).entrySet()) e.getValue().data().copyFrom(tensors.get(k + e.getKey()));
             }
+            for (var e : saved.entrySet()) e.getValue().data().copyFrom(tensors.get(e.getKey()));
         }
     }
 
@@ -427,6 +441,16 @@ public final class PeftFiles {
      * described at {@link #save(PeftModel, String, Path)}.
      */
     static Portable portable(PeftModel pm, String name, boolean saveProjection) {
+        Portable p = adapterPortable(pm, name, saveProjection);
+        // modules_to_save: the whole module, as PEFT 0.15+ saves it (ModulesToSaveWrapper.adapter_state_dict drops
+        // "modules_to_save.<adapter>."): base_model.model.<path>.<parameter>
+        for (var m : PeftModel.modulesToSave(pm.model(), p.config()).entrySet())
+            for (var e : m.getValue().namedParameters().entrySet())
+                p.tensors().put(PeftModel.PREFIX + m.getKey() + "." + e.getKey(), e.getValue().data().contiguous());
+        return p;
+    }
+
+    private static Portable adapterPortable(PeftModel pm, String name, boolean saveProjection) {
         PeftConfig cfg = pm.config(name);
         LinkedHashMap<String, Tensor> sd = stateDict(pm, name, saveProjection);
         if (cfg.type() == PeftConfig.Type.ADALORA) { // PEFT writes the kept-triplet masks into the config's rank_pattern
@@ -506,7 +530,7 @@ public final class PeftFiles {
         j.put("inference_mode", true);
         j.put("layers_pattern", cfg.layersPattern());
         j.put("layers_to_transform", cfg.layersToTransform());
-        j.put("modules_to_save", null);
+        j.put("modules_to_save", cfg.modulesToSave() == null ? null : new ArrayList<>(cfg.modulesToSave()));
         j.put("r", cfg.r());
         j.put("revision", null);
         j.put("target_modules", cfg.targetRegex() != null ? cfg.targetRegex()

@@ -179,6 +179,7 @@ public final class PeftModel {
                     throw new IllegalArgumentException("VeRA: all VeRA adapters of a model share one projection_prng_key (adapter '" + e.getKey()
                             + "' has " + e.getValue().projectionPrngKey() + ", the new one " + cfg.projectionPrngKey() + ")");
         }
+        LinkedHashMap<String, Module> saved = modulesToSave(model, cfg);
         // Everything validated: from here on nothing is expected to fail.
         if (configs.isEmpty()) model.requiresGrad(false);
         Rng rng = new Rng(cfg.seed());
@@ -213,6 +214,32 @@ public final class PeftModel {
         targetsOf.put(name, List.copyOf(targets));
         if (proj != null) projections.put(name, proj);
         setAdapter(name);
+        for (Module m : saved.values()) m.requiresGrad(true);
+    }
+
+    /**
+     * The modules that {@code cfg}'s {@code modules_to_save} names, by path: a module matches a name when its path
+     * equals it or ends with {@code "." + name} (PEFT's rule). A name that matches no module, or a module that is
+     * also an adapter target, is an error naming it. Unlike PEFT, which trains a copy per adapter
+     * ({@code ModulesToSaveWrapper}), the module itself trains: with several adapters they share it.
+     */
+    static LinkedHashMap<String, Module> modulesToSave(Module model, PeftConfig cfg) {
+        LinkedHashMap<String, Module> out = new LinkedHashMap<>();
+        if (cfg.modulesToSave() == null) return out;
+        Map<String, Module> all = model.namedModules();
+        for (String n : cfg.modulesToSave()) {
+            boolean found = false;
+            for (Map.Entry<String, Module> e : all.entrySet()) {
+                String p = e.getKey();
+                if (p.isEmpty() || !(p.equals(n) || p.endsWith("." + n))) continue;
+                if (e.getValue() instanceof AdapterLayer)
+                    throw new IllegalArgumentException("modules_to_save '" + n + "' matches '" + p + "', which holds an adapter");
+                out.put(p, e.getValue());
+                found = true;
+            }
+            if (!found) throw new IllegalArgumentException("modules_to_save '" + n + "' matches no module of " + model.getClass().getSimpleName());
+        }
+        return out;
     }
 
     /** Puts the bare Embedding back at {@code path} in place of its LoRA wrapper and stops the forward redirect. */
