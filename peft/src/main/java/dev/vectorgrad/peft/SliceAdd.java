@@ -28,8 +28,7 @@ final class SliceAdd extends Node {
         f.start = start;
         f.size = s;
         Tensor z = y.data().copy();
-        Tensor block = z.narrow(ax, start, s);
-        block.copyFrom(block.add(d.data()));
+        z.narrow(ax, start, s).addInPlace(d.data()); // the block is a view of z: the delta lands in z
         return record(f, z, y, d);
     }
 
