@@ -160,6 +160,7 @@ public final class Gemm {
      */
     static final int TASKS_PER_THREAD = Integer.getInteger("vectorgrad.gemm.tasksPerThread", 8);
 
+    static final int SHIFT = Integer.getInteger("vectorgrad.gemm.pbShift", 0);
     private static final ThreadLocal<float[][]> PACK_B = ThreadLocal.withInitial(() -> new float[1][0]);
 
     /** C = alpha·op(A)·op(B) + beta·C, row-major; op(X) = X or Xᵀ. */
@@ -255,7 +256,7 @@ public final class Gemm {
             return;
         }
         float[][] pbHolder = PACK_B.get();
-        if (pbHolder[0].length < (long) k * ncPadMax) pbHolder[0] = new float[Math.toIntExact((long) k * ncPadMax)];
+        if (pbHolder[0].length < (long) k * ncPadMax + SHIFT) pbHolder[0] = new float[Math.toIntExact((long) k * ncPadMax) + SHIFT];
         float[] pb = pbHolder[0];
         for (int jc = 0; jc < n; jc += ncMax) {
             int nc = Math.min(ncMax, n - jc);
@@ -273,17 +274,17 @@ public final class Gemm {
             final int tasksM = tm, tasksN = tn, jcF = jc;
             if (tasksM * tasksN > 1) {
                 // Few row tasks (columns split too) or a B too big for one buffer: one section per block.
-                SharedPacking packing = new SharedPacking(pl, jc, nc, 0, threads);
+                SharedPacking packing = new SharedPacking(pl, jc, nc, SHIFT, threads);
                 Parallel.forRange(tasksM * tasksN, t -> {
                     packing.help(transB, b, bOff, ldb, k, pb);
                     int ti = t / tasksN, tj = t % tasksN;
-                    block(pl, transA, a, aOff, lda, k, alpha, overwrite, c, cOff, ldc, m, jcF, nc, pb, 0,
+                    block(pl, transA, a, aOff, lda, k, alpha, overwrite, c, cOff, ldc, m, jcF, nc, pb, SHIFT,
                             Parallel.chunkStart(mPanels, tasksM, ti), Parallel.chunkStart(mPanels, tasksM, ti + 1),
                             Parallel.chunkStart(nPanels, tasksN, tj), Parallel.chunkStart(nPanels, tasksN, tj + 1));
                 });
             } else {
-                packB(pl, transB, b, bOff, ldb, k, jc, nc, 0, nPanels, pb, 0);
-                block(pl, transA, a, aOff, lda, k, alpha, overwrite, c, cOff, ldc, m, jc, nc, pb, 0, 0, mPanels, 0, nPanels);
+                packB(pl, transB, b, bOff, ldb, k, jc, nc, 0, nPanels, pb, SHIFT);
+                block(pl, transA, a, aOff, lda, k, alpha, overwrite, c, cOff, ldc, m, jc, nc, pb, SHIFT, 0, mPanels, 0, nPanels);
             }
         }
     }
@@ -298,24 +299,26 @@ public final class Gemm {
     /**
      * The usual parallel path: every column block in one parallel section. Each block's B panels get their own
      * region of one buffer (block j at k·jc), packed by the block's tasks themselves ({@link SharedPacking}), so no
-     * thread sits idle while the caller packs alone; the tasks are (block, row task) pairs in block order, and a
-     * thread that finishes its share of block j goes on to block j + 1 instead of waiting at a join for the
-     * slowest task of block j (1024³ on two threads had three such joins per call). Same kernels, slices and FMA
-     * order as the block-by-block path.
+     * thread sits idle while the caller packs alone; the tasks are (row task, block) pairs in row order, so each
+     * thread's share is a band of C's rows over every block, and a thread that finishes block j goes on to block
+     * j + 1 instead of waiting at a join for the slowest task of block j (1024³ on two threads had three such
+     * joins per call). Same kernels, slices and FMA order as the block-by-block path.
      */
     private static void allBlocksInOneSection(Plan pl, boolean transA, boolean transB, int m, int n, int k, float alpha,
                                               float[] a, int aOff, int lda, float[] b, int bOff, int ldb, boolean overwrite,
                                               float[] c, int cOff, int ldc, int threads, int mPanels, int ncMax, int tm) {
         int blocks = (n + ncMax - 1) / ncMax;
         float[][] pbHolder = PACK_B.get();
-        int need = k * roundUp(n, pl.nr());
+        int need = k * roundUp(n, pl.nr()) + SHIFT;
         if (pbHolder[0].length < need) pbHolder[0] = new float[need];
         float[] pb = pbHolder[0];
         SharedPacking[] packing = new SharedPacking[blocks];
-        for (int j = 0; j < blocks; j++) packing[j] = new SharedPacking(pl, j * ncMax, Math.min(ncMax, n - j * ncMax), k * j * ncMax, threads);
+        for (int j = 0; j < blocks; j++) packing[j] = new SharedPacking(pl, j * ncMax, Math.min(ncMax, n - j * ncMax), k * j * ncMax + SHIFT, threads);
         Parallel.forRange(blocks * tm, t -> {
-            SharedPacking pk = packing[t / tm];
-            int ti = t % tm;
+            // Row-chunk major: each thread's share of the tasks (Parallel hands out contiguous shares) is a band of
+            // C's rows across all blocks, the rows the next kernel's share reads on the same thread.
+            SharedPacking pk = packing[t % blocks];
+            int ti = t / blocks;
             pk.help(transB, b, bOff, ldb, k, pb);
             block(pl, transA, a, aOff, lda, k, alpha, overwrite, c, cOff, ldc, m, pk.jc, pk.nc, pb, pk.pbOff,
                     Parallel.chunkStart(mPanels, tm, ti), Parallel.chunkStart(mPanels, tm, ti + 1), 0, pk.panels);

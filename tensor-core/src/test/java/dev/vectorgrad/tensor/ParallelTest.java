@@ -43,6 +43,31 @@ class ParallelTest {
     }
 
     @Test
+    void aStalledThreadsShareIsFinishedByTheOthers() {
+        // Each thread starts on its own contiguous share; the first task of the second share blocks until every
+        // other task is done, which only happens if another thread takes over the rest of that share.
+        Parallel.setThreads(2);
+        for (int rep = 0; rep < 20; rep++) {
+            int tasks = 100, stall = Parallel.chunkStart(tasks, 2, 1);
+            AtomicInteger others = new AtomicInteger();
+            AtomicIntegerArray hits = new AtomicIntegerArray(tasks);
+            Parallel.forRange(tasks, i -> {
+                hits.incrementAndGet(i);
+                if (i != stall) {
+                    others.incrementAndGet();
+                    return;
+                }
+                long deadline = System.nanoTime() + 10_000_000_000L;
+                while (others.get() < tasks - 1) {
+                    if (System.nanoTime() > deadline) throw new AssertionError("tasks after " + stall + " were left waiting");
+                    Thread.onSpinWait();
+                }
+            });
+            for (int i = 0; i < tasks; i++) assertThat(hits.get(i)).as("task %d", i).isEqualTo(1);
+        }
+    }
+
+    @Test
     void nestedCallsRunInlineWithoutDeadlock() {
         Parallel.setThreads(3);
         AtomicInteger count = new AtomicInteger();
