@@ -226,34 +226,47 @@ final class AttentionKernels {
             m = mv.reduceLanes(VectorOperators.MAX);
         }
         for (; j < len; j++) m = Math.max(m, s[o + j]);
-        j = 0;
-        FloatVector acc = FloatVector.zero(S);
-        for (int up = S.loopBound(len); j < up; j += L) {
-            FloatVector e = exp(FloatVector.fromArray(S, s, o + j).sub(m));
-            e.intoArray(s, o + j);
-            acc = acc.add(e);
-        }
-        if (j < len && j + L <= T) {
-            // The partial last vector in one masked step (the row has room up to T, a whole number of vectors
-            // for the padded layouts): lanes past len become exact zeros. Scalar Math.exp calls here took a
-            // third of the softmax time (a causal row's length is rarely a multiple of the lane count).
-            VectorMask<Float> past = S.indexInRange(j, len).not();
-            FloatVector e = exp(FloatVector.fromArray(S, s, o + j).sub(m)).blend(0f, past);
-            e.intoArray(s, o + j);
-            acc = acc.add(e);
-            j = len;
-        }
-        double sum = VectorMath.sumLanes(acc);
-        for (; j < len; j++) {
-            float e = (float) Math.exp(s[o + j] - m);
-            s[o + j] = e;
-            sum += e;
-        }
+        double sum = expSum(s, o, len, T, m);
         float inv = (float) (1.0 / sum);
         j = 0;
         for (int up = S.loopBound(len); j < up; j += L) FloatVector.fromArray(S, s, o + j).mul(inv).intoArray(s, o + j);
         for (; j < len; j++) s[o + j] *= inv;
         java.util.Arrays.fill(s, o + len, o + T, 0f);
+    }
+
+    /**
+     * s[o + j] = e^(s[o + j] − m) over the row, returning the sum (lanes added in a fixed order). Whole vectors,
+     * the partial last one included when the row has room up to T (the padded layouts: T is a whole number of
+     * vectors), its lanes past len blended to exact zeros; scalar Math.exp calls for that tail took a third of
+     * the softmax time (a causal row's length is rarely a multiple of the lane count).
+     *
+     * <p>One exp call site in one loop, and only arrays and numbers crossing the method's boundary: a separate
+     * masked step's exp, and VectorMath.sumLanes after it, were calls that C2 left un-inlined once the caller
+     * reached its node-count inlining cutoff, so their vectors were boxed once per row (about a fifth of the
+     * bytes a training step allocated).
+     */
+    static double expSum(float[] s, int o, int len, int T, float m) {
+        int full = S.loopBound(len), vectors = full < len && full + L <= T ? full + L : full;
+        int j = 0;
+        FloatVector acc = FloatVector.zero(S);
+        for (; j < vectors; j += L) {
+            FloatVector e = exp(FloatVector.fromArray(S, s, o + j).sub(m));
+            if (j + L > len) e = e.blend(0f, S.indexInRange(j, len).not());
+            e.intoArray(s, o + j);
+            acc = acc.add(e);
+        }
+        // The lanes in lane order (VectorMath.sumLanes' loop, written here: as a call it was left out of C2's
+        // inlining whenever the caller had used up its node budget, and acc was boxed to make the call).
+        double sum = 0f;
+        float lanes = 0f;
+        for (int l = 0; l < L; l++) lanes += acc.lane(l);
+        sum = lanes;
+        for (j = Math.min(j, len); j < len; j++) {
+            float e = (float) Math.exp(s[o + j] - m);
+            s[o + j] = e;
+            sum += e;
+        }
+        return sum;
     }
 
     /**
