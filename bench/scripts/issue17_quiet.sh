@@ -34,6 +34,8 @@ fi
 echo "## Issue 17 quiet-window run, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo
 echo "CPU: $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n1), $(nproc) CPUs; load before: $(cut -d' ' -f1-3 /proc/loadavg); commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
+# ~70 ns: the two vCPUs on one CCD of the host; ~350 ns: on two (switches every few seconds; see RESULTS.md).
+echo "- core round trip now (bench pingpong, 2 s): $("$ROOT/vectorgrad" bench pingpong --seconds 2 2>/dev/null | sed -n 's/^median round trip ns: //p') ns"
 for p in "" "-XX:UseAVX=2"; do
   echo "- ${p:-native width}: $(VECTORGRAD_JAVA_OPTS="$p" "$ROOT/vectorgrad" info 2>/dev/null | grep -E 'species|GEMM plan' | sed 's/^/  /' | tr '\n' ' ')"
 done
