@@ -244,6 +244,31 @@ class GemmTest {
     }
 
     @Test
+    void transposedADeepKSplitsKInTwoHalvesWithTheSameBitsForAnyThreadCount() {
+        // Aᵀ·B with K ≥ 2·KC takes the split-K path (weight gradients Xᵀ·dY): first half into C, second into a
+        // scratch added afterwards. Odd K (unequal halves), both B layouts, every alpha/beta kind, padded
+        // leading dimensions and offsets, edge rows and columns, two column blocks (n = 520).
+        SplittableRandom rnd = new SplittableRandom(11);
+        int t = 0;
+        for (int[] sh : new int[][] {{128, 384, 768}, {37, 65, 513}, {130, 520, 700}, {5, 17, 1025}, {512, 128, 768}}) {
+            int m = sh[0], n = sh[1], k = sh[2];
+            for (boolean tb : new boolean[] {false, true}) {
+                float[] ab = ALPHA_BETA[t % ALPHA_BETA.length];
+                Problem p = new Problem(rnd, true, tb, m, n, k, ab[0], ab[1], t % 3, t % 4);
+                assertThat(Gemm.splitsK(Gemm.plan(), true, k)).as("%s takes the split-K path", p).isTrue();
+                Parallel.setThreads(1);
+                float[] one = p.run();
+                p.check(one);
+                for (int threads : new int[] {2, 3}) {
+                    Parallel.setThreads(threads);
+                    assertThat(p.run()).as("%s with %d threads", p, threads).isEqualTo(one);
+                }
+                t++;
+            }
+        }
+    }
+
+    @Test
     void bitIdenticalForOneTwoThreeThreads() {
         SplittableRandom rnd = new SplittableRandom(7);
         List<Problem> problems = new ArrayList<>();
