@@ -155,7 +155,8 @@ public final class Gemm {
     /** Below this many multiply-adds one thread is faster than waking the pool. */
     static final long PARALLEL_MIN_FMAS = 200_000;
     /**
-     * Row tasks per thread, claimed dynamically. Instrumented in a baby-GPT step (138 parallel sections), the
+     * Row tasks per thread (each thread runs its own contiguous share first, then takes what is left of the others',
+     * see {@link Parallel}). Instrumented in a baby-GPT step (138 parallel sections), the
      * caller waited 4.7 ms per step for the last task with 4, 3.4 ms with 8 and with 16.
      */
     static final int TASKS_PER_THREAD = Integer.getInteger("vectorgrad.gemm.tasksPerThread", 8);
@@ -266,8 +267,8 @@ public final class Gemm {
             int nc = Math.min(ncMax, n - jc);
             int nPanels = (nc + pl.nr() - 1) / pl.nr();
             // Task grid over C: at most MC rows and at least 8 micro-panels per task, and about TASKS_PER_THREAD (8)
-            // tasks per thread, claimed dynamically, so a thread that the OS (or another process on a
-            // busy machine) delays leaves its share to the others instead of stalling the join.
+            // tasks per thread, so a thread that the OS (or another process on a busy machine) delays leaves the
+            // rest of its share to the others instead of stalling the join.
             // Columns are split too when there are fewer row chunks than threads.
             // Row tasks come in multiples of the thread count so that, undisturbed, all end together.
             int tm = 1, tn = 1;
