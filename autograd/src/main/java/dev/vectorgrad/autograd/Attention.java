@@ -347,10 +347,11 @@ public final class Attention {
                     w0 = 0;
                     for (int i = 0; i < Tq; i++) maskRow(p, p0 + i * tp, mk, (task * Tq + i) * Tk, rowLen(bi, i), pv, i * tp);
                 }
-                for (int i = 0; i < Tq; i += 2) {
-                    int i1 = Math.min(i + 1, Tq - 1); // both rows share the longer key range: row i is 0 past its own
-                    AttentionKernels.combine2(pv, w0 + i * tp, w0 + i1 * tp, 1, rowLen(bi, i1), v.a(), v.at(bi, hi), v.st(), D, 1f,
-                            out, o0 + i * C, o0 + i1 * C);
+                for (int i = 0; i < Tq; i += 4) {
+                    // four rows share the last one's key range: the others' P is 0 past their own
+                    int i1 = Math.min(i + 1, Tq - 1), i2 = Math.min(i + 2, Tq - 1), i3 = Math.min(i + 3, Tq - 1);
+                    AttentionKernels.combine4(pv, w0 + i * tp, w0 + i1 * tp, w0 + i2 * tp, w0 + i3 * tp, 1, rowLen(bi, i3),
+                            v.a(), v.at(bi, hi), v.st(), D, 1f, out, o0 + i * C, o0 + i1 * C, o0 + i2 * C, o0 + i3 * C);
                 }
             });
         }
@@ -424,22 +425,23 @@ public final class Attention {
                     }
                     AttentionKernels.softmaxBackwardRow(p, p0 + pi, dp, pi, len, tp); // dS into dp, 0 past len (and 0 where P is)
                 }
-                // Row pairs of dQ = scale·dS·K, over the longer row's keys (the other row's dS is 0 there).
-                for (int i = 0; i < Tq; i += 2) {
-                    int i1 = Math.min(i + 1, Tq - 1), base = dq.at(bi, hi);
-                    AttentionKernels.combine2(dp, i * tp, i1 * tp, 1, rowLen(bi, i1), k.a(), k0, k.st(), D, scale,
-                            dq.a(), base + i * dq.st(), base + i1 * dq.st());
+                // Rows of dQ = scale·dS·K four at a time, over the last row's keys (the others' dS is 0 there).
+                for (int i = 0; i < Tq; i += 4) {
+                    int i1 = Math.min(i + 1, Tq - 1), i2 = Math.min(i + 2, Tq - 1), i3 = Math.min(i + 3, Tq - 1), base = dq.at(bi, hi);
+                    AttentionKernels.combine4(dp, i * tp, i1 * tp, i2 * tp, i3 * tp, 1, rowLen(bi, i3), k.a(), k0, k.st(), D, scale,
+                            dq.a(), base + i * dq.st(), base + i1 * dq.st(), base + i2 * dq.st(), base + i3 * dq.st());
                 }
-                // Row pairs of dV = Pᵀ·dO and dK = scale·dSᵀ·Q: columns j, j1 of P and dS walked down from the first
-                // query row that sees key j (P and dS are exact zeros where a row does not see j1, which leaves the
-                // sums' bits unchanged). Keys no row sees get zeros.
+                // Rows of dV = Pᵀ·dO and dK = scale·dSᵀ·Q four at a time: columns j..j3 of P and dS walked down from
+                // the first query row that sees key j (P and dS are exact zeros where a row does not see a later
+                // column, which leaves the sums' bits unchanged). Keys no row sees get zeros.
                 int dv0 = dv.at(bi, hi), dk0 = dk.at(bi, hi);
-                for (int j = 0; j < nk; j += 2) {
-                    int j1 = Math.min(j + 1, nk - 1), s = firstRow(j), col = s * tp + j, col1 = s * tp + j1;
-                    AttentionKernels.combine2(pm, m0 + col, m0 + col1, tp, Tq - s, gd, g0 + s * C, C, D, 1f,
-                            dv.a(), dv0 + j * dv.st(), dv0 + j1 * dv.st());
-                    AttentionKernels.combine2(dp, col, col1, tp, Tq - s, q.a(), q0 + s * q.st(), q.st(), D, scale,
-                            dk.a(), dk0 + j * dk.st(), dk0 + j1 * dk.st());
+                for (int j = 0; j < nk; j += 4) {
+                    int j1 = Math.min(j + 1, nk - 1), j2 = Math.min(j + 2, nk - 1), j3 = Math.min(j + 3, nk - 1);
+                    int s = firstRow(j), col = s * tp + j, col1 = s * tp + j1, col2 = s * tp + j2, col3 = s * tp + j3;
+                    AttentionKernels.combine4(pm, m0 + col, m0 + col1, m0 + col2, m0 + col3, tp, Tq - s, gd, g0 + s * C, C, D, 1f,
+                            dv.a(), dv0 + j * dv.st(), dv0 + j1 * dv.st(), dv0 + j2 * dv.st(), dv0 + j3 * dv.st());
+                    AttentionKernels.combine4(dp, col, col1, col2, col3, tp, Tq - s, q.a(), q0 + s * q.st(), q.st(), D, scale,
+                            dk.a(), dk0 + j * dk.st(), dk0 + j1 * dk.st(), dk0 + j2 * dk.st(), dk0 + j3 * dk.st());
                 }
                 for (int j = nk; j < Tk; j++) {
                     Arrays.fill(dv.a(), dv0 + j * dv.st(), dv0 + j * dv.st() + D, 0f);
