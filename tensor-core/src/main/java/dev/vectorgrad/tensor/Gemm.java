@@ -240,6 +240,14 @@ public final class Gemm {
             small(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, mayParallel);
             return;
         }
+        int rem = narrowColumns(n);
+        if (rem > 0) {
+            // The last few columns (n = 65: one) through the unpacked path, the rest packed.
+            int n0 = n - rem;
+            gemm(pl, transA, transB, m, n0, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, mayParallel);
+            small(transA, transB, m, rem, k, alpha, a, aOff, lda, b, bOff + (transB ? n0 * ldb : n0), ldb, beta, c, cOff + n0, ldc, mayParallel);
+            return;
+        }
         // beta is applied up front; the first K slice then overwrites (beta = 0) or accumulates.
         if (beta != 0f && beta != 1f) scale(m, n, beta, c, cOff, ldc);
         boolean overwrite = beta == 0f;
@@ -376,6 +384,26 @@ public final class Gemm {
      */
     static boolean isSmall(Plan pl, int m, int n, int k) {
         return m < pl.mr() || n <= 4 || (long) m * n * k <= SMALL_FMAS;
+    }
+
+    /**
+     * Switches for tests and in-JVM before/after timings ({@code -Dvectorgrad.gemm.noNarrow=true},
+     * {@code -Dvectorgrad.gemm.noInPlaceAt=true}): false turns {@link #narrowColumns} off, or the in-place
+     * Aᵀ of {@link #inPlaceAt}.
+     */
+    static boolean narrow = !Boolean.getBoolean("vectorgrad.gemm.noNarrow"), inPlaceAtOn = !Boolean.getBoolean("vectorgrad.gemm.noInPlaceAt");
+
+    /**
+     * Columns past C's last full vector that {@link #gemm} sends through the unpacked path ({@link #small}:
+     * dot products, or axpys along m when A is stored transposed) instead of the packed one, which computes
+     * a right-edge panel of n mod L columns as whole vectors: at n = 65 and 16 lanes that was a quarter more
+     * FMAs, plus an edge kernel slower than the full one (768×128·128×65 went from 63 to 102 GFLOP/s on one
+     * thread of an AVX-512 EPYC, Aᵀ·B 128×768·768×65 from 43 to 72). n mod L when it is at most L/4 and a full
+     * vector comes before it, else 0. Shape only, so the path is the same for any thread count.
+     */
+    static int narrowColumns(int n) {
+        int r = n % L;
+        return narrow && n > L && r <= L / 4 ? r : 0;
     }
 
     /**
@@ -611,6 +639,21 @@ public final class Gemm {
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     /**
+     * Whether a wide kernel reads Aᵀ in place (step p of row r at a[r + p·lda]) instead of packAt's interleaved
+     * copy: when the copy would serve few B panels (a block of at most 4), or A's rows are short enough
+     * (lda ≤ 512) that a micro-panel's KC steps span few pages. Same FMAs in the same order either way, so the
+     * bits do not change; only the time: 128×768·768×64 (Aᵀ·B) ran at 70 GFLOP/s packed and 97 in place on
+     * one thread of an AVX-512 EPYC, the packing being a third of the time; at 1000³, where each packed
+     * micro-panel serves 14 panels and an in-place one strides 1000 floats per step, in place was 7% slower.
+     * Not for 3×3, whose Aᵀ kernel reads only the interleaved layout; not for alpha ≠ 1 (packAt scales) or a
+     * row stride of a multiple of 4 KiB (see {@link #block}).
+     */
+    static boolean inPlaceAt(Plan pl, boolean transA, float alpha, int lda, int nc) {
+        return inPlaceAtOn && transA && alpha == 1f && lda % 1024 != 0 && pl.kernel() != Kernel.K3x3
+                && (lda <= 512 || nc <= 4 * pl.nr());
+    }
+
+    /**
      * One task: the C block of micro-panel rows [mp0, mp1) × B panels [np0, np1), over all of K.
      * Loop order per MC-row chunk: K slice → B panel (stays in L1) → A micro-panel. The K loop sits
      * outside the panel loops so the chunk's C block (MC × NC, in L2) is revisited while still cached:
@@ -624,11 +667,12 @@ public final class Gemm {
         Scratch sc = SCRATCH.get();
         // How the kernel gets A: row-major unscaled A is read in place (rows at stride lda); row-major
         // scaled A is copied times alpha into rows of pa (stride kc); Aᵀ is packed into interleaved
-        // micro-panels (packAt) for kernel3x3i. A row stride that is a multiple of 4 KiB is copied too:
+        // micro-panels (packAt), or read in place by the wide kernels (inPlaceAt). A row stride that is a multiple of 4 KiB is copied too:
         // the chunk's rows would then share a sixteenth (or less) of L2's sets and evict one another
         // between the B panels that reuse them (2048³ on one thread, median GFLOP/s in three in-JVM
         // alternations: 66.7 → 70.0, 70.8 → 72.1, 67.8 → 70.0; two threads unchanged).
         boolean direct = !transA && alpha == 1f && lda % 1024 != 0;
+        boolean directT = inPlaceAt(pl, transA, alpha, lda, nc);
         int paNeed = (pl.mc() / pl.mr()) * panelStrideT(pl, Math.min(k, pl.kc()));
         if (!direct && sc.pa.length < paNeed) sc.pa = new float[(pl.mc() / pl.mr()) * panelStrideT(pl, pl.kc())];
         int ncPad = roundUp(nc, pl.nr());
@@ -639,9 +683,16 @@ public final class Gemm {
                 boolean accumulate = pc > 0 || !overwrite;
                 float[] ar;
                 int arOff, ald;
+                int edge = i0 + (i1 - i0) / pl.mr() * pl.mr();  // first row of a partial micro-panel, if any
                 if (direct) {
                     ar = a;
                     arOff = aOff + i0 * lda + pc;
+                    ald = lda;
+                } else if (directT) {
+                    // Aᵀ in place; only a partial bottom micro-panel is packed (over zero rows), into panel 0.
+                    if (edge < i1) packAt(pl, a, aOff, lda, pc, kc, edge, i1, alpha, sc.pa);
+                    ar = a;
+                    arOff = aOff + pc * lda;
                     ald = lda;
                 } else {
                     if (transA) packAt(pl, a, aOff, lda, pc, kc, i0, i1, alpha, sc.pa);
@@ -650,7 +701,6 @@ public final class Gemm {
                     arOff = 0;
                     ald = kc;
                 }
-                int edge = i0 + (i1 - i0) / pl.mr() * pl.mr();  // first row of a partial micro-panel, if any
                 if (edge < i1 && !transA) {
                     // Bottom edge: its missing rows would be read past A's extent; copy it over zero rows.
                     float[] e = sc.edgeA(pl.mr() * pl.kc());
@@ -673,6 +723,11 @@ public final class Gemm {
                         }
                         // A's step p, row r sits at ai[aiOff + r·rs + p·ps] (in place or interleaved).
                         int rs = transA ? 1 : aiLd, ps = transA ? pl.mr() : 1;
+                        if (directT) {  // in place: rows 1 apart, steps lda apart; the bottom edge packed
+                            ai = mr == pl.mr() ? a : sc.pa;
+                            aiOff = mr == pl.mr() ? arOff + i : 0;
+                            ps = mr == pl.mr() ? lda : pl.mr();
+                        }
                         int ci = cOff + i * ldc + j, nrs = pl.nr();
                         float[] t = sc.tile(pl.mr() * nrs);
                         if (pl.kernel() != Kernel.K3x3) {
