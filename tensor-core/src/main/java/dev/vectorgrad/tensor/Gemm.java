@@ -640,17 +640,18 @@ public final class Gemm {
 
     /**
      * Whether a wide kernel reads Aᵀ in place (step p of row r at a[r + p·lda]) instead of packAt's interleaved
-     * copy: when the copy would serve few B panels (a block of at most 4), or A's rows are short enough
-     * (lda ≤ 512) that a micro-panel's KC steps span few pages. Same FMAs in the same order either way, so the
-     * bits do not change; only the time: 128×768·768×64 (Aᵀ·B) ran at 70 GFLOP/s packed and 97 in place on
-     * one thread of an AVX-512 EPYC, the packing being a third of the time; at 1000³, where each packed
-     * micro-panel serves 14 panels and an in-place one strides 1000 floats per step, in place was 7% slower.
+     * copy: when the copy would serve few B panels (a block of at most 4), or, at 16 lanes, A's rows are short
+     * (lda ≤ 512). Same FMAs in the same order either way, so the bits do not change; only the time, measured
+     * on one thread of an AVX-512 EPYC (GFLOP/s packed → in place): Aᵀ·B 128×768·768×64 70 → 97 (the packing
+     * was a third of the time), 512×768·768×128 90 → 106, 512³ 98 → 108; but 1000³ 92 → 86 (each packed
+     * micro-panel serves 14 panels, an in-place one strides 1000 floats per step), and at 8 lanes
+     * (-XX:UseAVX=2, 4×2) 512×768·768×128 80 → 71 while 128×768·768×65 gained 68 → 78.
      * Not for 3×3, whose Aᵀ kernel reads only the interleaved layout; not for alpha ≠ 1 (packAt scales) or a
      * row stride of a multiple of 4 KiB (see {@link #block}).
      */
     static boolean inPlaceAt(Plan pl, boolean transA, float alpha, int lda, int nc) {
         return inPlaceAtOn && transA && alpha == 1f && lda % 1024 != 0 && pl.kernel() != Kernel.K3x3
-                && (lda <= 512 || nc <= 4 * pl.nr());
+                && (nc <= 4 * pl.nr() || L >= 16 && lda <= 512);
     }
 
     /**

@@ -128,6 +128,7 @@ class GemmKernelsTest {
         // The rule: in place for the GPT's Aᵀ shapes, not at 1000³ (each packed micro-panel serves many panels).
         Gemm.Plan wide = new Gemm.Plan(Gemm.Kernel.K4x2, 384, 144, 448);
         assertThat(Gemm.inPlaceAt(wide, true, 1f, 128, 64)).isTrue();
+        assertThat(Gemm.inPlaceAt(wide, true, 1f, 128, wide.nc())).isEqualTo(Gemm.L >= 16);
         assertThat(Gemm.inPlaceAt(wide, true, 1f, 1000, 64)).isTrue();
         assertThat(Gemm.inPlaceAt(wide, true, 1f, 1000, wide.nc())).isFalse();
         assertThat(Gemm.inPlaceAt(wide, true, 0.5f, 128, 64)).isFalse();
