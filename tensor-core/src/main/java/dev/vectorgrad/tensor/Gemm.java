@@ -639,18 +639,18 @@ public final class Gemm {
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     /**
-     * Whether a wide kernel reads Aᵀ in place (step p of row r at a[r + p·lda]) instead of packAt's interleaved
+     * Whether the kernels read Aᵀ in place (step p of row r at a[r + p·lda]) instead of packAt's interleaved
      * copy: when the copy would serve few B panels (a block of at most 4), or, at 16 lanes, A's rows are short
      * (lda ≤ 512). Same FMAs in the same order either way, so the bits do not change; only the time, measured
      * on one thread of an AVX-512 EPYC (GFLOP/s packed → in place): Aᵀ·B 128×768·768×64 70 → 97 (the packing
      * was a third of the time), 512×768·768×128 90 → 106, 512³ 98 → 108; but 1000³ 92 → 86 (each packed
      * micro-panel serves 14 panels, an in-place one strides 1000 floats per step), and at 8 lanes
      * (-XX:UseAVX=2, 4×2) 512×768·768×128 80 → 71 while 128×768·768×65 gained 68 → 78.
-     * Not for 3×3, whose Aᵀ kernel reads only the interleaved layout; not for alpha ≠ 1 (packAt scales) or a
-     * row stride of a multiple of 4 KiB (see {@link #block}).
+     * 3×3 full tiles use {@link GemmInPlaceKernels#kernel3x3t} (-XX:UseAVX=2, 128×768·768×65: 62 → 69).
+     * Not for alpha ≠ 1 (packAt scales) or a row stride of a multiple of 4 KiB (see {@link #block}).
      */
     static boolean inPlaceAt(Plan pl, boolean transA, float alpha, int lda, int nc) {
-        return inPlaceAtOn && transA && alpha == 1f && lda % 1024 != 0 && pl.kernel() != Kernel.K3x3
+        return inPlaceAtOn && transA && alpha == 1f && lda % 1024 != 0
                 && (nc <= 4 * pl.nr() || L >= 16 && lda <= 512);
     }
 
@@ -742,7 +742,8 @@ public final class Gemm {
                             else for (int r = 0; r < mr; r++)
                                 for (int v = 0; v < nr; v += L) edge1x1(kc, ai, aiOff + r * rs, ps, pb, pbPanel + v, nrs, t, r * nrs + v);
                         } else if (mr == pl.mr() && nr == nrs) {
-                            if (transA) kernel3x3i(kc, ai, aiOff, pb, pbPanel, accumulate, c, ci, ldc);
+                            if (directT && mr == pl.mr()) GemmInPlaceKernels.kernel3x3t(kc, ai, aiOff, ps, pb, pbPanel, accumulate, c, ci, ldc);
+                            else if (transA) kernel3x3i(kc, ai, aiOff, pb, pbPanel, accumulate, c, ci, ldc);
                             else kernel3x3(kc, ai, aiOff, aiLd, pb, pbPanel, accumulate, c, ci, ldc);
                             continue;
                         } else if (mr == pl.mr() && nr == 2 * L) {
@@ -754,7 +755,8 @@ public final class Gemm {
                         } else {
                             // 3×3 edge tile: a kernel as wide as needed into the scratch tile.
                             if (nr > 2 * L) {
-                                if (transA) kernel3x3i(kc, ai, aiOff, pb, pbPanel, false, t, 0, nrs);
+                                if (directT && mr == pl.mr()) GemmInPlaceKernels.kernel3x3t(kc, ai, aiOff, ps, pb, pbPanel, false, t, 0, nrs);
+                                else if (transA) kernel3x3i(kc, ai, aiOff, pb, pbPanel, false, t, 0, nrs);
                                 else kernel3x3(kc, ai, aiOff, aiLd, pb, pbPanel, false, t, 0, nrs);
                             } else if (nr > L) {
                                 kernel3x2(kc, ai, aiOff, rs, ps, pb, pbPanel, false, t, 0, nrs);

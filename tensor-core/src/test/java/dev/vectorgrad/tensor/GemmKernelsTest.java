@@ -133,7 +133,8 @@ class GemmKernelsTest {
         assertThat(Gemm.inPlaceAt(wide, true, 1f, 1000, wide.nc())).isFalse();
         assertThat(Gemm.inPlaceAt(wide, true, 0.5f, 128, 64)).isFalse();
         assertThat(Gemm.inPlaceAt(wide, true, 1f, 1024, 64)).isFalse();
-        assertThat(Gemm.inPlaceAt(new Gemm.Plan(Gemm.Kernel.K3x3, 384, 144, 448), true, 1f, 128, 64)).isFalse();
+        assertThat(Gemm.inPlaceAt(new Gemm.Plan(Gemm.Kernel.K3x3, 384, 144, 432), true, 1f, 128, 64)).isTrue();
+        assertThat(Gemm.inPlaceAt(wide, false, 1f, 128, 64)).isFalse();
     }
 
     @Test
