@@ -242,12 +242,30 @@ public final class Gemm {
         }
         int rem = narrowColumns(n);
         if (rem > 0) {
-            // The last few columns (n = 65: one) through the unpacked path, the rest packed.
-            int n0 = n - rem;
-            gemm(pl, transA, transB, m, n0, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, mayParallel);
-            small(transA, transB, m, rem, k, alpha, a, aOff, lda, b, bOff + (transB ? n0 * ldb : n0), ldb, beta, c, cOff + n0, ldc, mayParallel);
+            // The last few columns (n = 65: one) through the unpacked path, the rest packed. In the one-section
+            // parallel path each row task does its rows of them after its tiles (their bits do not depend on how
+            // the rows are split), instead of the caller alone after the join.
+            int n0 = n - rem, bn = bOff + (transB ? n0 * ldb : n0), cn = cOff + n0, form = smallForm(transA, transB, m, rem);
+            RowRange tail = (r0, r1) -> smallPart(form, transA, transB, m, rem, k, alpha, a, aOff, lda, b, bn, ldb, beta, c, cn, ldc, r0, r1);
+            if (!packed(pl, transA, transB, m, n0, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, mayParallel, tail))
+                small(transA, transB, m, rem, k, alpha, a, aOff, lda, b, bn, ldb, beta, c, cn, ldc, mayParallel);
             return;
         }
+        packed(pl, transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, mayParallel, null);
+    }
+
+    /** Rows [r0, r1) of something (the narrow columns of C). */
+    private interface RowRange {
+        void rows(int r0, int r1);
+    }
+
+    /**
+     * The packed path; when {@code tail} is given and the problem runs in one parallel section, each row task
+     * also calls it for its rows, and this returns true (otherwise false: the caller does the tail).
+     */
+    private static boolean packed(Plan pl, boolean transA, boolean transB, int m, int n, int k, float alpha,
+                                  float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                                  float beta, float[] c, int cOff, int ldc, boolean mayParallel, RowRange tail) {
         // beta is applied up front; the first K slice then overwrites (beta = 0) or accumulates.
         if (beta != 0f && beta != 1f) scale(m, n, beta, c, cOff, ldc);
         boolean overwrite = beta == 0f;
@@ -260,8 +278,8 @@ public final class Gemm {
         int tmAll = rowTasks(pl, m, mPanels, threads);
         if (threads > 1 && tmAll >= threads && (long) k * roundUp(n, pl.nr()) <= B_BLOCK_FLOATS) {
             allBlocksInOneSection(pl, transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, overwrite, c, cOff, ldc,
-                    threads, mPanels, ncMax, tmAll);
-            return;
+                    threads, mPanels, ncMax, tmAll, tail);
+            return tail != null;
         }
         float[][] pbHolder = PACK_B.get();
         if (pbHolder[0].length < (long) k * ncPadMax + SHIFT) pbHolder[0] = new float[Math.toIntExact((long) k * ncPadMax) + SHIFT];
@@ -295,6 +313,7 @@ public final class Gemm {
                 block(pl, transA, a, aOff, lda, k, alpha, overwrite, c, cOff, ldc, m, jc, nc, pb, SHIFT, 0, mPanels, 0, nPanels);
             }
         }
+        return false;
     }
 
     /** Row tasks for a C block: at most MC rows and at least 8 micro-panels each, about TASKS_PER_THREAD per thread. */
@@ -314,7 +333,8 @@ public final class Gemm {
      */
     private static void allBlocksInOneSection(Plan pl, boolean transA, boolean transB, int m, int n, int k, float alpha,
                                               float[] a, int aOff, int lda, float[] b, int bOff, int ldb, boolean overwrite,
-                                              float[] c, int cOff, int ldc, int threads, int mPanels, int ncMax, int tm) {
+                                              float[] c, int cOff, int ldc, int threads, int mPanels, int ncMax, int tm,
+                                              RowRange tail) {
         int blocks = (n + ncMax - 1) / ncMax;
         float[][] pbHolder = PACK_B.get();
         int need = k * roundUp(n, pl.nr()) + SHIFT;
@@ -328,8 +348,9 @@ public final class Gemm {
             SharedPacking pk = packing[t % blocks];
             int ti = t / blocks;
             pk.help(transB, b, bOff, ldb, k, pb);
-            block(pl, transA, a, aOff, lda, k, alpha, overwrite, c, cOff, ldc, m, pk.jc, pk.nc, pb, pk.pbOff,
-                    Parallel.chunkStart(mPanels, tm, ti), Parallel.chunkStart(mPanels, tm, ti + 1), 0, pk.panels);
+            int mp0 = Parallel.chunkStart(mPanels, tm, ti), mp1 = Parallel.chunkStart(mPanels, tm, ti + 1);
+            block(pl, transA, a, aOff, lda, k, alpha, overwrite, c, cOff, ldc, m, pk.jc, pk.nc, pb, pk.pbOff, mp0, mp1, 0, pk.panels);
+            if (tail != null && t % blocks == blocks - 1) tail.rows(Math.min(m, mp0 * pl.mr()), Math.min(m, mp1 * pl.mr()));
         });
     }
 
@@ -421,7 +442,7 @@ public final class Gemm {
     static void small(boolean transA, boolean transB, int m, int n, int k, float alpha,
                       float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                       float beta, float[] c, int cOff, int ldc, boolean mayParallel) {
-        int form = !transB && n >= L ? 0 : transA && m >= L ? 1 : 2;
+        int form = smallForm(transA, transB, m, n);
         int len = form == 0 ? n : m;  // the dimension split among tasks
         int parts = mayParallel && (long) m * n * k >= 4 * PARALLEL_MIN_FMAS ? Math.min(Parallel.threads(), (len + 4 * L - 1) / (4 * L)) : 1;
         if (parts <= 1) {
@@ -431,6 +452,11 @@ public final class Gemm {
             Parallel.forRange(parts, t -> smallPart(form, transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc,
                     Math.min(len, Parallel.chunkStart(units, parts, t) * L), Math.min(len, Parallel.chunkStart(units, parts, t + 1) * L)));
         }
+    }
+
+    /** The unpacked path's form for the shape: 0 rows, 1 columns, 2 dots (see {@link #small}). */
+    private static int smallForm(boolean transA, boolean transB, int m, int n) {
+        return !transB && n >= L ? 0 : transA && m >= L ? 1 : 2;
     }
 
     /** One task of the unpacked path: C columns [r0, r1) for the rows form, C rows [r0, r1) otherwise. */
