@@ -773,6 +773,16 @@ public final class Gemm {
                             else kernel3x3(kc, ai, aiOff, aiLd, pb, pbPanel, accumulate, c, ci, ldc);
                             continue;
                         } else if (mr == pl.mr() && nr == 2 * L) {
+                            if (directT) {
+                                // Aᵀ in place: groups of four 3-row micro-panels as three 4-row tiles (kernel4x2e).
+                                int q = (i - i0) / pl.mr(), g = i0 + (q & ~3) * pl.mr();
+                                if (g + 4 * pl.mr() <= edge) {
+                                    if ((q & 3) == 0)
+                                        for (int r = 0; r < 3; r++)
+                                            GemmInPlaceKernels.kernel4x2e(kc, ai, aiOff + 4 * r, ps, pb, pbPanel, accumulate, c, ci + 4 * r * ldc, ldc);
+                                    continue;
+                                }
+                            }
                             kernel3x2(kc, ai, aiOff, rs, ps, pb, pbPanel, accumulate, c, ci, ldc);
                             continue;
                         } else if (mr == pl.mr() && nr == L) {

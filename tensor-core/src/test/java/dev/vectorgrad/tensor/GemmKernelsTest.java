@@ -108,7 +108,8 @@ class GemmKernelsTest {
         // m with a partial micro-panel for every MR, k over several slices, a short and a long lda.
         int m = 61, k = 75;
         for (Gemm.Kernel kn : Gemm.Kernel.values()) {
-            for (int[] nLda : new int[][] {{65, 61}, {64, 70}, {3 * kn.nv * Gemm.L + 5, 600}}) {
+            // n = 64 (8 lanes) and 80 (16 lanes) leave a 3×3 plan a two-vector edge panel (kernel4x2e).
+            for (int[] nLda : new int[][] {{65, 61}, {64, 70}, {80, 61}, {3 * kn.nv * Gemm.L + 5, 600}}) {
                 int n = nLda[0], lda = nLda[1];
                 Gemm.Plan pl = new Gemm.Plan(kn, 32, 4 * kn.mr, 432);
                 float[] a = random(rnd, k * lda), b = random(rnd, k * n), c0 = random(rnd, m * n);
