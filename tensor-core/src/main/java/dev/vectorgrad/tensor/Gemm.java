@@ -12,11 +12,12 @@ import jdk.incubator.vector.VectorSpecies;
  * the start of the parallel section (when all of op(B) fits one buffer, every block's tasks share a single
  * section); each task then owns a block of C rows and, per MC-row chunk and KC-deep slice of K, sweeps the
  * MR×NR register-tiled microkernel over it: B panel (in L1) outer, A micro-panel inner. A block's last panel,
- * when it holds only one or two vectors of columns, gets a narrower kernel. op(A) is read in place when it is
- * row-major and alpha = 1 (the kernel takes rows at stride lda) unless lda is a multiple of 1024 floats (rows
- * that far apart evict one another from L2, so they are copied), otherwise packed; a transposed operand
- * is only ever absorbed by a packing routine, never materialised. Matrix-vector-like shapes take an
- * unpacked path ({@link #isSmall}).
+ * when it holds only one or two vectors of columns, gets a narrower kernel; a few columns past C's last full
+ * vector take the unpacked path instead ({@link #narrowColumns}). op(A) is read in place when it is row-major
+ * and alpha = 1 (the kernel takes rows at stride lda) unless lda is a multiple of 1024 floats (rows that far
+ * apart evict one another from L2, so they are copied), otherwise packed; Aᵀ is read in place too where its
+ * copy would not pay ({@link #inPlaceAt}); a transposed operand is never materialised. Matrix-vector-like
+ * shapes take an unpacked path ({@link #isSmall}).
  *
  * <p>Determinism: the path, the K slices and every element's FMA order depend only on the shape, never on
  * the thread count; tasks own disjoint C tiles. Results are bit-identical for every
@@ -672,7 +673,8 @@ public final class Gemm {
      * was a third of the time), 512×768·768×128 90 → 106, 512³ 98 → 108; but 1000³ 92 → 86 (each packed
      * micro-panel serves 14 panels, an in-place one strides 1000 floats per step), and at 8 lanes
      * (-XX:UseAVX=2, 4×2) 512×768·768×128 80 → 71 while 128×768·768×65 gained 68 → 78.
-     * 3×3 full tiles use {@link GemmInPlaceKernels#kernel3x3t} (-XX:UseAVX=2, 128×768·768×65: 62 → 69).
+     * A 3×3 plan uses {@link GemmInPlaceKernels} for its full tiles and two-vector edges (-XX:UseAVX=2,
+     * 128×768·768×65: 62 → 72).
      * Not for alpha ≠ 1 (packAt scales) or a row stride of a multiple of 4 KiB (see {@link #block}).
      */
     static boolean inPlaceAt(Plan pl, boolean transA, float alpha, int lda, int nc) {
@@ -694,8 +696,9 @@ public final class Gemm {
         Scratch sc = SCRATCH.get();
         // How the kernel gets A: row-major unscaled A is read in place (rows at stride lda); row-major
         // scaled A is copied times alpha into rows of pa (stride kc); Aᵀ is packed into interleaved
-        // micro-panels (packAt), or read in place by the wide kernels (inPlaceAt). A row stride that is a multiple of 4 KiB is copied too:
-        // the chunk's rows would then share a sixteenth (or less) of L2's sets and evict one another
+        // micro-panels (packAt), or read in place where that copy would not pay (inPlaceAt). A row stride
+        // that is a multiple of 4 KiB is copied too: the chunk's rows would then share a sixteenth (or less)
+        // of L2's sets and evict one another
         // between the B panels that reuse them (2048³ on one thread, median GFLOP/s in three in-JVM
         // alternations: 66.7 → 70.0, 70.8 → 72.1, 67.8 → 70.0; two threads unchanged).
         boolean direct = !transA && alpha == 1f && lda % 1024 != 0;

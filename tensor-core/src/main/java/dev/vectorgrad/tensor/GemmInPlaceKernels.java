@@ -6,8 +6,9 @@ import static dev.vectorgrad.tensor.Gemm.S;
 import jdk.incubator.vector.FloatVector;
 
 /**
- * The 3×3 kernel for Aᵀ read in place ({@link Gemm#inPlaceAt}); the wide kernels take any A layout already.
- * Kept beside Gemm's own 3×3 kernels so those stay as tuned.
+ * A 3×3 plan's kernels for Aᵀ read in place ({@link Gemm#inPlaceAt}): the full tile and the two-vector right
+ * edge (the wide kernels take any A layout already). Kept apart from Gemm's own 3×3 kernels so those stay as
+ * tuned.
  */
 final class GemmInPlaceKernels {
     private GemmInPlaceKernels() {}
