@@ -12,11 +12,12 @@ import jdk.incubator.vector.VectorSpecies;
  * the start of the parallel section (when all of op(B) fits one buffer, every block's tasks share a single
  * section); each task then owns a block of C rows and, per MC-row chunk and KC-deep slice of K, sweeps the
  * MR×NR register-tiled microkernel over it: B panel (in L1) outer, A micro-panel inner. A block's last panel,
- * when it holds only one or two vectors of columns, gets a narrower kernel. op(A) is read in place when it is
- * row-major and alpha = 1 (the kernel takes rows at stride lda) unless lda is a multiple of 1024 floats (rows
- * that far apart evict one another from L2, so they are copied), otherwise packed; a transposed operand
- * is only ever absorbed by a packing routine, never materialised. Matrix-vector-like shapes take an
- * unpacked path ({@link #isSmall}).
+ * when it holds only one or two vectors of columns, gets a narrower kernel; a few columns past C's last full
+ * vector take the unpacked path instead ({@link #narrowColumns}). op(A) is read in place when it is row-major
+ * and alpha = 1 (the kernel takes rows at stride lda) unless lda is a multiple of 1024 floats (rows that far
+ * apart evict one another from L2, so they are copied), otherwise packed; Aᵀ is read in place too where its
+ * copy would not pay ({@link #inPlaceAt}); a transposed operand is never materialised. Matrix-vector-like
+ * shapes take an unpacked path ({@link #isSmall}).
  *
  * <p>Determinism: the path, the K slices and every element's FMA order depend only on the shape, never on
  * the thread count; tasks own disjoint C tiles. Results are bit-identical for every
@@ -241,9 +242,35 @@ public final class Gemm {
             small(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, mayParallel);
             return;
         }
+        int rem = narrowColumns(n);
+        if (rem > 0) {
+            // The last few columns (n = 65: one) through the unpacked path, the rest packed. In the one-section
+            // parallel path each row task does its rows of them after its tiles (their bits do not depend on how
+            // the rows are split), instead of the caller alone after the join.
+            int n0 = n - rem, bn = bOff + (transB ? n0 * ldb : n0), cn = cOff + n0, form = smallForm(transA, transB, m, rem);
+            RowRange tail = (r0, r1) -> smallPart(form, transA, transB, m, rem, k, alpha, a, aOff, lda, b, bn, ldb, beta, c, cn, ldc, r0, r1);
+            if (!packed(pl, transA, transB, m, n0, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, mayParallel, tail))
+                small(transA, transB, m, rem, k, alpha, a, aOff, lda, b, bn, ldb, beta, c, cn, ldc, mayParallel);
+            return;
+        }
+        packed(pl, transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, mayParallel, null);
+    }
+
+    /** Rows [r0, r1) of something (the narrow columns of C). */
+    private interface RowRange {
+        void rows(int r0, int r1);
+    }
+
+    /**
+     * The packed path; when {@code tail} is given and the problem runs in one parallel section, each row task
+     * also calls it for its rows, and this returns true (otherwise false: the caller does the tail).
+     */
+    private static boolean packed(Plan pl, boolean transA, boolean transB, int m, int n, int k, float alpha,
+                                  float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                                  float beta, float[] c, int cOff, int ldc, boolean mayParallel, RowRange tail) {
         if (mayParallel && splitsK(pl, transA, k)) {
             splitK(pl, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
-            return;
+            return false; // the narrow columns, if any, are the caller's
         }
         // beta is applied up front; the first K slice then overwrites (beta = 0) or accumulates.
         if (beta != 0f && beta != 1f) scale(m, n, beta, c, cOff, ldc);
@@ -257,8 +284,8 @@ public final class Gemm {
         int tmAll = rowTasks(pl, m, mPanels, threads);
         if (threads > 1 && tmAll >= threads && (long) k * roundUp(n, pl.nr()) <= B_BLOCK_FLOATS) {
             allBlocksInOneSection(pl, transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, overwrite, c, cOff, ldc,
-                    threads, mPanels, ncMax, tmAll);
-            return;
+                    threads, mPanels, ncMax, tmAll, tail);
+            return tail != null;
         }
         float[][] pbHolder = PACK_B.get();
         if (pbHolder[0].length < (long) k * ncPadMax + SHIFT) pbHolder[0] = new float[Math.toIntExact((long) k * ncPadMax) + SHIFT];
@@ -292,6 +319,7 @@ public final class Gemm {
                 block(pl, transA, a, aOff, lda, k, alpha, overwrite, c, cOff, ldc, m, jc, nc, pb, SHIFT, 0, mPanels, 0, nPanels);
             }
         }
+        return false;
     }
 
     /**
@@ -371,7 +399,8 @@ public final class Gemm {
      */
     private static void allBlocksInOneSection(Plan pl, boolean transA, boolean transB, int m, int n, int k, float alpha,
                                               float[] a, int aOff, int lda, float[] b, int bOff, int ldb, boolean overwrite,
-                                              float[] c, int cOff, int ldc, int threads, int mPanels, int ncMax, int tm) {
+                                              float[] c, int cOff, int ldc, int threads, int mPanels, int ncMax, int tm,
+                                              RowRange tail) {
         int blocks = (n + ncMax - 1) / ncMax;
         float[][] pbHolder = PACK_B.get();
         int need = k * roundUp(n, pl.nr()) + SHIFT;
@@ -385,8 +414,9 @@ public final class Gemm {
             SharedPacking pk = packing[t % blocks];
             int ti = t / blocks;
             pk.help(transB, b, bOff, ldb, k, pb);
-            block(pl, transA, a, aOff, lda, k, alpha, overwrite, c, cOff, ldc, m, pk.jc, pk.nc, pb, pk.pbOff,
-                    Parallel.chunkStart(mPanels, tm, ti), Parallel.chunkStart(mPanels, tm, ti + 1), 0, pk.panels);
+            int mp0 = Parallel.chunkStart(mPanels, tm, ti), mp1 = Parallel.chunkStart(mPanels, tm, ti + 1);
+            block(pl, transA, a, aOff, lda, k, alpha, overwrite, c, cOff, ldc, m, pk.jc, pk.nc, pb, pk.pbOff, mp0, mp1, 0, pk.panels);
+            if (tail != null && t % blocks == blocks - 1) tail.rows(Math.min(m, mp0 * pl.mr()), Math.min(m, mp1 * pl.mr()));
         });
     }
 
@@ -444,6 +474,26 @@ public final class Gemm {
     }
 
     /**
+     * Switches for tests and in-JVM before/after timings ({@code -Dvectorgrad.gemm.noNarrow=true},
+     * {@code -Dvectorgrad.gemm.noInPlaceAt=true}): false turns {@link #narrowColumns} off, or the in-place
+     * Aᵀ of {@link #inPlaceAt}.
+     */
+    static boolean narrow = !Boolean.getBoolean("vectorgrad.gemm.noNarrow"), inPlaceAtOn = !Boolean.getBoolean("vectorgrad.gemm.noInPlaceAt");
+
+    /**
+     * Columns past C's last full vector that {@link #gemm} sends through the unpacked path ({@link #small}:
+     * dot products, or axpys along m when A is stored transposed) instead of the packed one, which computes
+     * a right-edge panel of n mod L columns as whole vectors: at n = 65 and 16 lanes that was a quarter more
+     * FMAs, plus an edge kernel slower than the full one (768×128·128×65 went from 63 to 102 GFLOP/s on one
+     * thread of an AVX-512 EPYC, Aᵀ·B 128×768·768×65 from 43 to 72). n mod L when it is at most L/4 and a full
+     * vector comes before it, else 0. Shape only, so the path is the same for any thread count.
+     */
+    static int narrowColumns(int n) {
+        int r = n % L;
+        return narrow && n > L && r <= L / 4 ? r : 0;
+    }
+
+    /**
      * The unpacked path, straight from the operands, in one of three vectorized forms:
      * <ul>
      * <li>rows (op(B) row-major): each C row is a running sum of scaled B rows, vectorized along n;
@@ -458,7 +508,7 @@ public final class Gemm {
     static void small(boolean transA, boolean transB, int m, int n, int k, float alpha,
                       float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                       float beta, float[] c, int cOff, int ldc, boolean mayParallel) {
-        int form = !transB && n >= L ? 0 : transA && m >= L ? 1 : 2;
+        int form = smallForm(transA, transB, m, n);
         int len = form == 0 ? n : m;  // the dimension split among tasks
         int parts = mayParallel && (long) m * n * k >= 4 * PARALLEL_MIN_FMAS ? Math.min(Parallel.threads(), (len + 4 * L - 1) / (4 * L)) : 1;
         if (parts <= 1) {
@@ -468,6 +518,11 @@ public final class Gemm {
             Parallel.forRange(parts, t -> smallPart(form, transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc,
                     Math.min(len, Parallel.chunkStart(units, parts, t) * L), Math.min(len, Parallel.chunkStart(units, parts, t + 1) * L)));
         }
+    }
+
+    /** The unpacked path's form for the shape: 0 rows, 1 columns, 2 dots (see {@link #small}). */
+    private static int smallForm(boolean transA, boolean transB, int m, int n) {
+        return !transB && n >= L ? 0 : transA && m >= L ? 1 : 2;
     }
 
     /** One task of the unpacked path: C columns [r0, r1) for the rows form, C rows [r0, r1) otherwise. */
@@ -676,6 +731,23 @@ public final class Gemm {
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     /**
+     * Whether the kernels read Aᵀ in place (step p of row r at a[r + p·lda]) instead of packAt's interleaved
+     * copy: when the copy would serve few B panels (a block of at most 4), or, at 16 lanes, A's rows are short
+     * (lda ≤ 512). Same FMAs in the same order either way, so the bits do not change; only the time, measured
+     * on one thread of an AVX-512 EPYC (GFLOP/s packed → in place): Aᵀ·B 128×768·768×64 70 → 97 (the packing
+     * was a third of the time), 512×768·768×128 90 → 106, 512³ 98 → 108; but 1000³ 92 → 86 (each packed
+     * micro-panel serves 14 panels, an in-place one strides 1000 floats per step), and at 8 lanes
+     * (-XX:UseAVX=2, 4×2) 512×768·768×128 80 → 71 while 128×768·768×65 gained 68 → 78.
+     * A 3×3 plan uses {@link GemmInPlaceKernels} for its full tiles and two-vector edges (-XX:UseAVX=2,
+     * 128×768·768×65: 62 → 72).
+     * Not for alpha ≠ 1 (packAt scales) or a row stride of a multiple of 4 KiB (see {@link #block}).
+     */
+    static boolean inPlaceAt(Plan pl, boolean transA, float alpha, int lda, int nc) {
+        return inPlaceAtOn && transA && alpha == 1f && lda % 1024 != 0
+                && (nc <= 4 * pl.nr() || L >= 16 && lda <= 512);
+    }
+
+    /**
      * One task: the C block of micro-panel rows [mp0, mp1) × B panels [np0, np1), over all of K.
      * Loop order per MC-row chunk: K slice → B panel (stays in L1) → A micro-panel. The K loop sits
      * outside the panel loops so the chunk's C block (MC × NC, in L2) is revisited while still cached:
@@ -689,11 +761,13 @@ public final class Gemm {
         Scratch sc = SCRATCH.get();
         // How the kernel gets A: row-major unscaled A is read in place (rows at stride lda); row-major
         // scaled A is copied times alpha into rows of pa (stride kc); Aᵀ is packed into interleaved
-        // micro-panels (packAt) for kernel3x3i. A row stride that is a multiple of 4 KiB is copied too:
-        // the chunk's rows would then share a sixteenth (or less) of L2's sets and evict one another
+        // micro-panels (packAt), or read in place where that copy would not pay (inPlaceAt). A row stride
+        // that is a multiple of 4 KiB is copied too: the chunk's rows would then share a sixteenth (or less)
+        // of L2's sets and evict one another
         // between the B panels that reuse them (2048³ on one thread, median GFLOP/s in three in-JVM
         // alternations: 66.7 → 70.0, 70.8 → 72.1, 67.8 → 70.0; two threads unchanged).
         boolean direct = !transA && alpha == 1f && lda % 1024 != 0;
+        boolean directT = inPlaceAt(pl, transA, alpha, lda, nc);
         int paNeed = (pl.mc() / pl.mr()) * panelStrideT(pl, Math.min(k, pl.kc()));
         if (!direct && sc.pa.length < paNeed) sc.pa = new float[(pl.mc() / pl.mr()) * panelStrideT(pl, pl.kc())];
         int ncPad = roundUp(nc, pl.nr());
@@ -704,9 +778,16 @@ public final class Gemm {
                 boolean accumulate = pc > 0 || !overwrite;
                 float[] ar;
                 int arOff, ald;
+                int edge = i0 + (i1 - i0) / pl.mr() * pl.mr();  // first row of a partial micro-panel, if any
                 if (direct) {
                     ar = a;
                     arOff = aOff + i0 * lda + pc;
+                    ald = lda;
+                } else if (directT) {
+                    // Aᵀ in place; only a partial bottom micro-panel is packed (over zero rows), into panel 0.
+                    if (edge < i1) packAt(pl, a, aOff, lda, pc, kc, edge, i1, alpha, sc.pa);
+                    ar = a;
+                    arOff = aOff + pc * lda;
                     ald = lda;
                 } else {
                     if (transA) packAt(pl, a, aOff, lda, pc, kc, i0, i1, alpha, sc.pa);
@@ -715,7 +796,6 @@ public final class Gemm {
                     arOff = 0;
                     ald = kc;
                 }
-                int edge = i0 + (i1 - i0) / pl.mr() * pl.mr();  // first row of a partial micro-panel, if any
                 if (edge < i1 && !transA) {
                     // Bottom edge: its missing rows would be read past A's extent; copy it over zero rows.
                     float[] e = sc.edgeA(pl.mr() * pl.kc());
@@ -738,6 +818,11 @@ public final class Gemm {
                         }
                         // A's step p, row r sits at ai[aiOff + r·rs + p·ps] (in place or interleaved).
                         int rs = transA ? 1 : aiLd, ps = transA ? pl.mr() : 1;
+                        if (directT) {  // in place: rows 1 apart, steps lda apart; the bottom edge packed
+                            ai = mr == pl.mr() ? a : sc.pa;
+                            aiOff = mr == pl.mr() ? arOff + i : 0;
+                            ps = mr == pl.mr() ? lda : pl.mr();
+                        }
                         int ci = cOff + i * ldc + j, nrs = pl.nr();
                         float[] t = sc.tile(pl.mr() * nrs);
                         if (pl.kernel() != Kernel.K3x3) {
@@ -751,10 +836,21 @@ public final class Gemm {
                             else for (int r = 0; r < mr; r++)
                                 for (int v = 0; v < nr; v += L) edge1x1(kc, ai, aiOff + r * rs, ps, pb, pbPanel + v, nrs, t, r * nrs + v);
                         } else if (mr == pl.mr() && nr == nrs) {
-                            if (transA) kernel3x3i(kc, ai, aiOff, pb, pbPanel, accumulate, c, ci, ldc);
+                            if (directT && mr == pl.mr()) GemmInPlaceKernels.kernel3x3t(kc, ai, aiOff, ps, pb, pbPanel, accumulate, c, ci, ldc);
+                            else if (transA) kernel3x3i(kc, ai, aiOff, pb, pbPanel, accumulate, c, ci, ldc);
                             else kernel3x3(kc, ai, aiOff, aiLd, pb, pbPanel, accumulate, c, ci, ldc);
                             continue;
                         } else if (mr == pl.mr() && nr == 2 * L) {
+                            if (directT) {
+                                // Aᵀ in place: groups of four 3-row micro-panels as three 4-row tiles (kernel4x2e).
+                                int q = (i - i0) / pl.mr(), g = i0 + (q & ~3) * pl.mr();
+                                if (g + 4 * pl.mr() <= edge) {
+                                    if ((q & 3) == 0)
+                                        for (int r = 0; r < 3; r++)
+                                            GemmInPlaceKernels.kernel4x2e(kc, ai, aiOff + 4 * r, ps, pb, pbPanel, accumulate, c, ci + 4 * r * ldc, ldc);
+                                    continue;
+                                }
+                            }
                             kernel3x2(kc, ai, aiOff, rs, ps, pb, pbPanel, accumulate, c, ci, ldc);
                             continue;
                         } else if (mr == pl.mr() && nr == L) {
@@ -763,7 +859,8 @@ public final class Gemm {
                         } else {
                             // 3×3 edge tile: a kernel as wide as needed into the scratch tile.
                             if (nr > 2 * L) {
-                                if (transA) kernel3x3i(kc, ai, aiOff, pb, pbPanel, false, t, 0, nrs);
+                                if (directT && mr == pl.mr()) GemmInPlaceKernels.kernel3x3t(kc, ai, aiOff, ps, pb, pbPanel, false, t, 0, nrs);
+                                else if (transA) kernel3x3i(kc, ai, aiOff, pb, pbPanel, false, t, 0, nrs);
                                 else kernel3x3(kc, ai, aiOff, aiLd, pb, pbPanel, false, t, 0, nrs);
                             } else if (nr > L) {
                                 kernel3x2(kc, ai, aiOff, rs, ps, pb, pbPanel, false, t, 0, nrs);

@@ -78,19 +78,85 @@ class GemmKernelsTest {
         }
     }
 
+    /**
+     * Narrow right edges (n mod L ≤ L/4: those columns go through the unpacked path) and Aᵀ read in place, for
+     * every kernel: n = 1, 17, 33, 65, 129 and one and L/4 columns past a vector, m and k odd, every transpose.
+     */
+    @Test
+    void narrowColumnsAndInPlaceAtMatchTheTripleLoop() {
+        int l = Gemm.L;
+        int[] ns = {1, 17, 33, 65, 129, l + 1, 3 * l + l / 4};
+        SplittableRandom rnd = new SplittableRandom(23);
+        int t = 0;
+        for (Gemm.Kernel kn : Gemm.Kernel.values()) {
+            for (Gemm.Plan pl : plans(kn)) {
+                for (int n : ns) {
+                    for (int tr = 0; tr < 4; tr++, t++) {
+                        float alpha = t % 3 == 2 ? -0.75f : 1f, beta = new float[] {0f, 1f, 0.5f}[t % 3];
+                        int m = t % 2 == 0 ? 37 : 9, k = t % 2 == 0 ? 45 : 129;
+                        check(pl, rnd, (tr & 1) != 0, (tr & 2) != 0, m, n, k, alpha, beta, t % 3);
+                    }
+                }
+            }
+        }
+    }
+
+    /** In-place Aᵀ runs the same FMAs in the same order as the packed copy: the same bits, for every kernel. */
+    @Test
+    void inPlaceAtGivesThePackedBits() {
+        SplittableRandom rnd = new SplittableRandom(29);
+        // m with a partial micro-panel for every MR, k over several slices, a short and a long lda.
+        int m = 61, k = 75;
+        for (Gemm.Kernel kn : Gemm.Kernel.values()) {
+            // n = 64 (8 lanes) and 80 (16 lanes) leave a 3×3 plan a two-vector edge panel (kernel4x2e).
+            for (int[] nLda : new int[][] {{65, 61}, {64, 70}, {80, 61}, {3 * kn.nv * Gemm.L + 5, 600}}) {
+                int n = nLda[0], lda = nLda[1];
+                Gemm.Plan pl = new Gemm.Plan(kn, 32, 4 * kn.mr, 432);
+                float[] a = random(rnd, k * lda), b = random(rnd, k * n), c0 = random(rnd, m * n);
+                float[] packed = c0.clone(), inPlace = c0.clone();
+                boolean saved = Gemm.inPlaceAtOn;
+                try {
+                    Gemm.inPlaceAtOn = false;
+                    Gemm.sgemmBatched(pl, 1, true, false, m, n, k, 1f, a, 0, lda, 0, b, 0, n, 0, 0.5f, packed, 0, n, 0);
+                    Gemm.inPlaceAtOn = true;
+                    Gemm.sgemmBatched(pl, 1, true, false, m, n, k, 1f, a, 0, lda, 0, b, 0, n, 0, 0.5f, inPlace, 0, n, 0);
+                } finally {
+                    Gemm.inPlaceAtOn = saved;
+                }
+                assertThat(inPlace).as("%s n=%d lda=%d", pl, n, lda).containsExactly(packed);
+            }
+        }
+        // The rule: in place for the GPT's Aᵀ shapes, not at 1000³ (each packed micro-panel serves many panels).
+        Gemm.Plan wide = new Gemm.Plan(Gemm.Kernel.K4x2, 384, 144, 448);
+        assertThat(Gemm.inPlaceAt(wide, true, 1f, 128, 64)).isTrue();
+        assertThat(Gemm.inPlaceAt(wide, true, 1f, 128, wide.nc())).isEqualTo(Gemm.L >= 16);
+        assertThat(Gemm.inPlaceAt(wide, true, 1f, 1000, 64)).isTrue();
+        assertThat(Gemm.inPlaceAt(wide, true, 1f, 1000, wide.nc())).isFalse();
+        assertThat(Gemm.inPlaceAt(wide, true, 0.5f, 128, 64)).isFalse();
+        assertThat(Gemm.inPlaceAt(wide, true, 1f, 1024, 64)).isFalse();
+        assertThat(Gemm.inPlaceAt(new Gemm.Plan(Gemm.Kernel.K3x3, 384, 144, 432), true, 1f, 128, 64)).isTrue();
+        assertThat(Gemm.inPlaceAt(wide, false, 1f, 128, 64)).isFalse();
+    }
+
     @Test
     void everyKernelIsBitIdenticalAcrossThreadCounts() {
-        int m = 97, n = 5 * Gemm.L + 3, k = 70;
+        // n = 5L + 3 (narrow columns at 16 lanes, a packed edge at 8) and 4L + 1 (narrow at both); A and Aᵀ.
+        int m = 97, k = 70;
         SplittableRandom rnd = new SplittableRandom(5);
-        float[] a = random(rnd, m * k), b = random(rnd, k * n);
-        for (Gemm.Kernel kn : Gemm.Kernel.values()) {
-            Gemm.Plan pl = new Gemm.Plan(kn, 32, 4 * kn.mr, 2 * kn.nv * Gemm.L);
-            float[] one = new float[m * n], two = new float[m * n];
-            Parallel.setThreads(1);
-            Gemm.sgemmBatched(pl, 1, false, false, m, n, k, 1f, a, 0, k, 0, b, 0, n, 0, 0f, one, 0, n, 0);
-            Parallel.setThreads(3);
-            Gemm.sgemmBatched(pl, 1, false, false, m, n, k, 1f, a, 0, k, 0, b, 0, n, 0, 0f, two, 0, n, 0);
-            assertThat(two).as("%s", pl).containsExactly(one);
+        for (int n : new int[] {5 * Gemm.L + 3, 4 * Gemm.L + 1}) {
+            float[] a = random(rnd, m * k), b = random(rnd, k * n);
+            for (boolean ta : new boolean[] {false, true}) {
+                int lda = ta ? m : k;
+                for (Gemm.Kernel kn : Gemm.Kernel.values()) {
+                    Gemm.Plan pl = new Gemm.Plan(kn, 32, 4 * kn.mr, 2 * kn.nv * Gemm.L);
+                    float[] one = new float[m * n], two = new float[m * n];
+                    Parallel.setThreads(1);
+                    Gemm.sgemmBatched(pl, 1, ta, false, m, n, k, 1f, a, 0, lda, 0, b, 0, n, 0, 0f, one, 0, n, 0);
+                    Parallel.setThreads(3);
+                    Gemm.sgemmBatched(pl, 1, ta, false, m, n, k, 1f, a, 0, lda, 0, b, 0, n, 0, 0f, two, 0, n, 0);
+                    assertThat(two).as("%s ta=%b n=%d", pl, ta, n).containsExactly(one);
+                }
+            }
         }
     }
 

@@ -130,6 +130,21 @@ class GemmTest {
         }
     }
 
+    /** A few columns past the last vector (at 8 and 16 lanes), unpacked, at offsets, every alpha/beta and transpose. */
+    @Test
+    void narrowRightEdgesAtOffsets() {
+        SplittableRandom rnd = new SplittableRandom(12);
+        int t = 0;
+        for (int n : new int[] {17, 18, 33, 34, 36, 65, 66, 68, 129}) {
+            for (int tr = 0; tr < 4; tr++, t++) {
+                float[] ab = ALPHA_BETA[t % ALPHA_BETA.length];
+                int m = t % 2 == 0 ? 45 : 131, k = t % 3 == 0 ? 259 : 37;
+                Problem p = new Problem(rnd, (tr & 1) != 0, (tr & 2) != 0, m, n, k, ab[0], ab[1], t % 3, 1 + t % 4);
+                p.check(p.run());
+            }
+        }
+    }
+
     @Test
     void rightEdgePanelsOfOneAndTwoVectors() {
         // Last B panel 8 or 16 columns wide (the narrow edge kernels, written straight into C), over several
@@ -213,7 +228,7 @@ class GemmTest {
     @Test
     void batchedWithSharedAndStridedOperands() {
         SplittableRandom rnd = new SplittableRandom(6);
-        int[][] shapes = {{64, 64, 32}, {5, 7, 3}, {130, 70, 200}};
+        int[][] shapes = {{64, 64, 32}, {5, 7, 3}, {130, 70, 200}, {37, 65, 45}, {23, 129, 31}};
         for (int[] sh : shapes) {
             int m = sh[0], n = sh[1], k = sh[2], batch = 5;
             for (int t = 0; t < 4; t++) {
@@ -279,6 +294,10 @@ class GemmTest {
         problems.add(new Problem(rnd, true, false, 300, 520, 301, 1f, 1f, 0, 0));  // two column blocks, 16-wide edge
         problems.add(new Problem(rnd, false, true, 200, 1000, 300, 1f, 1f, 1, 2)); // three column blocks in one section
         problems.add(new Problem(rnd, true, true, 7, 900, 300, 1f, 0f, 0, 0));
+        // Narrow right edges (n mod 8 and n mod 16 = 1): the last column unpacked, big enough to be split too.
+        problems.add(new Problem(rnd, false, false, 3001, 65, 300, 1f, 0f, 1, 2));
+        problems.add(new Problem(rnd, true, false, 2999, 33, 301, -0.5f, 0.5f, 0, 1));
+        problems.add(new Problem(rnd, true, false, 128, 65, 768, 1f, 0f, 0, 0));
         // Matrix-vector-like shapes (the unpacked path), big enough to be split among threads.
         problems.add(new Problem(rnd, false, false, 1, 3000, 1000, 1f, 0f, 0, 0));
         problems.add(new Problem(rnd, true, false, 3000, 2, 700, 0.5f, 1f, 1, 2));
