@@ -38,6 +38,15 @@ public final class StepArena implements AutoCloseable {
     private static final ThreadLocal<StepArena> CURRENT = new ThreadLocal<>();
 
     private final HashMap<Integer, ArrayDeque<float[]>> free = new HashMap<>();
+    /** Per pooled size, how many scopes in a row have closed without asking for it. */
+    private final HashMap<Integer, Integer> idle = new HashMap<>();
+    /**
+     * A size no scope asked for in this many closes in a row is dropped from the pool. A training loop asks for
+     * the same sizes every step and keeps them all; a caller whose shapes change (batches padded differently,
+     * an evaluation between steps) no longer grows the pool without bound: it holds at most what the last two
+     * scopes used.
+     */
+    static final int MAX_IDLE_SCOPES = 2;
     private final ArrayList<float[]> lent = new ArrayList<>();
     private final Thread owner = Thread.currentThread();
     private boolean open;
@@ -89,12 +98,34 @@ public final class StepArena implements AutoCloseable {
         if (!open) return;
         open = false;
         CURRENT.remove();
-        for (float[] r : lent) free.computeIfAbsent(r.length, k -> new ArrayDeque<>()).push(r);
+        java.util.HashSet<Integer> asked = new java.util.HashSet<>();
+        for (float[] r : lent) {
+            free.computeIfAbsent(r.length, k -> new ArrayDeque<>()).push(r);
+            asked.add(r.length);
+        }
         lent.clear();
+        for (var it = free.keySet().iterator(); it.hasNext(); ) {
+            Integer size = it.next();
+            int scopes = asked.contains(size) ? 0 : idle.getOrDefault(size, 0) + 1;
+            if (scopes >= MAX_IDLE_SCOPES) {
+                it.remove();
+                idle.remove(size);
+            } else {
+                idle.put(size, scopes);
+            }
+        }
+    }
+
+    /** Arrays in the pool now (for tests and diagnostics). */
+    int pooledArrays() {
+        int n = 0;
+        for (ArrayDeque<float[]> q : free.values()) n += q.size();
+        return n;
     }
 
     /** Drops the pooled arrays (they become garbage). */
     public void clear() {
         free.clear();
+        idle.clear();
     }
 }

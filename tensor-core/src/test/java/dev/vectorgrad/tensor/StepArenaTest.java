@@ -30,6 +30,35 @@ class StepArenaTest {
     }
 
     @Test
+    void sizesNoScopeAsksForAreDroppedAfterTwoScopes() {
+        // Shapes that change from scope to scope (e.g. batches of different lengths) must not grow the pool
+        // without bound; the sizes every scope asks for stay pooled.
+        StepArena arena = StepArena.create();
+        float[] steady;
+        try (StepArena a = arena.reopen()) {
+            steady = StepArena.floats(8_000);
+            for (int i = 0; i < 3; i++) StepArena.floats(10_000);
+        }
+        assertThat(arena.pooledArrays()).isEqualTo(4);
+        try (StepArena a = arena.reopen()) {
+            assertThat(StepArena.floats(8_000)).isSameAs(steady);
+            StepArena.floats(20_000);
+        }
+        assertThat(arena.pooledArrays()).as("10,000 idle for one scope: kept").isEqualTo(5);
+        try (StepArena a = arena.reopen()) {
+            assertThat(StepArena.floats(8_000)).isSameAs(steady);
+        }
+        assertThat(arena.pooledArrays()).as("10,000 idle for two scopes, 20,000 for one").isEqualTo(2);
+        for (int scope = 0; scope < 50; scope++) {
+            try (StepArena a = arena.reopen()) {
+                assertThat(StepArena.floats(8_000)).isSameAs(steady);
+                StepArena.floats(5_000 + scope); // a new size every scope
+            }
+            assertThat(arena.pooledArrays()).as("scope %d", scope).isLessThanOrEqualTo(3);
+        }
+    }
+
+    @Test
     void opsInsideAnArenaGiveTheSameValuesAsOutside() {
         Tensor x = Tensor.arange(9000).reshape(90, 100).mul(0.01f);
         float[] expect = x.gelu().add(x).softmax(1).toArray();
