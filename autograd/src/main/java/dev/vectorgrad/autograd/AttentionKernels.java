@@ -301,10 +301,9 @@ final class AttentionKernels {
         }
         // The lanes in lane order (VectorMath.sumLanes' loop, written here: as a call it was left out of C2's
         // inlining whenever the caller had used up its node budget, and acc was boxed to make the call).
-        double sum = 0f;
         float lanes = 0f;
         for (int l = 0; l < L; l++) lanes += acc.lane(l);
-        sum = lanes;
+        double sum = lanes;
         for (j = Math.min(j, len); j < len; j++) {
             float e = (float) Math.exp(s[o + j] - m);
             s[o + j] = e;

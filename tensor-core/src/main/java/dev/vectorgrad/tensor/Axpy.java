@@ -20,7 +20,8 @@ final class Axpy {
         });
     }
 
-    private static void range(float alpha, float[] x, int xo, float[] y, int yo, int n) {
+    /** One contiguous range on the calling thread. */
+    static void range(float alpha, float[] x, int xo, float[] y, int yo, int n) {
         FloatVector a = FloatVector.broadcast(S, alpha);
         int i = 0;
         for (int ub = S.loopBound(n); i < ub; i += L)

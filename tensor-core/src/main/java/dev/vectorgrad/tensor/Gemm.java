@@ -162,7 +162,6 @@ public final class Gemm {
      */
     static final int TASKS_PER_THREAD = Integer.getInteger("vectorgrad.gemm.tasksPerThread", 8);
 
-    static final int SHIFT = Integer.getInteger("vectorgrad.gemm.pbShift", 0);
     private static final ThreadLocal<float[][]> PACK_B = ThreadLocal.withInitial(() -> new float[1][0]);
 
     /** C = alpha·op(A)·op(B) + beta·C, row-major; op(X) = X or Xᵀ. */
@@ -268,7 +267,7 @@ public final class Gemm {
     private static boolean packed(Plan pl, boolean transA, boolean transB, int m, int n, int k, float alpha,
                                   float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                                   float beta, float[] c, int cOff, int ldc, boolean mayParallel, RowRange tail) {
-        if (mayParallel && splitsK(pl, transA, k)) {
+        if (mayParallel && splitsK(pl, transA, k, n)) {
             splitK(pl, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
             return false; // the narrow columns, if any, are the caller's
         }
@@ -288,7 +287,7 @@ public final class Gemm {
             return tail != null;
         }
         float[][] pbHolder = PACK_B.get();
-        if (pbHolder[0].length < (long) k * ncPadMax + SHIFT) pbHolder[0] = new float[Math.toIntExact((long) k * ncPadMax) + SHIFT];
+        if (pbHolder[0].length < (long) k * ncPadMax) pbHolder[0] = new float[Math.toIntExact((long) k * ncPadMax)];
         float[] pb = pbHolder[0];
         for (int jc = 0; jc < n; jc += ncMax) {
             int nc = Math.min(ncMax, n - jc);
@@ -306,17 +305,17 @@ public final class Gemm {
             final int tasksM = tm, tasksN = tn, jcF = jc;
             if (tasksM * tasksN > 1) {
                 // Few row tasks (columns split too) or a B too big for one buffer: one section per block.
-                SharedPacking packing = new SharedPacking(pl, jc, nc, SHIFT, threads);
+                SharedPacking packing = new SharedPacking(pl, jc, nc, 0, threads);
                 Parallel.forRange(tasksM * tasksN, t -> {
                     packing.help(transB, b, bOff, ldb, k, pb);
                     int ti = t / tasksN, tj = t % tasksN;
-                    block(pl, transA, a, aOff, lda, k, alpha, overwrite, c, cOff, ldc, m, jcF, nc, pb, SHIFT,
+                    block(pl, transA, a, aOff, lda, k, alpha, overwrite, c, cOff, ldc, m, jcF, nc, pb, 0,
                             Parallel.chunkStart(mPanels, tasksM, ti), Parallel.chunkStart(mPanels, tasksM, ti + 1),
                             Parallel.chunkStart(nPanels, tasksN, tj), Parallel.chunkStart(nPanels, tasksN, tj + 1));
                 });
             } else {
-                packB(pl, transB, b, bOff, ldb, k, jc, nc, 0, nPanels, pb, SHIFT);
-                block(pl, transA, a, aOff, lda, k, alpha, overwrite, c, cOff, ldc, m, jc, nc, pb, SHIFT, 0, mPanels, 0, nPanels);
+                packB(pl, transB, b, bOff, ldb, k, jc, nc, 0, nPanels, pb, 0);
+                block(pl, transA, a, aOff, lda, k, alpha, overwrite, c, cOff, ldc, m, jc, nc, pb, 0, 0, mPanels, 0, nPanels);
             }
         }
         return false;
@@ -334,8 +333,10 @@ public final class Gemm {
      * cores on two CCDs by the end), and with the built-in plan on one CCD 169 → 181, 98 → 103, 144 → 156;
      * one thread within 2% (the added pass).
      */
-    static boolean splitsK(Plan pl, boolean transA, int k) {
-        return transA && k >= 2 * pl.kc() && k / 2 * (long) pl.nc() <= B_BLOCK_FLOATS;
+    static boolean splitsK(Plan pl, boolean transA, int k, int n) {
+        // Both halves' B panels share one buffer, capped like the all-blocks path's (a wide n, e.g. a vocabulary,
+        // takes the row split instead of a buffer of hundreds of MB).
+        return transA && k >= 2 * pl.kc() && (long) k * roundUp(n, pl.nr()) <= B_BLOCK_FLOATS;
     }
 
     private static final ThreadLocal<float[][]> SPLIT_K = ThreadLocal.withInitial(() -> new float[1][0]);
@@ -370,15 +371,11 @@ public final class Gemm {
                     h == 0 ? ldc : n, m, pk.jc, pk.nc, pb, pk.pbOff,
                     Parallel.chunkStart(mPanels, tm, ti), Parallel.chunkStart(mPanels, tm, ti + 1), 0, pk.panels);
         });
-        // C += the second half, by bands of rows.
+        // C += the second half, by bands of rows (Axpy with alpha 1: fma(x, 1, y) is exactly x + y).
         int tasks = Math.min(m, 2 * threads);
         Parallel.forRange(tasks, t -> {
-            for (int i = Parallel.chunkStart(m, tasks, t), end = Parallel.chunkStart(m, tasks, t + 1); i < end; i++) {
-                int ci = cOff + i * ldc, pi = i * n, j = 0;
-                for (int up = S.loopBound(n); j < up; j += L)
-                    FloatVector.fromArray(S, c, ci + j).add(FloatVector.fromArray(S, part, pi + j)).intoArray(c, ci + j);
-                for (; j < n; j++) c[ci + j] += part[pi + j];
-            }
+            for (int i = Parallel.chunkStart(m, tasks, t), end = Parallel.chunkStart(m, tasks, t + 1); i < end; i++)
+                Axpy.range(1f, part, i * n, c, cOff + i * ldc, n);
         });
     }
 
@@ -403,11 +400,11 @@ public final class Gemm {
                                               RowRange tail) {
         int blocks = (n + ncMax - 1) / ncMax;
         float[][] pbHolder = PACK_B.get();
-        int need = k * roundUp(n, pl.nr()) + SHIFT;
+        int need = k * roundUp(n, pl.nr());
         if (pbHolder[0].length < need) pbHolder[0] = new float[need];
         float[] pb = pbHolder[0];
         SharedPacking[] packing = new SharedPacking[blocks];
-        for (int j = 0; j < blocks; j++) packing[j] = new SharedPacking(pl, j * ncMax, Math.min(ncMax, n - j * ncMax), k * j * ncMax + SHIFT, threads);
+        for (int j = 0; j < blocks; j++) packing[j] = new SharedPacking(pl, j * ncMax, Math.min(ncMax, n - j * ncMax), k * j * ncMax, threads);
         Parallel.forRange(blocks * tm, t -> {
             // Row-chunk major: each thread's share of the tasks (Parallel hands out contiguous shares) is a band of
             // C's rows across all blocks, the rows the next kernel's share reads on the same thread.

@@ -40,6 +40,8 @@ public final class StepArena implements AutoCloseable {
     private final HashMap<Integer, ArrayDeque<float[]>> free = new HashMap<>();
     /** Per pooled size, how many scopes in a row have closed without asking for it. */
     private final HashMap<Integer, Integer> idle = new HashMap<>();
+    /** The sizes asked for in the scope being closed (a field, reused every close). */
+    private final java.util.HashSet<Integer> asked = new java.util.HashSet<>();
     /**
      * A size no scope asked for in this many closes in a row is dropped from the pool. A training loop asks for
      * the same sizes every step and keeps them all; a caller whose shapes change (batches padded differently,
@@ -98,7 +100,7 @@ public final class StepArena implements AutoCloseable {
         if (!open) return;
         open = false;
         CURRENT.remove();
-        java.util.HashSet<Integer> asked = new java.util.HashSet<>();
+        asked.clear();
         for (float[] r : lent) {
             free.computeIfAbsent(r.length, k -> new ArrayDeque<>()).push(r);
             asked.add(r.length);
